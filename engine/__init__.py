@@ -1,0 +1,1 @@
+"""Weibao engine: BPMN execution on SpiffWorkflow with durable storage, SLA clocks and audit."""

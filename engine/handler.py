@@ -1,0 +1,116 @@
+"""Service-task handler contract.
+
+`@handler("topic")` only attaches metadata; the engine is handed an explicit list of handlers, so what
+runs is visible in one place. A handler gets a frozen `HandlerContext` and returns a dict merged into
+the task data. Errors carry their own retry decision, as `HandlerError(retryable=…, retry_delay=…)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Any, Protocol
+
+from .clock import Clock
+from .errors import EngineError
+
+HANDLER_ATTR = "__weibao_topic__"
+
+
+class HandlerFn(Protocol):
+    def __call__(self, ctx: HandlerContext) -> Mapping[str, Any] | None: ...
+
+
+def handler(topic: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
+        setattr(fn, HANDLER_ATTR, topic)
+        return fn
+
+    return mark
+
+
+class HandlerError(Exception):
+    def __init__(
+        self, message: str, *, retryable: bool = True, retry_delay: timedelta | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+        self.retry_delay = retry_delay
+
+
+@dataclass(frozen=True)
+class Effects:
+    """What a handler asks the engine to write in the same transaction (outbox, records, new
+    instances). Recorded with the handler's result so a replay neither calls nor repeats them."""
+
+    seed: str = ""
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+    def notify(self, channel: str, recipient: str, subject: str, body: str) -> None:
+        self.items.append(
+            {"kind": "outbox", "channel": channel, "recipient": recipient, "subject": subject, "body": body}
+        )
+
+    def record(self, record_id: str, kind: str, data: Mapping[str, Any]) -> None:
+        self.items.append({"kind": "record", "id": record_id, "record_kind": kind, "data": dict(data)})
+
+    def start_process(self, process_key: str, data: Mapping[str, Any], business_key: str | None) -> str:
+        """Returns the id the new instance will have, so the caller can link to it."""
+        from uuid import NAMESPACE_URL, uuid5
+
+        # Derived from the calling task, so a replay of this instance names the same child.
+        new_id = str(uuid5(NAMESPACE_URL, f"weibao:{self.seed}:{len(self.items)}"))
+        self.items.append(
+            {"kind": "start", "id": new_id, "process": process_key, "data": dict(data), "business_key": business_key}
+        )
+        return new_id
+
+
+@dataclass(frozen=True)
+class HandlerContext:
+    instance_id: str
+    business_key: str | None
+    process_key: str
+    element_id: str
+    element_name: str
+    topic: str
+    data: Mapping[str, Any]
+    properties: Mapping[str, str]
+    clock: Clock
+    settings: Mapping[str, Any]
+    history: Callable[[], list[dict[str, Any]]]
+    effects: Effects
+
+    @property
+    def now(self) -> datetime:
+        return self.clock.now()
+
+
+def freeze(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    import copy
+
+    return MappingProxyType(copy.deepcopy(dict(data)))
+
+
+class HandlerRegistry:
+    def __init__(self, handlers: Iterable[Callable[..., Any]] = ()) -> None:
+        self._by_topic: dict[str, Callable[..., Any]] = {}
+        for fn in handlers:
+            self.add(fn)
+
+    def add(self, fn: Callable[..., Any]) -> None:
+        topic = getattr(fn, HANDLER_ATTR, None)
+        if topic is None:
+            raise EngineError(f"{fn!r} is not marked with @handler(topic)")
+        if topic in self._by_topic and self._by_topic[topic] is not fn:
+            raise EngineError(f"two handlers for topic {topic!r}")
+        self._by_topic[topic] = fn
+
+    def get(self, topic: str) -> Callable[..., Any] | None:
+        return self._by_topic.get(topic)
+
+    def topics(self) -> set[str]:
+        return set(self._by_topic)

@@ -1,0 +1,93 @@
+"""Writing an operation's outcome: compacted state, events, indexes, incidents, effects."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .actor import SYSTEM
+from .errors import NotFound
+from .events import chain_hash, event_payload
+from .indexes import refresh_tasks, refresh_timers
+from .state import canonical, compact, digest, is_finished
+from .store import EventRow, IncidentRow, Instance, OutboxMessage, Record, Store
+
+if TYPE_CHECKING:
+    from .operation import Operation
+    from .runtime import Runtime
+
+
+def row_for_update(session: Session, store: Store, instance_id: str) -> Instance:
+    query = select(Instance).where(Instance.id == instance_id)
+    if not store.is_sqlite:  # SQLite writers are already serialised by BEGIN IMMEDIATE
+        query = query.with_for_update()
+    row = session.scalar(query)
+    if row is None:
+        raise NotFound(f"no instance {instance_id}", instance_id=instance_id)
+    return row
+
+
+def json_safe(value: Any) -> Any:
+    return json.loads(canonical(value))
+
+
+def _finish_status(op: Operation, row: Instance) -> None:
+    if getattr(op, "cancelled", False):
+        row.status, row.ended_at = "cancelled", op.now
+    elif row.status == "running" and is_finished(op.wf):
+        row.status, row.ended_at = "completed", op.now
+        op.event("instance_completed", actor="system", data=json_safe(op.current_data()))
+
+
+def append_events(session: Session, row: Instance, op: Operation, state_digest: str) -> None:
+    first = row.last_seq + 1
+    for ev in op.events:
+        ev.data = json_safe(ev.data)
+        row.last_seq += 1
+        payload = event_payload(row.id, row.last_seq, first, ev, state_digest)
+        new_hash = chain_hash(row.head_hash, payload)
+        session.add(EventRow(instance_id=row.id, seq=row.last_seq, op=first, type=ev.type, at=ev.at, actor=ev.actor,
+                             element_id=ev.element_id, task_id=ev.task_id, data=ev.data,
+                             digest=state_digest, prev_hash=row.head_hash, hash=new_hash))
+        row.head_hash = new_hash
+        if ev.type == "incident_opened":
+            session.add(IncidentRow(instance_id=row.id, task_id=ev.task_id or "", element_id=ev.element_id or "",
+                                    topic=ev.data.get("topic", ""), message=ev.data.get("message", ""),
+                                    attempts=ev.data.get("attempts", 0), status="open", created_at=ev.at,
+                                    resolved_at=None))
+
+
+def persist(rt: Runtime, session: Session, row: Instance, op: Operation, counter: int) -> None:
+    _finish_status(op, row)
+    compact(op.wf)
+    state_digest = digest(op.wf)
+    row.state = rt.serializer.to_dict(op.wf)
+    row.task_id_counter = counter
+    row.data = json_safe(op.current_data())
+    row.updated_at = op.now
+    append_events(session, row, op, state_digest)
+    session.flush()
+    refresh_tasks(session, op, rt.sla.task_due)
+    refresh_timers(session, op, rt.sla.pending_timers(op))
+
+
+def apply_effects(rt: Runtime, session: Session, op: Operation) -> None:
+    if op.replay is not None:
+        return
+    for effect in op.effects:
+        kind = effect["kind"]
+        if kind == "outbox":
+            session.add(OutboxMessage(instance_id=op.instance_id, element_id=effect.get("element_id", ""),
+                                      channel=effect["channel"], recipient=effect["recipient"],
+                                      subject=effect["subject"], body=effect["body"], status="pending",
+                                      created_at=op.now))
+        elif kind == "record":
+            session.add(Record(id=effect["id"], kind=effect["record_kind"], instance_id=op.instance_id,
+                               data=json_safe(effect["data"]), created_at=op.now))
+        elif kind == "start":
+            rt.start_in(session, effect["process"], effect["data"], SYSTEM, effect.get("business_key"),
+                        parent_instance_id=op.instance_id, instance_id=effect["id"])
+    session.flush()

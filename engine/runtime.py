@@ -1,0 +1,216 @@
+"""The runtime API: start, claim, unclaim, complete, correlate, fire timers, retry incidents, cancel.
+
+Each call is one transaction: load (locked), act, run engine steps until the instance waits,
+persist the compacted state, append hash-chained events, refresh the indexes, commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from .actor import SYSTEM, Actor, as_actor
+from .clock import Clock, use_clock
+from .definitions import Definitions
+from .errors import Conflict, EngineError, NotFound
+from .events import GENESIS
+from .handler import HandlerRegistry
+from .invoker import LiveInvoker
+from .operation import Operation
+from .persist import apply_effects, persist, row_for_update
+from .sla_base import NoSla
+from .spiff import WeibaoScriptEngine, make_serializer
+from .spiff_patches import TaskIdSource, use_task_ids
+from .store import EventRow, Instance, OpenTask, Store
+
+
+class Runtime:
+    def __init__(self, store: Store, definitions: Definitions, handlers: HandlerRegistry, clock: Clock,
+                 settings: dict[str, Any] | None = None, sla: Any = None) -> None:
+        self.store = store
+        self.definitions = definitions
+        self.handlers = handlers
+        self.invoker = LiveInvoker(handlers)
+        self.clock = clock
+        self.settings = dict(settings or {})
+        self.sla = sla or NoSla()
+        self.serializer = make_serializer()
+
+    # ----------------------------------------------------------------- plumbing
+    def script_engine(self) -> WeibaoScriptEngine:
+        return WeibaoScriptEngine(self.sla.script_functions())
+
+    @contextlib.contextmanager
+    def _context(self, instance_id: str, counter: int) -> Iterator[TaskIdSource]:
+        ids = TaskIdSource(UUID(instance_id), counter)
+        with use_clock(self.clock), use_task_ids(ids):
+            yield ids
+
+    def load_workflow(self, row: Instance, loaded: Any) -> BpmnWorkflow:
+        wf = self.serializer.from_dict(row.state, spec=loaded.spec, subprocess_specs=loaded.subprocess_specs)
+        wf.script_engine = self.script_engine()
+        return wf
+
+    @contextlib.contextmanager
+    def operation(self, instance_id: str, actor: Actor) -> Iterator[Operation]:
+        try:
+            with self.store.write() as session:
+                row = row_for_update(session, self.store, instance_id)
+                if row.status != "running":
+                    raise Conflict(f"instance {instance_id} is {row.status}", instance_id=instance_id)
+                loaded = self.definitions.load(session, row.version_id)
+                with self._context(instance_id, row.task_id_counter) as ids:
+                    wf = self.load_workflow(row, loaded)
+                    op = Operation(self, session, instance_id, loaded, wf, actor.name, row.business_key,
+                                   self.clock.now())
+                    self.sla.attach(op, row)
+                    yield op
+                    persist(self, session, row, op, ids.counter)
+                    apply_effects(self, session, op)
+        except StaleDataError as exc:
+            raise Conflict(f"instance {instance_id} was changed by another operation; try again",
+                           instance_id=instance_id) from exc
+
+    # ----------------------------------------------------------------- start
+    def start(self, process_key: str, data: dict[str, Any] | None = None, actor: Actor | str | None = None,
+              business_key: str | None = None, parent_instance_id: str | None = None,
+              instance_id: str | None = None) -> str:
+        who = as_actor(actor)
+        with self.store.write() as session:
+            new_id = self.start_in(session, process_key, data or {}, who, business_key,
+                                   parent_instance_id, instance_id)
+        return new_id
+
+    def start_in(self, session: Any, process_key: str, data: dict[str, Any], actor: Actor,
+                 business_key: str | None, parent_instance_id: str | None = None,
+                 instance_id: str | None = None, version_id: int | None = None,
+                 scheduled_at: Any = None) -> str:
+        from . import forms
+
+        version = self.definitions.latest(session, process_key) if version_id is None else None
+        loaded = self.definitions.load(session, version_id or version.id)  # type: ignore[union-attr]
+        model = loaded.model
+        if scheduled_at is not None:
+            # A start timer has nobody to fill the start form; the first task collects the details.
+            data = {"scheduled_at": scheduled_at.isoformat()}
+        elif model.start_form:
+            data = forms.validate(model.start_form, data, where=f"start of {process_key}")
+        elif not isinstance(data, dict):
+            forms.validate([], data, where=f"start of {process_key}")
+        new_id = instance_id or str(uuid.uuid4())
+        now = self.clock.now()
+        row = Instance(id=new_id, process_key=process_key, version_id=loaded.id, status="running",
+                       business_key=business_key, parent_instance_id=parent_instance_id,
+                       started_by=actor.name, data=dict(data), state={}, task_id_counter=0, last_seq=0,
+                       head_hash=GENESIS, created_at=now, updated_at=now, ended_at=None)
+        with self._context(new_id, 0) as ids:
+            wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine())
+            wf.task_tree.data.update(data)
+            op = Operation(self, session, new_id, loaded, wf, actor.name, business_key, now)
+            op.event("instance_started", element_id=model.start_element, process=process_key,
+                     version=loaded.version, version_id=loaded.id, content_hash=loaded.content_hash,
+                     business_key=business_key, data=dict(data), parent_instance_id=parent_instance_id)
+            self.sla.attach(op, row)
+            op.advance()
+            session.add(row)
+            persist(self, session, row, op, ids.counter)
+        apply_effects(self, session, op)
+        return new_id
+
+    # ----------------------------------------------------------------- deploy
+    def deploy(self, files: list[tuple[str, bytes]], actor: str = "system") -> list[Any]:
+        from .schedules import sync
+
+        results = self.definitions.deploy(files, actor)
+        with self.store.write() as session, use_clock(self.clock):
+            for result in results:
+                if result.created:
+                    sync(self, session, result.process_key)
+        return results
+
+    def deploy_directory(self, directory: Any, actor: str = "system") -> list[Any]:
+        from pathlib import Path
+
+        paths = sorted(Path(directory).glob("*.bpmn")) + sorted(Path(directory).glob("*.dmn"))
+        return self.deploy([(p.name, p.read_bytes()) for p in paths], actor)
+
+    # ----------------------------------------------------------------- tasks
+    def _task_instance(self, task_id: str) -> str:
+        with self.store.read() as session:
+            row = session.get(OpenTask, task_id)
+            if row is not None:
+                return row.instance_id
+            seen = session.scalar(select(EventRow.instance_id).where(EventRow.task_id == task_id).limit(1))
+        if seen is not None:
+            raise Conflict(f"task {task_id} is already completed or no longer open", instance_id=seen)
+        raise NotFound(f"no task {task_id}")
+
+    def claim(self, task_id: str, actor: Actor | str | None) -> None:
+        from .tasks import claim
+
+        who = as_actor(actor)
+        with self.operation(self._task_instance(task_id), who) as op:
+            claim(op, task_id, who)
+
+    def unclaim(self, task_id: str, actor: Actor | str | None) -> None:
+        from .tasks import unclaim
+
+        who = as_actor(actor)
+        with self.operation(self._task_instance(task_id), who) as op:
+            unclaim(op, task_id, who)
+
+    def complete(self, task_id: str, data: dict[str, Any] | None, actor: Actor | str | None) -> str:
+        from .tasks import complete
+
+        who = as_actor(actor)
+        instance_id = self._task_instance(task_id)
+        with self.operation(instance_id, who) as op:
+            complete(op, task_id, data if data is not None else {}, who)
+        return instance_id
+
+    # ----------------------------------------------------------------- messages, timers, incidents
+    def correlate(self, message_name: str, business_key: str | None = None, instance_id: str | None = None,
+                  data: dict[str, Any] | None = None, actor: Actor | str | None = None) -> str:
+        from .tasks import correlate, find_instance
+
+        target = find_instance(self, message_name, business_key, instance_id)
+        with self.operation(target, as_actor(actor)) as op:
+            correlate(op, message_name, data or {})
+        return target
+
+    def fire_due_timers(self, limit: int = 500) -> int:
+        from .scheduling import fire_due
+
+        return fire_due(self, limit)
+
+    def retry_incident(self, incident_id: int, actor: Actor | str | None = None) -> None:
+        from .tasks import retry_incident
+
+        retry_incident(self, incident_id, as_actor(actor))
+
+    def cancel(self, instance_id: str, actor: Actor | str | None = None, reason: str = "") -> None:
+        with self.operation(instance_id, as_actor(actor)) as op:
+            op.event("instance_cancelled", reason=reason)
+            op.wf.cancel()
+            op.cancelled = True
+
+    # ----------------------------------------------------------------- reading
+    def history_dicts(self, session: Any, instance_id: str, pending: list[Any] | None = None) -> list[dict]:
+        rows = session.scalars(select(EventRow).where(EventRow.instance_id == instance_id)
+                               .order_by(EventRow.seq)).all()
+        out = [{"seq": r.seq, "type": r.type, "at": r.at, "actor": r.actor, "element_id": r.element_id,
+                "task_id": r.task_id, "data": r.data} for r in rows]
+        for ev in pending or []:
+            out.append({"seq": None, "type": ev.type, "at": ev.at, "actor": ev.actor,
+                        "element_id": ev.element_id, "task_id": ev.task_id, "data": ev.data})
+        return out
+
+
+__all__ = ["Runtime", "SYSTEM", "EngineError"]
