@@ -1,0 +1,62 @@
+"""Shared fixtures: databases (SQLite and a throw-away PostgreSQL), a manual clock, a service."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from engine.clock import ManualClock
+from engine.service import Service, build_service
+from engine.store import Base, Store
+
+from .pgserver import PgServer
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+# Monday 2 March 2026, 09:00 in Beijing: a working day, inside working hours.
+START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    server = PgServer()
+    if not server.available:
+        pytest.skip("no PostgreSQL binaries (initdb, pg_ctl) on this machine")
+    url = server.start()
+    yield url
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'weibao.sqlite3'}"
+    url = request.getfixturevalue("pg_url")
+    store = Store(url)
+    Base.metadata.drop_all(store.engine)
+    store.dispose()
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'weibao.sqlite3'}"
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+def make_service(url: str, clock: ManualClock, handlers: list | None = None, **settings) -> Service:
+    return build_service(url, clock=clock, handlers=handlers, settings=settings)
+
+
+@pytest.fixture
+def service(db_url: str, clock: ManualClock) -> Iterator[Service]:
+    svc = make_service(db_url, clock)
+    yield svc
+    svc.close()
