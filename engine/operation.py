@@ -165,14 +165,12 @@ class Operation:
 
     # ----------------------------------------------------------------- data
     def current_data(self) -> dict[str, Any]:
-        """The data a person looking at the instance expects: the newest token data."""
-        latest = None
-        for task in iter_tasks(self.wf):
-            if task.task_spec.bpmn_id is None and task is not self.wf.task_tree:
-                continue
-            if latest is None or task.last_state_change >= latest.last_state_change:
-                latest = task
-        data = dict(latest.data) if latest is not None else {}
+        """The data a person looking at the instance expects: every live branch's newest token data."""
+        states = TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED
+        tasks = sorted(iter_tasks(self.wf, states), key=lambda t: t.last_state_change)
+        data: dict[str, Any] = dict(self.wf.task_tree.data)
+        for task in tasks:
+            data.update(task.data)
         data.update(self.wf.data)
         return data
 

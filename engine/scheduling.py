@@ -24,7 +24,8 @@ log = logging.getLogger("weibao.scheduler")
 def _due(rt: Runtime, limit: int) -> list[tuple[str, list[PendingTimer]]]:
     now = rt.clock.now()
     with rt.store.read() as session:
-        rows = session.scalars(select(PendingTimer).where(PendingTimer.due_at <= now)
+        # Strictly before now: SpiffWorkflow fires a timer once `due < now`, and so do we.
+        rows = session.scalars(select(PendingTimer).where(PendingTimer.due_at < now)
                                .order_by(PendingTimer.due_at, PendingTimer.id).limit(limit)).all()
     grouped: dict[str, list[PendingTimer]] = {}
     for row in rows:

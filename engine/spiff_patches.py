@@ -15,7 +15,7 @@ import contextvars
 import sys
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from SpiffWorkflow import task as spiff_task
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
@@ -23,9 +23,6 @@ from SpiffWorkflow.bpmn.util import task as bpmn_task_util
 from SpiffWorkflow.util import task as task_util
 
 from .clock import current_clock
-
-# BPMN fires a timer at its due instant; SpiffWorkflow compares `due < now` strictly.
-_TIMER_EPSILON = timedelta(microseconds=1)
 
 
 class _ClockDatetimeMeta(type):
@@ -38,7 +35,7 @@ class ClockDatetime(datetime, metaclass=_ClockDatetimeMeta):
 
     @classmethod
     def now(cls, tz=None):  # type: ignore[no-untyped-def, override]
-        moment = current_clock().now() + _TIMER_EPSILON
+        moment = current_clock().now()
         return moment.astimezone(tz) if tz is not None else moment
 
 

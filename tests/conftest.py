@@ -60,3 +60,14 @@ def service(db_url: str, clock: ManualClock) -> Iterator[Service]:
     svc = make_service(db_url, clock)
     yield svc
     svc.close()
+
+
+@pytest.fixture
+def engine_service(db_url: str, clock: ManualClock) -> Iterator[Service]:
+    """A service with the test handlers (`echo`, `flaky`) on both databases."""
+    from .engine_support import FLAKY_PLAN, TEST_HANDLERS
+
+    FLAKY_PLAN.clear()
+    svc = make_service(db_url, clock, handlers=TEST_HANDLERS)
+    yield svc
+    svc.close()

@@ -1,0 +1,139 @@
+"""People who use the service: names, groups (the BPMN candidate groups), roles and bearer tokens.
+
+Tokens are random 32-byte secrets; only their SHA-256 is stored, so a copy of the database does not
+let anyone act as a user. A token is shown once, when it is issued.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .actor import Actor
+from .clock import Clock
+from .errors import Conflict, InvalidInput, NotFound
+from .store import Base, Store
+
+GROUPS = (
+    "customer", "service_desk", "duty_engineer", "senior_engineer", "expert_group", "vendor",
+    "technical_lead", "technical_director", "project_manager", "department_director", "general_manager",
+    "spare_parts_keeper",
+)
+ROLES = ("process_owner", "auditor", "admin")
+TOKEN_PREFIX = "wb_"
+_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,128}$")
+
+
+class User(Base):
+    __tablename__ = "users"
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    groups: Mapped[list[Any]]
+    roles: Mapped[list[Any]]
+    created_at: Mapped[datetime]
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_name: Mapped[str] = mapped_column(ForeignKey("users.name", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    name: str
+    groups: list[str]
+    roles: list[str]
+
+
+def ensure_schema(store: Store) -> None:
+    """The user tables, for a store whose schema was created before this module was imported."""
+    Base.metadata.create_all(store.engine, tables=[User.__table__, ApiToken.__table__])
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _checked(name: str, groups: Iterable[str], roles: Iterable[str]) -> tuple[list[str], list[str]]:
+    errors: dict[str, str] = {}
+    if not _NAME.match(name or ""):
+        errors["name"] = "use 1 to 128 letters, digits or _ . @ -"
+    groups, roles = sorted(set(groups)), sorted(set(roles))
+    unknown_groups = [g for g in groups if g not in GROUPS]
+    unknown_roles = [r for r in roles if r not in ROLES]
+    if unknown_groups:
+        errors["groups"] = f"unknown group(s) {', '.join(unknown_groups)}; known: {', '.join(GROUPS)}"
+    if unknown_roles:
+        errors["roles"] = f"unknown role(s) {', '.join(unknown_roles)}; known: {', '.join(ROLES)}"
+    if errors:
+        raise InvalidInput("invalid user", details={"fields": errors})
+    return groups, roles
+
+
+def _new_token(session: Any, name: str, now: datetime) -> str:
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(hash=hash_token(token), user_name=name, created_at=now))
+    return token
+
+
+def add_user(store: Store, clock: Clock, name: str, groups: Iterable[str] = (),
+             roles: Iterable[str] = ()) -> str:
+    """Creates the user and returns their first token."""
+    group_list, role_list = _checked(name, groups, roles)
+    with store.write() as session:
+        if session.get(User, name) is not None:
+            raise Conflict(f"user {name!r} already exists")
+        now = clock.now()
+        session.add(User(name=name, groups=group_list, roles=role_list, created_at=now))
+        session.flush()
+        return _new_token(session, name, now)
+
+
+def ensure_user(store: Store, clock: Clock, name: str, groups: Iterable[str] = (),
+                roles: Iterable[str] = ()) -> str:
+    """Creates or updates the user and issues a new token (the demo users on every start)."""
+    group_list, role_list = _checked(name, groups, roles)
+    with store.write() as session:
+        now = clock.now()
+        user = session.get(User, name)
+        if user is None:
+            session.add(User(name=name, groups=group_list, roles=role_list, created_at=now))
+            session.flush()
+        else:
+            user.groups, user.roles = group_list, role_list
+        return _new_token(session, name, now)
+
+
+def issue_token(store: Store, clock: Clock, name: str) -> str:
+    with store.write() as session:
+        if session.get(User, name) is None:
+            raise NotFound(f"no user {name!r}")
+        return _new_token(session, name, clock.now())
+
+
+def get_user(store: Store, name: str) -> UserInfo:
+    with store.read() as session:
+        user = session.get(User, name)
+        if user is None:
+            raise NotFound(f"no user {name!r}")
+        return UserInfo(user.name, list(user.groups), list(user.roles))
+
+
+def actor_for_token(store: Store, token: str) -> Actor | None:
+    if not token:
+        return None
+    with store.read() as session:
+        user = session.scalar(select(User).join(ApiToken, ApiToken.user_name == User.name)
+                              .where(ApiToken.hash == hash_token(token)))
+        if user is None:
+            return None
+        return Actor(user.name, frozenset(user.groups), frozenset(user.roles))
