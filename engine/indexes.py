@@ -56,19 +56,27 @@ def refresh_tasks(session: Session, op: Any, due_for: Any) -> None:
         session.execute(delete(OpenTask).where(OpenTask.id.in_(gone)))
 
 
-def refresh_timers(session: Session, op: Any, extra: list[tuple[str, str, str | None, datetime]]) -> None:
-    """Replace the instance's pending timers; `extra` adds (kind, element, task, due) from SLA clocks."""
-    session.execute(delete(PendingTimer).where(PendingTimer.instance_id == op.instance_id))
+TimedItem = tuple[datetime, str, str, str | None]  # due, kind, element_id, task_id
+
+
+def timed_items(op: Any, extra: list[tuple[str, str, str | None, datetime]]) -> list[TimedItem]:
+    """Everything of this instance that must happen at a time, read from its state alone, in a fixed
+    order: the index is built from it, and the scheduler and replay fire from it."""
+    items: list[TimedItem] = []
     for task in iter_tasks(op.wf, TaskState.WAITING):
         due = timer_due(task)
         if due is not None:
-            session.add(PendingTimer(kind="timer", instance_id=op.instance_id, task_id=str(task.id),
-                                     element_id=task.task_spec.bpmn_id or task.task_spec.name, due_at=due))
+            items.append((due, "timer", task.task_spec.bpmn_id or task.task_spec.name, str(task.id)))
     for task in iter_tasks(op.wf, TaskState.READY):
         retry_at = task.internal_data.get("weibao_retry_at")
         if retry_at and not task.internal_data.get("weibao_incident"):
-            session.add(PendingTimer(kind="retry", instance_id=op.instance_id, task_id=str(task.id),
-                                     element_id=task.task_spec.bpmn_id, due_at=datetime.fromisoformat(retry_at)))
-    for kind, element_id, task_id, due in extra:
+            items.append((datetime.fromisoformat(retry_at), "retry", task.task_spec.bpmn_id, str(task.id)))
+    items.extend((due, kind, element_id, task_id) for kind, element_id, task_id, due in extra)
+    return sorted(items, key=lambda i: (i[0], i[1], i[2], i[3] or ""))
+
+
+def refresh_timers(session: Session, op: Any, items: list[TimedItem]) -> None:
+    session.execute(delete(PendingTimer).where(PendingTimer.instance_id == op.instance_id))
+    for due, kind, element_id, task_id in items:
         session.add(PendingTimer(kind=kind, instance_id=op.instance_id, task_id=task_id,
                                  element_id=element_id, due_at=due))

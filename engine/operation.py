@@ -154,7 +154,8 @@ class Operation:
             retry_at = self.now.timestamp() + delay
             task.internal_data["weibao_retry_at"] = datetime.fromtimestamp(retry_at, self.now.tzinfo).isoformat()
             self.event("service_task_failed", **common, topic=task.task_spec.topic, error=outcome.error,
-                       attempt=attempts, retryable=True, retry_at=task.internal_data["weibao_retry_at"])
+                       attempt=attempts, retryable=True, retry_delay=outcome.retry_delay,
+                       retry_at=task.internal_data["weibao_retry_at"])
             return
         task.internal_data.pop("weibao_retry_at", None)
         task.internal_data["weibao_incident"] = True

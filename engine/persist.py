@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from .actor import SYSTEM
 from .errors import NotFound
 from .events import chain_hash, event_payload
-from .indexes import refresh_tasks, refresh_timers
+from .indexes import refresh_tasks, refresh_timers, timed_items
 from .state import canonical, compact, digest, is_finished
 from .store import EventRow, IncidentRow, Instance, OutboxMessage, Record, Store
 
@@ -34,12 +34,16 @@ def json_safe(value: Any) -> Any:
     return json.loads(canonical(value))
 
 
-def _finish_status(op: Operation, row: Instance) -> None:
-    if getattr(op, "cancelled", False):
-        row.status, row.ended_at = "cancelled", op.now
-    elif row.status == "running" and is_finished(op.wf):
-        row.status, row.ended_at = "completed", op.now
+def settle(op: Operation) -> tuple[str, str]:
+    """End-of-operation bookkeeping shared by live runs and replay: status, compaction, digest."""
+    status = "running"
+    if op.cancelled:
+        status = "cancelled"
+    elif is_finished(op.wf):
+        status = "completed"
         op.event("instance_completed", actor="system", data=json_safe(op.current_data()))
+    compact(op.wf)
+    return status, digest(op.wf)
 
 
 def append_events(session: Session, row: Instance, op: Operation, state_digest: str) -> None:
@@ -61,9 +65,9 @@ def append_events(session: Session, row: Instance, op: Operation, state_digest: 
 
 
 def persist(rt: Runtime, session: Session, row: Instance, op: Operation, counter: int) -> None:
-    _finish_status(op, row)
-    compact(op.wf)
-    state_digest = digest(op.wf)
+    status, state_digest = settle(op)
+    if status != "running":
+        row.status, row.ended_at = status, op.now
     row.state = rt.serializer.to_dict(op.wf)
     row.task_id_counter = counter
     row.data = json_safe(op.current_data())
@@ -71,7 +75,7 @@ def persist(rt: Runtime, session: Session, row: Instance, op: Operation, counter
     append_events(session, row, op, state_digest)
     session.flush()
     refresh_tasks(session, op, rt.sla.task_due)
-    refresh_timers(session, op, rt.sla.pending_timers(op))
+    refresh_timers(session, op, timed_items(op, rt.sla.pending_timers(op)))
 
 
 def apply_effects(rt: Runtime, session: Session, op: Operation) -> None:

@@ -196,10 +196,10 @@ class Runtime:
         retry_incident(self, incident_id, as_actor(actor))
 
     def cancel(self, instance_id: str, actor: Actor | str | None = None, reason: str = "") -> None:
+        from .tasks import cancel
+
         with self.operation(instance_id, as_actor(actor)) as op:
-            op.event("instance_cancelled", reason=reason)
-            op.wf.cancel()
-            op.cancelled = True
+            cancel(op, reason)
 
     # ----------------------------------------------------------------- reading
     def history_dicts(self, session: Any, instance_id: str, pending: list[Any] | None = None) -> list[dict]:

@@ -13,9 +13,11 @@ from sqlalchemy import select
 
 from .actor import SYSTEM
 from .errors import Conflict, EngineError
+from .indexes import timed_items
 from .store import PendingTimer
 
 if TYPE_CHECKING:
+    from .operation import Operation
     from .runtime import Runtime
 
 log = logging.getLogger("weibao.scheduler")
@@ -34,21 +36,29 @@ def _due(rt: Runtime, limit: int) -> list[tuple[str, list[PendingTimer]]]:
     return list(grouped.items())
 
 
+def fire_in(op: Operation) -> None:
+    """Fire what is due in this instance, judged from its state (the index only led us here).
+    Replay calls this too, so a live run and its replay fire the same things in the same order."""
+    for due, kind, element_id, task_id in timed_items(op, op.rt.sla.pending_timers(op)):
+        if due >= op.now:
+            continue
+        if kind == "timer" and task_id:
+            # Recorded first: it is the input of this operation, the rest follows from it.
+            op.fired.add(task_id)
+            op.event("timer_fired", element_id=element_id, task_id=task_id, actor="system",
+                     due_at=due.isoformat(), fired_at=op.now.isoformat())
+        elif kind == "sla":
+            op.rt.sla.fire(op, element_id)
+        elif kind == "retry":
+            op.event("service_task_retried", element_id=element_id, task_id=task_id, actor="system",
+                     due_at=due.isoformat())
+    op.wf.refresh_timers()
+    op.advance()
+
+
 def fire_instance(rt: Runtime, instance_id: str, rows: list[PendingTimer]) -> None:
     with rt.operation(instance_id, SYSTEM) as op:
-        for row in rows:
-            if row.kind == "timer" and row.task_id:
-                # Recorded first: it is the input of this operation, the rest follows from it.
-                op.fired.add(row.task_id)
-                op.event("timer_fired", element_id=row.element_id, task_id=row.task_id, actor="system",
-                         due_at=row.due_at.isoformat(), fired_at=op.now.isoformat())
-            elif row.kind == "sla":
-                rt.sla.fire(op, row.element_id)
-            elif row.kind == "retry":
-                op.event("service_task_retried", element_id=row.element_id, task_id=row.task_id,
-                         due_at=row.due_at.isoformat())
-        op.wf.refresh_timers()
-        op.advance()
+        fire_in(op)
 
 
 def fire_due(rt: Runtime, limit: int = 500) -> int:

@@ -134,13 +134,23 @@ def retry_incident(rt: Runtime, incident_id: int, actor: Actor) -> None:
             raise Conflict(f"incident {incident_id} is {row.status}", instance_id=row.instance_id)
         instance_id, task_id = row.instance_id, row.task_id
     with rt.operation(instance_id, actor) as op:
-        task = op.wf.get_task_from_id(UUID(task_id))
-        if task is None or not task.has_state(TaskState.READY):
-            raise Conflict(f"incident {incident_id}: its task is no longer waiting", instance_id=instance_id)
-        for key in ("weibao_incident", "weibao_attempts", "weibao_retry_at"):
-            task.internal_data.pop(key, None)
-        op.event("incident_resolved", element_id=task.task_spec.bpmn_id, task_id=task_id,
-                 incident_id=incident_id, resolution="retried")
+        resume_task(op, task_id, incident_id)
         stored = op.session.get(IncidentRow, incident_id)
         stored.status, stored.resolved_at = "resolved", op.now
-        op.advance()
+
+
+def resume_task(op: Operation, task_id: str, incident_id: int) -> None:
+    task = op.wf.get_task_from_id(UUID(task_id))
+    if task is None or not task.has_state(TaskState.READY):
+        raise Conflict(f"incident {incident_id}: its task is no longer waiting", instance_id=op.instance_id)
+    for key in ("weibao_incident", "weibao_attempts", "weibao_retry_at"):
+        task.internal_data.pop(key, None)
+    op.event("incident_resolved", element_id=task.task_spec.bpmn_id, task_id=task_id,
+             incident_id=incident_id, resolution="retried")
+    op.advance()
+
+
+def cancel(op: Operation, reason: str) -> None:
+    op.event("instance_cancelled", reason=reason)
+    op.wf.cancel()
+    op.cancelled = True

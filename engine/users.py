@@ -29,6 +29,8 @@ GROUPS = (
 )
 ROLES = ("process_owner", "auditor", "admin")
 TOKEN_PREFIX = "wb_"
+# The engine acts as "system" with admin rights and records it as the actor of automatic steps.
+RESERVED_NAMES = {"system"}
 _NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,128}$")
 
 
@@ -67,6 +69,8 @@ def _checked(name: str, groups: Iterable[str], roles: Iterable[str]) -> tuple[li
     errors: dict[str, str] = {}
     if not _NAME.match(name or ""):
         errors["name"] = "use 1 to 128 letters, digits or _ . @ -"
+    elif name in RESERVED_NAMES:
+        errors["name"] = f"{name!r} is reserved for the engine"
     groups, roles = sorted(set(groups)), sorted(set(roles))
     unknown_groups = [g for g in groups if g not in GROUPS]
     unknown_roles = [r for r in roles if r not in ROLES]

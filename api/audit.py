@@ -1,0 +1,62 @@
+"""The tamper-evident history of an instance, and its verification."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask_smorest import Blueprint
+
+from engine import queries
+
+from . import auth
+from .context import weibao
+from .schemas import PageArgs, Timestamp, page_of
+
+blp = Blueprint("history", __name__, url_prefix="/api/v1/instances", description="Audit history")
+blp.before_request(auth.authenticate)
+
+
+class EventSchema(ma.Schema):
+    seq = ma.fields.Integer(required=True)
+    type = ma.fields.String(required=True)
+    at = Timestamp(required=True)
+    actor = ma.fields.String(allow_none=True, required=True)
+    element_id = ma.fields.String(allow_none=True, required=True)
+    task_id = ma.fields.String(allow_none=True)
+    data = ma.fields.Dict(required=True)
+    prev_hash = ma.fields.String(required=True)
+    hash = ma.fields.String(required=True, metadata={"description": "sha256(prev_hash + canonical event)"})
+
+
+class VerifySchema(ma.Schema):
+    verified = ma.fields.Boolean(required=True)
+    first_bad_seq = ma.fields.Integer(allow_none=True, required=True)
+    events = ma.fields.Integer(required=True)
+
+
+class HistoryArgs(PageArgs):
+    per_page = ma.fields.Integer(load_default=500, validate=ma.validate.Range(min=1, max=5000))
+
+
+EventPage = page_of(EventSchema, "EventPage")
+
+
+@blp.route("/<instance_id>/history")
+@blp.arguments(HistoryArgs, location="query")
+@blp.response(200, EventPage)
+def history(args: dict[str, Any], instance_id: str) -> Any:
+    """The instance's events in order, with their hash chain."""
+    with weibao().service.store.read() as session:
+        queries.visible_instance(session, auth.scope(), instance_id)
+        items, total = queries.history(session, instance_id, queries.Page(**args))
+    return {"items": items, "total": total}
+
+
+@blp.route("/<instance_id>/verify")
+@blp.response(200, VerifySchema)
+def verify(instance_id: str) -> Any:
+    """Recompute the hash chain: the first event that was altered, removed or inserted, if any."""
+    with weibao().service.store.read() as session:
+        queries.visible_instance(session, auth.scope(), instance_id)
+        return queries.verify(session, instance_id)

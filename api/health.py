@@ -1,0 +1,53 @@
+"""GET /health: no token needed, so a load balancer or a person can probe it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask_smorest import Blueprint
+from sqlalchemy import text
+
+from .context import weibao
+from .schemas import Timestamp
+
+blp = Blueprint("health", __name__, url_prefix="/api/v1", description="Service health")
+
+
+class HealthSchema(ma.Schema):
+    status = ma.fields.String(required=True, metadata={"description": "ok or degraded"})
+    database = ma.fields.String(required=True, metadata={"description": "ok or error"})
+    scheduler = ma.fields.String(required=True, metadata={"description": "running, stopped or disabled"})
+    clock = ma.fields.String(required=True, metadata={"description": "system or manual"})
+    now = Timestamp(required=True)
+
+
+def _database_ok() -> bool:
+    try:
+        with weibao().service.store.read() as session:
+            session.execute(text("SELECT 1"))
+        return True
+    except Exception:  # any driver failure means the same thing to a probe
+        return False
+
+
+def _scheduler_state() -> str:
+    scheduler = weibao().service.scheduler
+    if scheduler is None:
+        return "disabled"
+    return "running" if scheduler.running else "stopped"
+
+
+@blp.route("/health")
+@blp.doc(security=[])
+@blp.response(200, HealthSchema)
+@blp.alt_response(503, schema=HealthSchema, description="database unreachable or scheduler stopped")
+def health() -> Any:
+    """Is the service usable: database reachable, timer scheduler running."""
+    database = "ok" if _database_ok() else "error"
+    scheduler = _scheduler_state()
+    healthy = database == "ok" and scheduler != "stopped"
+    state = weibao()
+    payload = {"status": "ok" if healthy else "degraded", "database": database, "scheduler": scheduler,
+               "clock": "manual" if state.manual_clock else "system", "now": state.service.clock.now()}
+    return payload, 200 if healthy else 503

@@ -1,0 +1,95 @@
+"""Process instances: start, list, read, cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask import url_for
+from flask_smorest import Blueprint
+from marshmallow import validate
+
+from engine import queries
+from engine.errors import InvalidInput, NotFound
+
+from . import auth
+from .context import weibao
+from .schemas import InstanceSchema, InstanceSummarySchema, PageArgs, Text, page_of
+
+blp = Blueprint("instances", __name__, url_prefix="/api/v1/instances", description="Process instances")
+blp.before_request(auth.authenticate)
+
+STATUSES = ("running", "completed", "cancelled", "failed")
+
+
+class StartSchema(ma.Schema):
+    process = Text(max_length=128, required=True, metadata={"description": "process key, e.g. fault_repair"})
+    data = ma.fields.Dict(keys=ma.fields.String(), load_default=dict,
+                          metadata={"description": "the start form's fields"})
+    business_key = Text(max_length=255, allow_none=True, load_default=None)
+
+
+class InstanceListArgs(PageArgs):
+    process = Text(max_length=128)
+    status = ma.fields.String(validate=validate.OneOf(STATUSES))
+    business_key = Text(max_length=255)
+
+
+class CancelSchema(ma.Schema):
+    reason = Text(load_default="")
+
+
+InstancePage = page_of(InstanceSummarySchema, "InstancePage")
+
+
+def _detail(instance_id: str) -> dict[str, Any]:
+    service = weibao().service
+    with service.store.read() as session:
+        return queries.instance(session, auth.scope(), instance_id, service.runtime.sla)
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(StartSchema)
+@blp.response(201, InstanceSchema, headers={"Location": {"schema": {"type": "string"},
+                                                          "description": "the new instance"}})
+def start(body: dict[str, Any]) -> Any:
+    """Start an instance of the newest version of a process, with its start-form data."""
+    who = auth.require_writer()
+    try:
+        instance_id = weibao().service.runtime.start(body["process"], body["data"], who, body["business_key"])
+    except NotFound as exc:
+        # The process is named in the body: an unknown one is bad input, not a missing resource.
+        raise InvalidInput(exc.message, details={"fields": {"process": "is not a deployed process"}}) from exc
+    location = url_for("instances.get_instance", instance_id=instance_id)
+    return _detail(instance_id), 201, {"Location": location}
+
+
+@blp.route("")
+@blp.arguments(InstanceListArgs, location="query")
+@blp.response(200, InstancePage)
+def list_instances(args: dict[str, Any]) -> Any:
+    """Instances, newest first; customers see only their own."""
+    page = queries.Page(args.pop("page"), args.pop("per_page"))
+    with weibao().service.store.read() as session:
+        items, total = queries.instances(session, auth.scope(), page, **args)
+    return {"items": items, "total": total}
+
+
+@blp.route("/<instance_id>")
+@blp.response(200, InstanceSchema)
+def get_instance(instance_id: str) -> Any:
+    """One instance with its data, open tasks and SLA clocks."""
+    return _detail(instance_id)
+
+
+@blp.route("/<instance_id>/cancel", methods=["POST"])
+@blp.arguments(CancelSchema, required=False)
+@blp.response(200, InstanceSchema)
+def cancel(body: dict[str, Any], instance_id: str) -> Any:
+    """Cancel a running instance (department or technical directors, admins)."""
+    who = auth.require_role(groups=auth.DIRECTOR_GROUPS)
+    auth.require_writer()
+    with weibao().service.store.read() as session:
+        queries.visible_instance(session, auth.scope(), instance_id)
+    weibao().service.runtime.cancel(instance_id, who, body.get("reason", ""))
+    return _detail(instance_id)

@@ -1,0 +1,60 @@
+"""SLA report over a period: JSON, or CSV for spreadsheets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask import Response
+from flask_smorest import Blueprint
+from marshmallow import validate
+
+from engine.errors import EngineError
+
+from . import auth
+from .context import weibao
+from .schemas import Text, Timestamp
+
+blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports", description="Reports")
+blp.before_request(auth.authenticate)
+
+
+class SlaReportArgs(ma.Schema):
+    start = Timestamp(required=True, data_key="from", metadata={"description": "period start, inclusive"})
+    end = Timestamp(required=True, data_key="to", metadata={"description": "period end, exclusive"})
+    process = Text(max_length=128)
+    contract = Text(max_length=128)
+    format = ma.fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
+
+    @ma.validates_schema
+    def _ordered(self, args: dict[str, Any], **_: Any) -> None:
+        if "start" in args and "end" in args and args["end"] <= args["start"]:
+            raise ma.ValidationError("must be after from", "to")
+
+
+class SlaReportSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Dict(), required=True, metadata={"description": "one row per clock"})
+    total = ma.fields.Integer(required=True)
+
+
+class ReportUnavailable(EngineError):
+    code = "not_available"
+
+
+@blp.route("/sla")
+@blp.arguments(SlaReportArgs, location="query")
+@blp.response(200, SlaReportSchema)
+@blp.alt_response(200, content_type="text/csv", description="with format=csv", success=True)
+def sla(args: dict[str, Any]) -> Any:
+    """SLA clocks that started in the period: met or breached, per process and contract (not for customers)."""
+    auth.require_staff()
+    try:
+        from engine.sla_report import sla_report, to_csv
+    except ImportError as exc:  # the report module ships separately from the API
+        raise ReportUnavailable("the SLA report is not available in this build") from exc
+    with weibao().service.store.read() as session:
+        rows = sla_report(session, args["start"], args["end"], args.get("process"), args.get("contract"))
+    if args["format"] == "csv":
+        return Response(to_csv(rows), mimetype="text/csv",
+                        headers={"Content-Disposition": 'attachment; filename="sla-report.csv"'})
+    return {"items": rows, "total": len(rows)}

@@ -1,0 +1,91 @@
+"""Schemas shared by several resources: text, pagination, tasks, SLA clocks, instances."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import validate
+
+MAX_TEXT = 1000
+MAX_PAGE = 1_000_000
+
+
+def _no_nul(value: str) -> None:
+    # PostgreSQL refuses NUL in text; refusing it here keeps both databases answering alike.
+    if "\x00" in value:
+        raise ma.ValidationError("must not contain NUL characters")
+
+
+class Text(ma.fields.String):
+    def __init__(self, max_length: int = MAX_TEXT, **kwargs: Any) -> None:
+        validators = [validate.Length(max=max_length), _no_nul, *kwargs.pop("validate", [])]
+        super().__init__(validate=validators, **kwargs)
+
+
+def Timestamp(**kwargs: Any) -> ma.fields.DateTime:  # noqa: N802 - reads as a field type
+    kwargs.setdefault("metadata", {})
+    kwargs["metadata"].setdefault("description", "ISO 8601 with offset")
+    return ma.fields.AwareDateTime(format="iso", **kwargs)
+
+
+class PageArgs(ma.Schema):
+    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
+    per_page = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+def page_of(item: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """A collection response: `{"items": [...], "total": N}`."""
+    return ma.Schema.from_dict({
+        "items": ma.fields.List(ma.fields.Nested(item), required=True),
+        "total": ma.fields.Integer(required=True, metadata={"description": "items over all pages"}),
+    }, name=name)
+
+
+class FormFieldSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    label = ma.fields.String(required=True)
+    type = ma.fields.String(required=True, metadata={"description": "string, long, boolean, date or enum"})
+    required = ma.fields.Boolean(required=True)
+    enum = ma.fields.List(ma.fields.String(), required=True, metadata={"description": "allowed values (enum)"})
+
+
+class TaskSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    instance_id = ma.fields.String(required=True)
+    process = ma.fields.String(required=True)
+    element_id = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    candidate_groups = ma.fields.List(ma.fields.String(), required=True)
+    assignee = ma.fields.String(allow_none=True, required=True)
+    created_at = Timestamp(required=True)
+    due_at = Timestamp(allow_none=True, required=True)
+    form = ma.fields.List(ma.fields.Nested(FormFieldSchema), required=True)
+
+
+class SlaClockSchema(ma.Schema):
+    clock = ma.fields.String(required=True)
+    state = ma.fields.String(required=True, metadata={"description": "running, paused, met or breached"})
+    started_at = Timestamp(allow_none=True)
+    due_at = Timestamp(allow_none=True)
+    stopped_at = Timestamp(allow_none=True)
+    paused_seconds = ma.fields.Float(allow_none=True)
+
+
+class InstanceSummarySchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    process = ma.fields.String(required=True)
+    version = ma.fields.Integer(required=True)
+    status = ma.fields.String(required=True, metadata={"description": "running, completed, cancelled or failed"})
+    business_key = ma.fields.String(allow_none=True, required=True)
+    parent_instance_id = ma.fields.String(allow_none=True)
+    started_by = ma.fields.String(required=True)
+    created_at = Timestamp(required=True)
+    updated_at = Timestamp(required=True)
+    ended_at = Timestamp(allow_none=True, required=True)
+
+
+class InstanceSchema(InstanceSummarySchema):
+    data = ma.fields.Dict(required=True)
+    open_tasks = ma.fields.List(ma.fields.Nested(TaskSchema), required=True)
+    sla = ma.fields.List(ma.fields.Nested(SlaClockSchema), required=True)

@@ -1,0 +1,112 @@
+"""User tasks: the caller's work list, claim, unclaim, complete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask_smorest import Blueprint
+
+from engine import queries
+from engine.actor import Actor
+from engine.errors import Conflict
+
+from . import auth
+from .context import weibao
+from .schemas import PageArgs, TaskSchema, Text, page_of
+
+blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="User tasks")
+blp.before_request(auth.authenticate)
+
+
+class TaskListArgs(PageArgs):
+    instance = Text(max_length=36, metadata={"description": "only tasks of this instance"})
+    process = Text(max_length=128, metadata={"description": "only tasks of this process key"})
+
+
+class CompleteSchema(ma.Schema):
+    data = ma.fields.Dict(keys=ma.fields.String(), load_default=dict,
+                          metadata={"description": "the task form's fields; unknown fields are refused"})
+
+
+class ResultSchema(ma.Schema):
+    instance_id = ma.fields.String(required=True)
+    task = ma.fields.Nested(TaskSchema, allow_none=True, required=True,
+                            metadata={"description": "the task after the change; null once completed"})
+
+
+TaskPage = page_of(TaskSchema, "TaskPage")
+
+
+def _precheck(task_id: str, who: Actor) -> str:
+    """Refuses early what the engine would refuse less precisely.
+
+    A task claimed by a colleague is a conflict (someone else got there first), not a permission
+    problem; the engine reports it as forbidden, so the API tells the two apart here.
+    """
+    with weibao().service.store.read() as session:
+        row = queries.open_task(session, who, task_id)
+    if row is None:
+        return ""  # not open: the engine says whether it never existed or is already done
+    taken = row.assignee and row.assignee != who.name and not who.is_admin
+    if taken and who.groups.intersection(row.candidate_groups):
+        raise Conflict(f"task {task_id} is claimed by {row.assignee}", instance_id=row.instance_id,
+                       element_id=row.element_id, details={"assignee": row.assignee})
+    return row.instance_id
+
+
+def _after(task_id: str, instance_id: str) -> dict[str, Any]:
+    with weibao().service.store.read() as session:
+        row = queries.open_task(session, auth.actor(), task_id)
+        return {"instance_id": instance_id, "task": queries.task_dict(row) if row is not None else None}
+
+
+@blp.route("")
+@blp.arguments(TaskListArgs, location="query")
+@blp.response(200, TaskPage)
+def list_tasks(args: dict[str, Any]) -> Any:
+    """Open tasks assigned to the caller or offered to one of their groups (admins and auditors: all)."""
+    page = queries.Page(args["page"], args["per_page"])
+    with weibao().service.store.read() as session:
+        items, total = queries.tasks(session, auth.actor(), page, instance_id=args.get("instance"),
+                                     process=args.get("process"))
+    return {"items": items, "total": total}
+
+
+@blp.route("/<task_id>")
+@blp.response(200, TaskSchema)
+def get_task(task_id: str) -> Any:
+    """One open task the caller may work on."""
+    with weibao().service.store.read() as session:
+        return queries.visible_task(session, auth.actor(), task_id)
+
+
+@blp.route("/<task_id>/claim", methods=["POST"])
+@blp.response(200, ResultSchema)
+def claim(task_id: str) -> Any:
+    """Take the task: from now on only the caller may complete it."""
+    who = auth.require_writer()
+    instance_id = _precheck(task_id, who)
+    weibao().service.runtime.claim(task_id, who)
+    return _after(task_id, instance_id)
+
+
+@blp.route("/<task_id>/unclaim", methods=["POST"])
+@blp.response(200, ResultSchema)
+def unclaim(task_id: str) -> Any:
+    """Give the task back to its candidate groups."""
+    who = auth.require_writer()
+    instance_id = _precheck(task_id, who)
+    weibao().service.runtime.unclaim(task_id, who)
+    return _after(task_id, instance_id)
+
+
+@blp.route("/<task_id>/complete", methods=["POST"])
+@blp.arguments(CompleteSchema)
+@blp.response(200, ResultSchema)
+def complete(body: dict[str, Any], task_id: str) -> Any:
+    """Complete the task with its form data (validated against the form; unknown fields refused)."""
+    who = auth.require_writer()
+    _precheck(task_id, who)
+    instance_id = weibao().service.runtime.complete(task_id, body["data"], who)
+    return {"instance_id": instance_id, "task": None}

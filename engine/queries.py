@@ -1,0 +1,239 @@
+"""Read-side queries behind the API: plain dicts out of the store, paginated, never an HTTP concept.
+
+`Scope` carries who is looking: a customer sees only their own instances (and their tasks); everybody
+else the whole store. Rows outside the scope are reported as unknown, so their existence does not leak.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
+from sqlalchemy.orm import Session
+
+from .actor import Actor
+from .errors import NotFound
+from .events import verify_chain
+from .store import DefinitionFile, EventRow, IncidentRow, Instance, OpenTask, OutboxMessage, ProcessVersion, TaskGroup
+
+BPMN_PROCESS = "{http://www.omg.org/spec/BPMN/20100524/MODEL}process"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """`customer`: the name whose instances alone are visible, or None for everything."""
+
+    customer: str | None = None
+
+    @classmethod
+    def of(cls, actor: Actor) -> Scope:
+        restricted = "customer" in actor.groups and not actor.roles
+        return cls(customer=actor.name if restricted else None)
+
+    def instances(self) -> ColumnElement[bool]:
+        if self.customer is None:
+            return Instance.id.is_not(None)
+        return or_(Instance.started_by == self.customer, Instance.data["customer"].as_string() == self.customer)
+
+
+@dataclass(frozen=True)
+class Page:
+    page: int = 1
+    per_page: int = 50
+
+
+def _paged(session: Session, query: Select[Any], page: Page) -> tuple[list[Any], int]:
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = session.execute(query.limit(page.per_page).offset((page.page - 1) * page.per_page)).all()
+    return list(rows), total
+
+
+# ----------------------------------------------------------------- processes
+def _version_dict(row: ProcessVersion) -> dict[str, Any]:
+    return {"key": row.process_key, "name": row.name, "version": row.version, "content_hash": row.content_hash,
+            "deployed_at": row.deployed_at, "deployed_by": row.deployed_by}
+
+
+def processes(session: Session, page: Page) -> tuple[list[dict[str, Any]], int]:
+    newest = select(ProcessVersion.process_key, func.max(ProcessVersion.version).label("v")) \
+        .group_by(ProcessVersion.process_key).subquery()
+    query = select(ProcessVersion).join(newest, and_(ProcessVersion.process_key == newest.c.process_key,
+                                                     ProcessVersion.version == newest.c.v)) \
+        .order_by(ProcessVersion.process_key)
+    rows, total = _paged(session, query, page)
+    return [_version_dict(r[0]) for r in rows], total
+
+
+def versions(session: Session, key: str, page: Page) -> tuple[list[dict[str, Any]], int]:
+    query = select(ProcessVersion).where(ProcessVersion.process_key == key).order_by(ProcessVersion.version.desc())
+    rows, total = _paged(session, query, page)
+    if total == 0:
+        raise NotFound(f"no deployed process {key!r}")
+    return [_version_dict(r[0]) for r in rows], total
+
+
+def diagram(session: Session, key: str, version: int | None) -> tuple[str, bytes]:
+    """The BPMN file that defines the process, as deployed in that version (the newest by default)."""
+    query = select(ProcessVersion).where(ProcessVersion.process_key == key)
+    query = query.where(ProcessVersion.version == version) if version is not None else \
+        query.order_by(ProcessVersion.version.desc()).limit(1)
+    row = session.scalar(query)
+    if row is None:
+        raise NotFound(f"no deployed process {key!r}" + (f" version {version}" if version else ""))
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    for entry in row.files:
+        stored = session.get(DefinitionFile, entry["hash"])
+        if stored is None or stored.kind != "bpmn":
+            continue
+        root = etree.fromstring(stored.content, parser)
+        if any(p.get("id") == key for p in root.iter(BPMN_PROCESS)):
+            return stored.name, stored.content
+    raise NotFound(f"the diagram of {key!r} v{row.version} is not stored")
+
+
+# ----------------------------------------------------------------- instances
+def _instance_dict(row: Instance, version: int) -> dict[str, Any]:
+    return {"id": row.id, "process": row.process_key, "version": version, "status": row.status,
+            "business_key": row.business_key, "parent_instance_id": row.parent_instance_id,
+            "started_by": row.started_by, "created_at": row.created_at, "updated_at": row.updated_at,
+            "ended_at": row.ended_at}
+
+
+def _instances_query(scope: Scope) -> Select[Any]:
+    return select(Instance, ProcessVersion.version).join(ProcessVersion, Instance.version_id == ProcessVersion.id) \
+        .where(scope.instances())
+
+
+def instances(session: Session, scope: Scope, page: Page, *, process: str | None = None,
+              status: str | None = None, business_key: str | None = None) -> tuple[list[dict[str, Any]], int]:
+    query = _instances_query(scope)
+    for column, value in ((Instance.process_key, process), (Instance.status, status),
+                          (Instance.business_key, business_key)):
+        if value is not None:
+            query = query.where(column == value)
+    rows, total = _paged(session, query.order_by(Instance.created_at.desc(), Instance.id), page)
+    return [_instance_dict(row, version) for row, version in rows], total
+
+
+def visible_instance(session: Session, scope: Scope, instance_id: str) -> Instance:
+    row = session.scalar(select(Instance).where(Instance.id == instance_id, scope.instances()))
+    if row is None:
+        raise NotFound(f"no instance {instance_id}", instance_id=instance_id)
+    return row
+
+
+def instance(session: Session, scope: Scope, instance_id: str, sla: Any = None) -> dict[str, Any]:
+    found = session.execute(_instances_query(scope).where(Instance.id == instance_id)).first()
+    if found is None:
+        raise NotFound(f"no instance {instance_id}", instance_id=instance_id)
+    row, version = found
+    out = _instance_dict(row, version)
+    out["data"] = row.data
+    tasks = session.scalars(select(OpenTask).where(OpenTask.instance_id == instance_id)
+                            .order_by(OpenTask.created_at, OpenTask.id)).all()
+    out["open_tasks"] = [task_dict(t) for t in tasks]
+    clocks_for = getattr(sla, "clocks_for", None)  # the SLA engine may not provide it yet
+    out["sla"] = list(clocks_for(session, instance_id)) if clocks_for is not None else []
+    return out
+
+
+# ----------------------------------------------------------------- tasks
+def task_dict(row: OpenTask) -> dict[str, Any]:
+    return {"id": row.id, "instance_id": row.instance_id, "process": row.process_key, "element_id": row.element_id,
+            "name": row.name, "candidate_groups": list(row.candidate_groups), "assignee": row.assignee,
+            "created_at": row.created_at, "due_at": row.due_at, "form": list(row.form)}
+
+
+def _sees_all(actor: Actor) -> bool:
+    return actor.is_admin or "auditor" in actor.roles
+
+
+def _workable(actor: Actor) -> ColumnElement[bool]:
+    """Tasks the actor may work on: assigned to them, or unassigned and offered to one of their groups."""
+    offered = select(TaskGroup.task_id).where(TaskGroup.group.in_(sorted(actor.groups))) if actor.groups else None
+    mine = OpenTask.assignee == actor.name
+    if offered is None:
+        return or_(mine, false())
+    return or_(mine, and_(OpenTask.assignee.is_(None), OpenTask.id.in_(offered)))
+
+
+def tasks(session: Session, actor: Actor, page: Page, *, instance_id: str | None = None,
+          process: str | None = None) -> tuple[list[dict[str, Any]], int]:
+    query = select(OpenTask).join(Instance, Instance.id == OpenTask.instance_id).where(Scope.of(actor).instances())
+    if not _sees_all(actor):
+        query = query.where(_workable(actor))
+    if instance_id is not None:
+        query = query.where(OpenTask.instance_id == instance_id)
+    if process is not None:
+        query = query.where(OpenTask.process_key == process)
+    rows, total = _paged(session, query.order_by(OpenTask.created_at, OpenTask.id), page)
+    return [task_dict(r[0]) for r in rows], total
+
+
+def open_task(session: Session, actor: Actor, task_id: str) -> OpenTask | None:
+    """The open task if the actor may know of it; None when it is not open (the engine tells why)."""
+    row = session.scalar(select(OpenTask).join(Instance, Instance.id == OpenTask.instance_id)
+                         .where(OpenTask.id == task_id, Scope.of(actor).instances()))
+    if row is None and session.get(OpenTask, task_id) is not None:
+        raise NotFound(f"no task {task_id}")
+    return row
+
+
+def visible_task(session: Session, actor: Actor, task_id: str) -> dict[str, Any]:
+    row = open_task(session, actor, task_id)
+    offered = row is not None and bool(actor.groups.intersection(row.candidate_groups))
+    if row is None or not (_sees_all(actor) or row.assignee == actor.name or offered):
+        raise NotFound(f"no open task {task_id}")
+    return task_dict(row)
+
+
+# ----------------------------------------------------------------- audit
+def history(session: Session, instance_id: str, page: Page) -> tuple[list[dict[str, Any]], int]:
+    query = select(EventRow).where(EventRow.instance_id == instance_id).order_by(EventRow.seq)
+    rows, total = _paged(session, query, page)
+    return [{"seq": r.seq, "type": r.type, "at": r.at, "actor": r.actor, "element_id": r.element_id,
+             "task_id": r.task_id, "data": r.data, "prev_hash": r.prev_hash, "hash": r.hash}
+            for (r,) in rows], total
+
+
+def verify(session: Session, instance_id: str) -> dict[str, Any]:
+    rows = session.scalars(select(EventRow).where(EventRow.instance_id == instance_id).order_by(EventRow.seq)).all()
+    ok, first_bad = verify_chain(instance_id, list(rows))
+    return {"verified": ok, "first_bad_seq": first_bad, "events": len(rows)}
+
+
+# ----------------------------------------------------------------- incidents and outbox
+def incident_dict(row: IncidentRow) -> dict[str, Any]:
+    return {"id": row.id, "instance_id": row.instance_id, "task_id": row.task_id, "element_id": row.element_id,
+            "topic": row.topic, "message": row.message, "attempts": row.attempts, "status": row.status,
+            "created_at": row.created_at, "resolved_at": row.resolved_at}
+
+
+def incidents(session: Session, page: Page, *, status: str | None = None,
+              instance_id: str | None = None) -> tuple[list[dict[str, Any]], int]:
+    query = select(IncidentRow).order_by(IncidentRow.created_at.desc(), IncidentRow.id.desc())
+    if status is not None:
+        query = query.where(IncidentRow.status == status)
+    if instance_id is not None:
+        query = query.where(IncidentRow.instance_id == instance_id)
+    rows, total = _paged(session, query, page)
+    return [incident_dict(r[0]) for r in rows], total
+
+
+def incident(session: Session, incident_id: int) -> dict[str, Any]:
+    row = session.get(IncidentRow, incident_id)
+    if row is None:
+        raise NotFound(f"no incident {incident_id}")
+    return incident_dict(row)
+
+
+def outbox(session: Session, page: Page, *, instance_id: str | None = None) -> tuple[list[dict[str, Any]], int]:
+    query = select(OutboxMessage).order_by(OutboxMessage.created_at, OutboxMessage.id)
+    if instance_id is not None:
+        query = query.where(OutboxMessage.instance_id == instance_id)
+    rows, total = _paged(session, query, page)
+    return [{"id": m.id, "instance_id": m.instance_id, "element_id": m.element_id, "channel": m.channel,
+             "recipient": m.recipient, "subject": m.subject, "body": m.body, "status": m.status,
+             "created_at": m.created_at} for (m,) in rows], total
