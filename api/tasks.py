@@ -29,7 +29,7 @@ class CompleteSchema(ma.Schema):
                           metadata={"description": "the task form's fields; unknown fields are refused"})
 
 
-class ResultSchema(ma.Schema):
+class TaskResultSchema(ma.Schema):
     instance_id = ma.fields.String(required=True)
     task = ma.fields.Nested(TaskSchema, allow_none=True, required=True,
                             metadata={"description": "the task after the change; null once completed"})
@@ -82,7 +82,7 @@ def get_task(task_id: str) -> Any:
 
 
 @blp.route("/<task_id>/claim", methods=["POST"])
-@blp.response(200, ResultSchema)
+@blp.response(200, TaskResultSchema)
 def claim(task_id: str) -> Any:
     """Take the task: from now on only the caller may complete it."""
     who = auth.require_writer()
@@ -92,7 +92,7 @@ def claim(task_id: str) -> Any:
 
 
 @blp.route("/<task_id>/unclaim", methods=["POST"])
-@blp.response(200, ResultSchema)
+@blp.response(200, TaskResultSchema)
 def unclaim(task_id: str) -> Any:
     """Give the task back to its candidate groups."""
     who = auth.require_writer()
@@ -103,7 +103,7 @@ def unclaim(task_id: str) -> Any:
 
 @blp.route("/<task_id>/complete", methods=["POST"])
 @blp.arguments(CompleteSchema)
-@blp.response(200, ResultSchema)
+@blp.response(200, TaskResultSchema)
 def complete(body: dict[str, Any], task_id: str) -> Any:
     """Complete the task with its form data (validated against the form; unknown fields refused)."""
     who = auth.require_writer()

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -202,6 +203,24 @@ class Record(Base):
     instance_id: Mapped[str] = mapped_column(String(36), index=True)
     data: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
+
+
+class SlaClockRow(Base):
+    """Queryable copy of each instance's SLA clocks for reports; the truth is in the instance state."""
+
+    __tablename__ = "sla_clocks"
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id"), primary_key=True)
+    clock: Mapped[str] = mapped_column(String(64), primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(128), index=True)
+    contract: Mapped[str | None] = mapped_column(String(64), index=True)
+    level: Mapped[str | None] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    due_at: Mapped[datetime | None]
+    stopped_at: Mapped[datetime | None]
+    paused_seconds: Mapped[float] = mapped_column(Float)
+    business_seconds: Mapped[float | None] = mapped_column(Float)
+    breached_at: Mapped[datetime | None]
 
 
 def _sqlite_setup(engine: Engine) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, select
+from sqlalchemy import ForeignKey, String, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .actor import Actor
@@ -104,7 +104,8 @@ def add_user(store: Store, clock: Clock, name: str, groups: Iterable[str] = (),
 
 def ensure_user(store: Store, clock: Clock, name: str, groups: Iterable[str] = (),
                 roles: Iterable[str] = ()) -> str:
-    """Creates or updates the user and issues a new token (the demo users on every start)."""
+    """Creates or updates the user and replaces their tokens with a new one (the demo users, on every
+    start: a token printed by an earlier run stops working)."""
     group_list, role_list = _checked(name, groups, roles)
     with store.write() as session:
         now = clock.now()
@@ -114,6 +115,7 @@ def ensure_user(store: Store, clock: Clock, name: str, groups: Iterable[str] = (
             session.flush()
         else:
             user.groups, user.roles = group_list, role_list
+            session.execute(delete(ApiToken).where(ApiToken.user_name == name))
         return _new_token(session, name, now)
 
 

@@ -8,4 +8,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-ALL_HANDLERS: list[Callable[..., Any]] = []
+from .notify import notify
+from .processes import start_process
+from .records import replacement_machine, spare_part_request, vendor_case
+from .report import fault_report
+from .roster import duty_roster
+
+ALL_HANDLERS: list[Callable[..., Any]] = [
+    notify,
+    duty_roster,
+    spare_part_request,
+    vendor_case,
+    replacement_machine,
+    fault_report,
+    start_process,
+]

@@ -1,0 +1,149 @@
+"""`weibao`: serve, worker, validate, deploy, user add / user token.
+
+Standard output carries results only (tokens, problems, deployed versions) so scripts can capture it;
+logs and messages for people go to standard error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from engine.clock import SystemClock
+from engine.errors import DefinitionInvalid, EngineError, InvalidInput
+from engine.service import build_service, default_database_url
+from engine.store import Store
+from engine.users import add_user, ensure_schema, issue_token
+
+from . import serve as serving
+
+
+def _split(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _read_files(paths: list[str]) -> list[tuple[str, bytes]]:
+    files = []
+    for path in paths:
+        try:
+            files.append((Path(path).name, Path(path).read_bytes()))
+        except OSError as exc:
+            raise InvalidInput(f"cannot read {path}: {exc.strerror}", details={"fields": {path: "cannot read"}}) \
+                from exc
+    return files
+
+
+def _print_problems(errors: list[dict]) -> None:
+    for error in errors:
+        print(json.dumps({"file": error.get("file"), "element_id": error.get("element_id"),
+                          "message": error.get("message")}, ensure_ascii=False))
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Checks the files together, against nothing already deployed: no database is touched."""
+    service = build_service("sqlite://")
+    try:
+        problems = service.definitions.validate(_read_files(args.files))
+    finally:
+        service.close()
+    _print_problems(problems)
+    if not problems:
+        print(f"{len(args.files)} file(s) valid", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    service = build_service(settings=serving.settings_from_env())
+    try:
+        results = service.runtime.deploy(_read_files(args.files), actor=args.actor)
+    except DefinitionInvalid as exc:
+        _print_problems(exc.errors)
+        return 1
+    finally:
+        service.close()
+    for r in results:
+        state = "created" if r.created else "unchanged"
+        print(f"{r.process_key}\tv{r.version}\t{state}\t{r.content_hash}")
+    return 0
+
+
+def _user_store() -> Store:
+    store = Store(default_database_url())
+    ensure_schema(store)
+    return store
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    store = _user_store()
+    try:
+        token = add_user(store, SystemClock(), args.name, _split(args.groups), _split(args.roles))
+    finally:
+        store.dispose()
+    print(token)
+    return 0
+
+
+def cmd_user_token(args: argparse.Namespace) -> int:
+    store = _user_store()
+    try:
+        token = issue_token(store, SystemClock(), args.name)
+    finally:
+        store.dispose()
+    print(token)
+    return 0
+
+
+def _serve_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("serve", help="run the HTTP API (waitress), the timer scheduler, deploy processes/")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080, help="0 picks a free port (printed on start)")
+    p.add_argument("--threads", type=int, default=8)
+    p.add_argument("--demo", action="store_true", help="create one user per group and role, print tokens")
+    p.add_argument("--tokens-file", help="with --demo: also write the token lines to this file (mode 600)")
+    p.add_argument("--clock", choices=("system", "manual"), default="system",
+                   help="manual: a simulation clock moved with POST /api/v1/clock")
+    p.add_argument("--clock-start", help="with --clock manual: the start time, ISO 8601 with offset")
+    p.set_defaults(func=serving.serve)
+    w = sub.add_parser("worker", help="fire timers only (no HTTP), for a second process on PostgreSQL")
+    w.set_defaults(func=serving.worker)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="weibao", description="Weibao BPMN process engine. The database "
+                                     "is WEIBAO_DATABASE_URL (default: sqlite:///weibao.sqlite3).")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _serve_parser(sub)
+    v = sub.add_parser("validate", help="check .bpmn/.dmn files; exit 1 and print problems")
+    v.add_argument("files", nargs="+")
+    v.set_defaults(func=cmd_validate)
+    d = sub.add_parser("deploy", help="deploy .bpmn/.dmn files to the database")
+    d.add_argument("files", nargs="+")
+    d.add_argument("--actor", default="cli", help="recorded as the deployer")
+    d.set_defaults(func=cmd_deploy)
+    user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
+    add = user.add_parser("add", help="create a user and print their token (shown once)")
+    add.add_argument("name")
+    add.add_argument("--groups", default="", help="comma-separated candidate groups")
+    add.add_argument("--roles", default="", help="comma-separated: process_owner, auditor, admin")
+    add.set_defaults(func=cmd_user_add)
+    tok = user.add_parser("token", help="issue an additional token for an existing user")
+    tok.add_argument("name")
+    tok.set_defaults(func=cmd_user_token)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        return int(args.func(args))
+    except EngineError as exc:
+        fields = exc.details.get("fields") or {}
+        print(f"weibao: {exc.message}", file=sys.stderr)
+        for field, message in fields.items():
+            print(f"  {field}: {message}", file=sys.stderr)
+        return 1

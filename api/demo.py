@@ -1,0 +1,32 @@
+"""Demo users for `weibao serve --demo`: one per group and one per role, named after it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from engine.clock import Clock
+from engine.store import Store
+from engine.users import GROUPS, ROLES, ensure_user
+
+
+def create_demo_users(store: Store, clock: Clock) -> list[tuple[str, str]]:
+    """(name, token) pairs; tokens of an earlier demo run are replaced."""
+    users = [(group, [group], []) for group in GROUPS] + [(role, [], [role]) for role in ROLES]
+    return [(name, ensure_user(store, clock, name, groups, roles)) for name, groups, roles in users]
+
+
+def env_name(user: str) -> str:
+    return "WB_" + user.upper()
+
+
+def export_lines(tokens: list[tuple[str, str]]) -> list[str]:
+    return [f"export {env_name(name)}={token}" for name, token in tokens]
+
+
+def write_tokens_file(path: str, lines: list[str]) -> None:
+    # Tokens are secrets even in a demo: readable by the owner only.
+    target = Path(path)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write("\n".join(lines) + "\n")
