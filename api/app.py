@@ -14,7 +14,8 @@ from engine.clock import ManualClock
 from engine.service import Service, build_service
 from engine.users import ensure_schema
 
-from . import audit, clock, docs, errors, health, incidents, instances, messages, outbox, processes, reports, tasks
+from . import audit, clock, docs, errors, health, incidents, instances, messages, outbox, processes, reports
+from . import tasks as tasks_
 from .context import Weibao
 
 DESCRIPTION = """Weibao runs the BPMN processes of IT operations-and-maintenance service contracts.
@@ -49,7 +50,8 @@ def _service(config: dict[str, Any]) -> tuple[Service, bool]:
         clock = ManualClock(config["WEIBAO_CLOCK_START"]) if manual and config.get("WEIBAO_CLOCK_START") \
             else ManualClock() if manual else None
         service = build_service(config.get("WEIBAO_DATABASE_URL"), clock=clock,
-                                handlers=config.get("WEIBAO_HANDLERS"), settings=config.get("WEIBAO_SETTINGS"))
+                                handlers=config.get("WEIBAO_HANDLERS"),
+                                settings=config.get("WEIBAO_SETTINGS"))
     if manual and not isinstance(service.clock, ManualClock):
         raise ValueError("WEIBAO_MANUAL_CLOCK needs a service built with a ManualClock")
     return service, manual
@@ -66,7 +68,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["weibao"] = Weibao(service, manual_clock=manual)
 
     api = errors.WeibaoApi(app)
-    for module in (health, processes, instances, audit, tasks, messages, incidents, reports, outbox):
+    for module in (health, processes, instances, audit, tasks_, messages, incidents, reports, outbox):
         api.register_blueprint(module.blp)
     if manual:
         api.register_blueprint(clock.blp)

@@ -17,7 +17,6 @@ from .context import weibao
 from .errors import Unauthenticated
 
 DIRECTOR_GROUPS = frozenset({"department_director", "technical_director"})
-BEARER = [{"bearerAuth": []}]
 
 
 def authenticate() -> None:

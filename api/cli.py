@@ -32,8 +32,8 @@ def _read_files(paths: list[str]) -> list[tuple[str, bytes]]:
         try:
             files.append((Path(path).name, Path(path).read_bytes()))
         except OSError as exc:
-            raise InvalidInput(f"cannot read {path}: {exc.strerror}", details={"fields": {path: "cannot read"}}) \
-                from exc
+            raise InvalidInput(f"cannot read {path}: {exc.strerror}",
+                               details={"fields": {path: "cannot read"}}) from exc
     return files
 
 
@@ -138,7 +138,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         return int(args.func(args))
     except EngineError as exc:

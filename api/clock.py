@@ -57,8 +57,8 @@ def _target(body: dict[str, Any], now: datetime) -> datetime:
         try:
             moment = add_duration(now, body["advance"])
         except (InvalidInput, ValueError, OverflowError) as exc:
-            raise InvalidInput("advance is not an ISO 8601 duration",
-                               details={"fields": {"advance": "must be an ISO 8601 duration like PT3H"}}) from exc
+            fields = {"advance": "must be an ISO 8601 duration like PT3H"}
+            raise InvalidInput("advance is not an ISO 8601 duration", details={"fields": fields}) from exc
     field = "set" if "set" in body else "advance"
     if moment < now:
         raise InvalidInput("the clock does not move backwards",

@@ -12,7 +12,8 @@ from engine.users import GROUPS, ROLES, ensure_user
 
 def create_demo_users(store: Store, clock: Clock) -> list[tuple[str, str]]:
     """(name, token) pairs; tokens of an earlier demo run are replaced."""
-    users = [(group, [group], []) for group in GROUPS] + [(role, [], [role]) for role in ROLES]
+    users: list[tuple[str, list[str], list[str]]] = [(group, [group], []) for group in GROUPS]
+    users += [(role, [], [role]) for role in ROLES]
     return [(name, ensure_user(store, clock, name, groups, roles)) for name, groups, roles in users]
 
 

@@ -69,7 +69,8 @@ def _schemas(spec: dict[str, Any]) -> str:
         required = set(schema.get("required", []))
         props = "".join(
             f"<tr><td><code>{escape(field)}</code></td><td>{escape(_ref_name(prop))}</td>"
-            f"<td>{'yes' if field in required else ''}</td><td>{escape(prop.get('description', ''))}</td></tr>"
+            f"<td>{'yes' if field in required else ''}</td>"
+            f"<td>{escape(prop.get('description', ''))}</td></tr>"
             for field, prop in schema.get("properties", {}).items())
         out.append(f"<h3 id='{escape(name)}'>{escape(name)}</h3><table>{props}</table>")
     return "".join(out)

@@ -46,8 +46,8 @@ class ErrorBodySchema(ma.Schema):
     code = ma.fields.String(required=True, metadata={"description": "Stable machine-readable code"})
     message = ma.fields.String(required=True)
     details = ma.fields.Dict(required=True, metadata={
-        "description": "fields: {field: message} for invalid input; errors: [{file, element_id, message}] for "
-                       "refused diagrams; instance_id and element_id when the error concerns them"})
+        "description": "fields: {field: message} for invalid input; errors: [{file, element_id, message}] "
+                       "for refused diagrams; instance_id and element_id when the error concerns them"})
 
 
 class ErrorSchema(ma.Schema):

@@ -47,7 +47,8 @@ def list_incidents(args: dict[str, Any]) -> Any:
     auth.require_staff()
     page = queries.Page(args["page"], args["per_page"])
     with weibao().service.store.read() as session:
-        items, total = queries.incidents(session, page, status=args.get("status"), instance_id=args.get("instance"))
+        items, total = queries.incidents(session, page, status=args.get("status"),
+                                         instance_id=args.get("instance"))
     return {"items": items, "total": total}
 
 

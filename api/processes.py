@@ -27,7 +27,8 @@ class ProcessSchema(ma.Schema):
     key = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
     version = ma.fields.Integer(required=True)
-    content_hash = ma.fields.String(required=True, metadata={"description": "SHA-256 over the version's files"})
+    content_hash = ma.fields.String(required=True,
+                                    metadata={"description": "SHA-256 over the version's files"})
     deployed_at = Timestamp(required=True)
     deployed_by = ma.fields.String(required=True)
 
@@ -36,7 +37,8 @@ class DeployedSchema(ma.Schema):
     process = ma.fields.String(required=True)
     version = ma.fields.Integer(required=True)
     content_hash = ma.fields.String(required=True)
-    created = ma.fields.Boolean(required=True, metadata={"description": "false: this content was deployed before"})
+    created = ma.fields.Boolean(required=True,
+                                metadata={"description": "false: this content was deployed before"})
 
 
 class UploadSchema(ma.Schema):
@@ -102,6 +104,6 @@ def deploy(args: dict[str, Any]) -> Any:
     who = auth.require_role("process_owner")
     files = [_read(f) for f in args["files"]]
     results = weibao().service.runtime.deploy(files, who.name)
-    items = [{"process": r.process_key, "version": r.version, "content_hash": r.content_hash, "created": r.created}
-             for r in results]
+    items = [{"process": r.process_key, "version": r.version, "content_hash": r.content_hash,
+              "created": r.created} for r in results]
     return {"items": items, "total": len(items)}, 201 if any(r.created for r in results) else 200

@@ -46,7 +46,7 @@ class ReportUnavailable(EngineError):
 @blp.response(200, SlaReportSchema)
 @blp.alt_response(200, content_type="text/csv", description="with format=csv", success=True)
 def sla(args: dict[str, Any]) -> Any:
-    """SLA clocks that started in the period: met or breached, per process and contract (not for customers)."""
+    """SLA clocks of the period, met or breached, by process and contract (not for customers)."""
     auth.require_staff()
     try:
         from engine.sla_report import sla_report, to_csv

@@ -47,7 +47,8 @@ class FormFieldSchema(ma.Schema):
     label = ma.fields.String(required=True)
     type = ma.fields.String(required=True, metadata={"description": "string, long, boolean, date or enum"})
     required = ma.fields.Boolean(required=True)
-    enum = ma.fields.List(ma.fields.String(), required=True, metadata={"description": "allowed values (enum)"})
+    enum = ma.fields.List(ma.fields.String(), required=True,
+                          metadata={"description": "allowed values (enum)"})
 
 
 class TaskSchema(ma.Schema):
@@ -76,7 +77,8 @@ class InstanceSummarySchema(ma.Schema):
     id = ma.fields.String(required=True)
     process = ma.fields.String(required=True)
     version = ma.fields.Integer(required=True)
-    status = ma.fields.String(required=True, metadata={"description": "running, completed, cancelled or failed"})
+    status = ma.fields.String(required=True,
+                              metadata={"description": "running, completed, cancelled or failed"})
     business_key = ma.fields.String(allow_none=True, required=True)
     parent_instance_id = ma.fields.String(allow_none=True)
     started_by = ma.fields.String(required=True)

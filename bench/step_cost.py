@@ -33,8 +33,9 @@ def echo(ctx):  # type: ignore[no-untyped-def]
 
 def work_task(service, iid: str) -> str:  # type: ignore[no-untyped-def]
     with service.store.read() as s:
-        return s.scalars(select(OpenTask.id).where(OpenTask.instance_id == iid,
-                                                   OpenTask.element_id == "Work")).one()
+        return s.scalars(
+            select(OpenTask.id).where(OpenTask.instance_id == iid, OpenTask.element_id == "Work")
+        ).one()
 
 
 def timed_steps(service, iid: str, n: int) -> list[float]:  # type: ignore[no-untyped-def]
@@ -51,8 +52,10 @@ def main(url: str | None = None) -> None:
     url = url or f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
     service = build_service(url, clock=ManualClock(datetime(2026, 3, 2, 1, tzinfo=UTC)), handlers=[echo])
     service.runtime.deploy([("rework.bpmn", REWORK.read_bytes())])
-    fresh = [timed_steps(service, service.runtime.start("rework", {"summary": "fresh"}, "b"), 1)[0]
-             for _ in range(SAMPLES)]
+    fresh = [
+        timed_steps(service, service.runtime.start("rework", {"summary": "fresh"}, "b"), 1)[0]
+        for _ in range(SAMPLES)
+    ]
     old = service.runtime.start("rework", {"summary": "old"}, "b")
     timed_steps(service, old, 300)
     aged = timed_steps(service, old, SAMPLES)

@@ -20,8 +20,11 @@ def verify_instance(store: Store, instance_id: str) -> dict[str, Any]:
     with store.read() as session:
         if session.get(Instance, instance_id) is None:
             raise NotFound(f"no instance {instance_id}", instance_id=instance_id)
-        rows = list(session.scalars(select(EventRow).where(EventRow.instance_id == instance_id)
-                                    .order_by(EventRow.seq)).all())
+        rows = list(
+            session.scalars(
+                select(EventRow).where(EventRow.instance_id == instance_id).order_by(EventRow.seq)
+            ).all()
+        )
         head = session.get(Instance, instance_id)
         ok, bad = verify_chain(instance_id, rows)
         if ok and head is not None and rows and head.head_hash != rows[-1].hash:
@@ -41,9 +44,19 @@ def verify_all(store: Store) -> dict[str, Any]:
 
 
 def event_dict(row: EventRow) -> dict[str, Any]:
-    return {"seq": row.seq, "op": row.op, "type": row.type, "at": row.at.isoformat(), "actor": row.actor,
-            "element_id": row.element_id, "task_id": row.task_id, "data": row.data, "digest": row.digest,
-            "prev_hash": row.prev_hash, "hash": row.hash}
+    return {
+        "seq": row.seq,
+        "op": row.op,
+        "type": row.type,
+        "at": row.at.isoformat(),
+        "actor": row.actor,
+        "element_id": row.element_id,
+        "task_id": row.task_id,
+        "data": row.data,
+        "digest": row.digest,
+        "prev_hash": row.prev_hash,
+        "hash": row.hash,
+    }
 
 
 def export_bundle(store: Store, instance_id: str) -> bytes:
@@ -53,20 +66,29 @@ def export_bundle(store: Store, instance_id: str) -> bytes:
             raise NotFound(f"no instance {instance_id}", instance_id=instance_id)
         version = session.get(ProcessVersion, inst.version_id)
         assert version is not None
-        rows = session.scalars(select(EventRow).where(EventRow.instance_id == instance_id)
-                               .order_by(EventRow.seq)).all()
+        rows = session.scalars(
+            select(EventRow).where(EventRow.instance_id == instance_id).order_by(EventRow.seq)
+        ).all()
         files = {f["name"]: session.get(DefinitionFile, f["hash"]) for f in version.files}
         manifest = {
-            "format": "weibao-audit-bundle/1", "instance_id": instance_id, "process": inst.process_key,
-            "business_key": inst.business_key, "version": version.version,
-            "content_hash": version.content_hash, "files": version.files, "events": len(rows),
-            "head_hash": rows[-1].hash if rows else GENESIS, "status": inst.status,
+            "format": "weibao-audit-bundle/1",
+            "instance_id": instance_id,
+            "process": inst.process_key,
+            "business_key": inst.business_key,
+            "version": version.version,
+            "content_hash": version.content_hash,
+            "files": version.files,
+            "events": len(rows),
+            "head_hash": rows[-1].hash if rows else GENESIS,
+            "status": inst.status,
         }
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
             zf.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True))
-            zf.writestr("events.jsonl", "".join(json.dumps(event_dict(r), ensure_ascii=False, sort_keys=True)
-                                                + "\n" for r in rows))
+            zf.writestr(
+                "events.jsonl",
+                "".join(json.dumps(event_dict(r), ensure_ascii=False, sort_keys=True) + "\n" for r in rows),
+            )
             for name, stored in files.items():
                 zf.writestr(f"definitions/{name}", stored.content if stored is not None else b"")
     return buffer.getvalue()
@@ -97,7 +119,9 @@ def verify_bundle(path_or_bytes: str | Path | bytes) -> dict[str, Any]:
     problems = []
     if not ok:
         problems.append(f"event chain broken at seq {bad}")
-    elif (events[-1].hash if events else GENESIS) != manifest["head_hash"] or len(events) != manifest["events"]:
+    elif (events[-1].hash if events else GENESIS) != manifest["head_hash"] or len(events) != manifest[
+        "events"
+    ]:
         ok, bad = False, len(events) + 1
         problems.append("events missing at the end (head hash differs from the manifest)")
     for f in manifest["files"]:

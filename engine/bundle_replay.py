@@ -12,8 +12,9 @@ from .replay import Replayer, ReplayResult
 from .store import DefinitionFile, EventRow, Instance, ProcessVersion, Store
 
 
-def replay_bundle(data: bytes, sla: Any = None, settings: dict[str, Any] | None = None,
-                  upto: int | None = None) -> ReplayResult:
+def replay_bundle(
+    data: bytes, sla: Any = None, settings: dict[str, Any] | None = None, upto: int | None = None
+) -> ReplayResult:
     manifest, events, files = read_bundle(data)
     store = Store("sqlite://")
     store.create_all()
@@ -21,22 +22,66 @@ def replay_bundle(data: bytes, sla: Any = None, settings: dict[str, Any] | None 
     with store.write() as session:
         for f in manifest["files"]:
             content = files.get(f["name"], b"")
-            session.add(DefinitionFile(hash=hashlib.sha256(content).hexdigest(), name=f["name"],
-                                       kind=f["name"].rsplit(".", 1)[-1], content=content, created_at=first.at))
-        session.add(ProcessVersion(id=1, process_key=manifest["process"], version=manifest["version"],
-                                   name=manifest["process"], content_hash=manifest["content_hash"],
-                                   files=manifest["files"], start_timer=None, deployed_at=first.at,
-                                   deployed_by="bundle"))
+            session.add(
+                DefinitionFile(
+                    hash=hashlib.sha256(content).hexdigest(),
+                    name=f["name"],
+                    kind=f["name"].rsplit(".", 1)[-1],
+                    content=content,
+                    created_at=first.at,
+                )
+            )
+        session.add(
+            ProcessVersion(
+                id=1,
+                process_key=manifest["process"],
+                version=manifest["version"],
+                name=manifest["process"],
+                content_hash=manifest["content_hash"],
+                files=manifest["files"],
+                start_timer=None,
+                deployed_at=first.at,
+                deployed_by="bundle",
+            )
+        )
         session.flush()
-        session.add(Instance(id=manifest["instance_id"], process_key=manifest["process"], version_id=1,
-                             status=manifest["status"], business_key=manifest.get("business_key"),
-                             parent_instance_id=None, started_by=first.actor or "", data={}, state={},
-                             task_id_counter=0, last_seq=len(events), head_hash=manifest["head_hash"],
-                             created_at=first.at, updated_at=first.at, ended_at=None, lock_version=1))
+        session.add(
+            Instance(
+                id=manifest["instance_id"],
+                process_key=manifest["process"],
+                version_id=1,
+                status=manifest["status"],
+                business_key=manifest.get("business_key"),
+                parent_instance_id=None,
+                started_by=first.actor or "",
+                data={},
+                state={},
+                task_id_counter=0,
+                last_seq=len(events),
+                head_hash=manifest["head_hash"],
+                created_at=first.at,
+                updated_at=first.at,
+                ended_at=None,
+                lock_version=1,
+            )
+        )
         for ev in events:
-            session.add(EventRow(instance_id=manifest["instance_id"], seq=ev.seq, op=ev.op, type=ev.type,
-                                 at=ev.at, actor=ev.actor, element_id=ev.element_id, task_id=ev.task_id,
-                                 data=ev.data, digest=ev.digest, prev_hash=ev.prev_hash, hash=ev.hash))
+            session.add(
+                EventRow(
+                    instance_id=manifest["instance_id"],
+                    seq=ev.seq,
+                    op=ev.op,
+                    type=ev.type,
+                    at=ev.at,
+                    actor=ev.actor,
+                    element_id=ev.element_id,
+                    task_id=ev.task_id,
+                    data=ev.data,
+                    digest=ev.digest,
+                    prev_hash=ev.prev_hash,
+                    hash=ev.hash,
+                )
+            )
     if sla is None:
         from .sla import SlaEngine
 

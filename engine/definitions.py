@@ -134,27 +134,49 @@ class Definitions:
     def _store_file(self, session: Session, src: Source, now: Any) -> None:
         digest = sha256(src.content)
         if session.get(DefinitionFile, digest) is None:
-            session.add(DefinitionFile(hash=digest, name=src.name, kind=src.kind, content=src.content,
-                                       created_at=now))
+            session.add(
+                DefinitionFile(hash=digest, name=src.name, kind=src.kind, content=src.content, created_at=now)
+            )
         head = session.get(FileHead, src.name)
         if head is None:
             session.add(FileHead(name=src.name, hash=digest, updated_at=now))
         elif head.hash != digest:
             head.hash, head.updated_at = digest, now
 
-    def _version(self, session: Session, pid: str, model: ProcessModel, needed: set[str],
-                 checked: Checked, actor: str, now: Any) -> DeployResult:
+    def _version(
+        self,
+        session: Session,
+        pid: str,
+        model: ProcessModel,
+        needed: set[str],
+        checked: Checked,
+        actor: str,
+        now: Any,
+    ) -> DeployResult:
         by_name = {s.name: sha256(s.content) for s in checked.sources}
         files = [{"name": n, "hash": by_name[n]} for n in sorted(needed)]
         content_hash = sha256("\n".join(f"{f['name']}:{f['hash']}" for f in files).encode())
-        existing = session.scalar(select(ProcessVersion).where(
-            ProcessVersion.process_key == pid, ProcessVersion.content_hash == content_hash))
+        existing = session.scalar(
+            select(ProcessVersion).where(
+                ProcessVersion.process_key == pid, ProcessVersion.content_hash == content_hash
+            )
+        )
         if existing is not None:
             return DeployResult(pid, existing.id, existing.version, content_hash, False)
-        latest = session.scalar(select(func.max(ProcessVersion.version)).where(
-            ProcessVersion.process_key == pid)) or 0
-        row = ProcessVersion(process_key=pid, version=latest + 1, name=model.name, content_hash=content_hash,
-                             files=files, start_timer=model.start_timer, deployed_at=now, deployed_by=actor)
+        latest = (
+            session.scalar(select(func.max(ProcessVersion.version)).where(ProcessVersion.process_key == pid))
+            or 0
+        )
+        row = ProcessVersion(
+            process_key=pid,
+            version=latest + 1,
+            name=model.name,
+            content_hash=content_hash,
+            files=files,
+            start_timer=model.start_timer,
+            deployed_at=now,
+            deployed_by=actor,
+        )
         session.add(row)
         session.flush()
         return DeployResult(pid, row.id, row.version, content_hash, True)
@@ -164,8 +186,12 @@ class Definitions:
         return self.deploy([(p.name, p.read_bytes()) for p in paths], actor)
 
     def latest(self, session: Session, process_key: str) -> ProcessVersion:
-        row = session.scalar(select(ProcessVersion).where(ProcessVersion.process_key == process_key)
-                             .order_by(ProcessVersion.version.desc()).limit(1))
+        row = session.scalar(
+            select(ProcessVersion)
+            .where(ProcessVersion.process_key == process_key)
+            .order_by(ProcessVersion.version.desc())
+            .limit(1)
+        )
         if row is None:
             raise NotFound(f"no deployed process {process_key!r}")
         return row
@@ -190,14 +216,18 @@ class Definitions:
         for f in row.files:
             stored = session.get(DefinitionFile, f["hash"])
             if stored is None or (verify and sha256(stored.content) != f["hash"]):
-                raise EngineError(f"definition file {f['name']} of {row.process_key} v{row.version} "
-                                  "is missing or altered", details={"version_id": row.id})
+                raise EngineError(
+                    f"definition file {f['name']} of {row.process_key} v{row.version} is missing or altered",
+                    details={"version_id": row.id},
+                )
             sources.append(Source(stored.name, stored.content))
         if verify:
             names = "\n".join(f"{f['name']}:{f['hash']}" for f in row.files)
             if sha256(names.encode()) != row.content_hash:
-                raise EngineError(f"definition version {row.process_key} v{row.version} was altered",
-                                  details={"version_id": row.id})
+                raise EngineError(
+                    f"definition version {row.process_key} v{row.version} was altered",
+                    details={"version_id": row.id},
+                )
         checked = check(sources, self.topics, strict_ids=set())
         if checked.errors or checked.parser is None:
             raise DefinitionInvalid(checked.errors)
@@ -205,5 +235,14 @@ class Definitions:
         subs = checked.parser.get_subprocess_specs(row.process_key)
         for s in [spec, *subs.values()]:
             normalize_timers(s)
-        return LoadedVersion(row.id, row.process_key, row.version, row.content_hash, spec, subs,
-                             checked.models[row.process_key], checked.models, checked.parser)
+        return LoadedVersion(
+            row.id,
+            row.process_key,
+            row.version,
+            row.content_hash,
+            spec,
+            subs,
+            checked.models[row.process_key],
+            checked.models,
+            checked.parser,
+        )

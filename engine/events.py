@@ -26,8 +26,16 @@ class NewEvent:
 def event_payload(instance_id: str, seq: int, op: int, ev: Any, digest: str) -> dict[str, Any]:
     """What the hash covers: everything an auditor reads, times in one fixed format."""
     return {
-        "instance_id": instance_id, "seq": seq, "op": op, "type": ev.type, "at": iso(ev.at), "actor": ev.actor,
-        "element_id": ev.element_id, "task_id": ev.task_id, "data": ev.data, "digest": digest,
+        "instance_id": instance_id,
+        "seq": seq,
+        "op": op,
+        "type": ev.type,
+        "at": iso(ev.at),
+        "actor": ev.actor,
+        "element_id": ev.element_id,
+        "task_id": ev.task_id,
+        "data": ev.data,
+        "digest": digest,
     }
 
 

@@ -56,10 +56,14 @@ def _check_date(value: Any) -> str | None:
     return None
 
 
-def validate(fields: list[FormField], data: Any, *, where: str, allow_unknown: bool = False) -> dict[str, Any]:
+def validate(
+    fields: list[FormField], data: Any, *, where: str, allow_unknown: bool = False
+) -> dict[str, Any]:
     """Returns the cleaned data or raises InvalidInput with one message per field."""
     if not isinstance(data, dict):
-        raise InvalidInput(f"{where}: data must be an object", details={"fields": {"data": "must be an object"}})
+        raise InvalidInput(
+            f"{where}: data must be an object", details={"fields": {"data": "must be an object"}}
+        )
     errors: dict[str, str] = {}
     known = {f.id for f in fields}
     for key in data:

@@ -32,9 +32,7 @@ def handler(topic: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 
 
 class HandlerError(Exception):
-    def __init__(
-        self, message: str, *, retryable: bool = True, retry_delay: timedelta | None = None
-    ) -> None:
+    def __init__(self, message: str, *, retryable: bool = True, retry_delay: timedelta | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.retryable = retryable
@@ -64,7 +62,13 @@ class Effects:
         # Derived from the calling task, so a replay of this instance names the same child.
         new_id = str(uuid5(NAMESPACE_URL, f"weibao:{self.seed}:{len(self.items)}"))
         self.items.append(
-            {"kind": "start", "id": new_id, "process": process_key, "data": dict(data), "business_key": business_key}
+            {
+                "kind": "start",
+                "id": new_id,
+                "process": process_key,
+                "data": dict(data),
+                "business_key": business_key,
+            }
         )
         return new_id
 

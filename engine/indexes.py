@@ -31,8 +31,9 @@ def assignee_of(task: Any, element: Any) -> str | None:
 
 
 def refresh_tasks(session: Session, op: Any, due_for: Any) -> None:
-    existing = {row.id: row for row in session.scalars(
-        select(OpenTask).where(OpenTask.instance_id == op.instance_id))}
+    existing = {
+        row.id: row for row in session.scalars(select(OpenTask).where(OpenTask.instance_id == op.instance_id))
+    }
     current = set()
     for task in iter_tasks(op.wf, TaskState.READY):
         if not isinstance(task.task_spec, UserTask):
@@ -42,9 +43,17 @@ def refresh_tasks(session: Session, op: Any, due_for: Any) -> None:
         el = op.element(task)
         row = existing.get(tid)
         if row is None:
-            row = OpenTask(id=tid, instance_id=op.instance_id, process_key=op.loaded.process_key,
-                           element_id=el.id, name=el.name, candidate_groups=list(el.candidate_groups),
-                           form=[f.to_dict() for f in el.form], created_at=op.now, assignee=None)
+            row = OpenTask(
+                id=tid,
+                instance_id=op.instance_id,
+                process_key=op.loaded.process_key,
+                element_id=el.id,
+                name=el.name,
+                candidate_groups=list(el.candidate_groups),
+                form=[f.to_dict() for f in el.form],
+                created_at=op.now,
+                assignee=None,
+            )
             session.add(row)
             for group in el.candidate_groups:
                 session.add(TaskGroup(task_id=tid, group=group))
@@ -78,5 +87,8 @@ def timed_items(op: Any, extra: list[tuple[str, str, str | None, datetime]]) -> 
 def refresh_timers(session: Session, op: Any, items: list[TimedItem]) -> None:
     session.execute(delete(PendingTimer).where(PendingTimer.instance_id == op.instance_id))
     for due, kind, element_id, task_id in items:
-        session.add(PendingTimer(kind=kind, instance_id=op.instance_id, task_id=task_id,
-                                 element_id=element_id, due_at=due))
+        session.add(
+            PendingTimer(
+                kind=kind, instance_id=op.instance_id, task_id=task_id, element_id=element_id, due_at=due
+            )
+        )

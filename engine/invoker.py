@@ -46,12 +46,18 @@ class LiveInvoker:
             delay = exc.retry_delay.total_seconds() if exc.retry_delay is not None else None
             return Outcome(False, error=exc.message, retryable=exc.retryable, retry_delay=delay)
         except Exception as exc:  # an unexpected bug in a handler is retried like a transient fault
-            log.exception("handler %s failed", ctx.topic, extra={"instance_id": ctx.instance_id,
-                                                                 "element_id": ctx.element_id})
+            log.exception(
+                "handler %s failed",
+                ctx.topic,
+                extra={"instance_id": ctx.instance_id, "element_id": ctx.element_id},
+            )
             return Outcome(False, error=f"{type(exc).__name__}: {exc}", retryable=True)
         if not isinstance(result, dict):
-            return Outcome(False, error=f"handler {ctx.topic!r} returned {type(result).__name__}, not a dict",
-                           retryable=False)
+            return Outcome(
+                False,
+                error=f"handler {ctx.topic!r} returned {type(result).__name__}, not a dict",
+                retryable=False,
+            )
         return Outcome(True, result=dict(result), effects=list(ctx.effects.items))
 
 

@@ -15,10 +15,26 @@ NS = {"bpmn": BPMN, "camunda": CAMUNDA}
 C = f"{{{CAMUNDA}}}"
 
 FLOW_NODES = (
-    "userTask", "serviceTask", "scriptTask", "businessRuleTask", "task", "manualTask", "sendTask",
-    "receiveTask", "callActivity", "subProcess", "startEvent", "endEvent", "intermediateCatchEvent",
-    "intermediateThrowEvent", "boundaryEvent", "exclusiveGateway", "parallelGateway",
-    "inclusiveGateway", "eventBasedGateway", "transaction",
+    "userTask",
+    "serviceTask",
+    "scriptTask",
+    "businessRuleTask",
+    "task",
+    "manualTask",
+    "sendTask",
+    "receiveTask",
+    "callActivity",
+    "subProcess",
+    "startEvent",
+    "endEvent",
+    "intermediateCatchEvent",
+    "intermediateThrowEvent",
+    "boundaryEvent",
+    "exclusiveGateway",
+    "parallelGateway",
+    "inclusiveGateway",
+    "eventBasedGateway",
+    "transaction",
 )
 
 
@@ -69,11 +85,17 @@ def _form(node: etree._Element) -> list[FormField]:
     for f in node.iterfind("bpmn:extensionElements/camunda:formData/camunda:formField", NS):
         constraints = {c.get("name") for c in f.iterfind("camunda:validation/camunda:constraint", NS)}
         values = list(f.iterfind("camunda:value", NS))
-        fields.append(FormField(
-            id=f.get("id", ""), label=f.get("label") or f.get("id", ""), type=f.get("type") or "string",
-            required="required" in constraints, enum=[v.get("id", "") for v in values],
-            enum_labels={v.get("id", ""): v.get("name") or "" for v in values}, default=f.get("defaultValue"),
-        ))
+        fields.append(
+            FormField(
+                id=f.get("id", ""),
+                label=f.get("label") or f.get("id", ""),
+                type=f.get("type") or "string",
+                required="required" in constraints,
+                enum=[v.get("id", "") for v in values],
+                enum_labels={v.get("id", ""): v.get("name") or "" for v in values},
+                default=f.get("defaultValue"),
+            )
+        )
     return fields
 
 
@@ -86,12 +108,18 @@ def _element(node: etree._Element, lanes: dict[str, str]) -> Element:
     kind = etree.QName(node).localname
     groups = node.get(f"{C}candidateGroups")
     return Element(
-        id=node.get("id", ""), kind=kind, name=node.get("name") or node.get("id", ""),
-        properties=_properties(node), form=_form(node),
+        id=node.get("id", ""),
+        kind=kind,
+        name=node.get("name") or node.get("id", ""),
+        properties=_properties(node),
+        form=_form(node),
         candidate_groups=[g.strip() for g in (groups or "").split(",") if g.strip()],
-        assignee=node.get(f"{C}assignee"), topic=node.get(f"{C}topic"),
-        decision_ref=node.get(f"{C}decisionRef"), called_element=node.get("calledElement"),
-        lane=lanes.get(node.get("id", "")), line=node.sourceline,
+        assignee=node.get(f"{C}assignee"),
+        topic=node.get(f"{C}topic"),
+        decision_ref=node.get(f"{C}decisionRef"),
+        called_element=node.get("calledElement"),
+        lane=lanes.get(node.get("id", "")),
+        line=node.sourceline,
     )
 
 
@@ -99,7 +127,8 @@ def read_process(process: etree._Element) -> ProcessModel:
     lanes = {
         ref.text.strip(): lane.get("name") or lane.get("id", "")
         for lane in process.iterfind(".//bpmn:lane", NS)
-        for ref in lane.iterfind("bpmn:flowNodeRef", NS) if ref.text
+        for ref in lane.iterfind("bpmn:flowNodeRef", NS)
+        if ref.text
     }
     elements: dict[str, Element] = {}
     for kind in FLOW_NODES:
@@ -114,8 +143,11 @@ def read_process(process: etree._Element) -> ProcessModel:
             if found is not None and found.text:
                 timer = f"{tag}:{found.text.strip()}"
     return ProcessModel(
-        id=process.get("id", ""), name=process.get("name") or process.get("id", ""), elements=elements,
-        start_element=start.get("id") if start is not None else None, start_timer=timer,
+        id=process.get("id", ""),
+        name=process.get("name") or process.get("id", ""),
+        elements=elements,
+        start_element=start.get("id") if start is not None else None,
+        start_timer=timer,
     )
 
 

@@ -45,8 +45,15 @@ class Operation:
     fired: set[str] = field(default_factory=set)
     cancelled: bool = False
 
-    def event(self, type_: str, *, element_id: str | None = None, task_id: str | None = None,
-              actor: str | None = None, **data: Any) -> None:
+    def event(
+        self,
+        type_: str,
+        *,
+        element_id: str | None = None,
+        task_id: str | None = None,
+        actor: str | None = None,
+        **data: Any,
+    ) -> None:
         self.events.append(NewEvent(type_, self.now, actor or self.actor, element_id, task_id, data))
 
     def element(self, task: Task) -> Any:
@@ -76,8 +83,13 @@ class Operation:
         self.rt.sla.on_enter(self, task)
         if isinstance(task.task_spec, UserTask) and task.has_state(TaskState.READY):
             el = self.element(task)
-            self.event("task_created", element_id=el.id, task_id=str(task.id), name=el.name,
-                       candidate_groups=el.candidate_groups)
+            self.event(
+                "task_created",
+                element_id=el.id,
+                task_id=str(task.id),
+                name=el.name,
+                candidate_groups=el.candidate_groups,
+            )
 
     def _scan_entered(self) -> None:
         live = TaskState.READY | TaskState.WAITING | TaskState.STARTED
@@ -90,8 +102,13 @@ class Operation:
         self._mark_entered(task)
         definition = getattr(task.task_spec, "event_definition", None)
         if isinstance(definition, TimerEventDefinition) and str(task.id) not in self.fired:
-            self.event("timer_fired", element_id=task.task_spec.bpmn_id, task_id=str(task.id),
-                       due_at=_iso_or_none(timer_due(task)), fired_at=self.now.isoformat())
+            self.event(
+                "timer_fired",
+                element_id=task.task_spec.bpmn_id,
+                task_id=str(task.id),
+                due_at=_iso_or_none(timer_due(task)),
+                fired_at=self.now.isoformat(),
+            )
         self.rt.sla.on_complete(self, task)
 
     def completed_manually(self, task: Task) -> None:
@@ -125,10 +142,16 @@ class Operation:
             return self.replay.call_for_task(str(task.id))
         el = self.element(task)
         ctx = HandlerContext(
-            instance_id=self.instance_id, business_key=self.business_key,
-            process_key=self.loaded.process_key, element_id=el.id, element_name=el.name,
-            topic=task.task_spec.topic, data=freeze(task.data), properties=freeze(el.properties),
-            clock=self.rt.clock, settings=freeze(self.rt.settings),
+            instance_id=self.instance_id,
+            business_key=self.business_key,
+            process_key=self.loaded.process_key,
+            element_id=el.id,
+            element_name=el.name,
+            topic=task.task_spec.topic,
+            data=freeze(task.data),
+            properties=freeze(el.properties),
+            clock=self.rt.clock,
+            settings=freeze(self.rt.settings),
             history=lambda: self.rt.history_dicts(self.session, self.instance_id, self.events),
             effects=new_effects(f"{self.instance_id}:{task.id}"),
         )
@@ -138,8 +161,15 @@ class Operation:
         task.data.update(outcome.result)
         for key in ("weibao_retry_at", "weibao_attempts"):
             task.internal_data.pop(key, None)
-        self.event("service_task_completed", element_id=task.task_spec.bpmn_id, task_id=str(task.id),
-                   actor="system", topic=task.task_spec.topic, result=outcome.result, effects=outcome.effects)
+        self.event(
+            "service_task_completed",
+            element_id=task.task_spec.bpmn_id,
+            task_id=str(task.id),
+            actor="system",
+            topic=task.task_spec.topic,
+            result=outcome.result,
+            effects=outcome.effects,
+        )
         self.effects.extend(outcome.effects)
         task.run()
         self.completed_manually(task)
@@ -150,19 +180,38 @@ class Operation:
         element = task.task_spec.bpmn_id
         common = {"element_id": element, "task_id": str(task.id), "actor": "system"}
         if outcome.retryable and attempts < self.rt.settings.get("handler_max_attempts", 5):
-            delay = outcome.retry_delay if outcome.retry_delay is not None else backoff(attempts).total_seconds()
+            delay = (
+                outcome.retry_delay if outcome.retry_delay is not None else backoff(attempts).total_seconds()
+            )
             retry_at = self.now.timestamp() + delay
-            task.internal_data["weibao_retry_at"] = datetime.fromtimestamp(retry_at, self.now.tzinfo).isoformat()
-            self.event("service_task_failed", **common, topic=task.task_spec.topic, error=outcome.error,
-                       attempt=attempts, retryable=True, retry_delay=outcome.retry_delay,
-                       retry_at=task.internal_data["weibao_retry_at"])
+            task.internal_data["weibao_retry_at"] = datetime.fromtimestamp(
+                retry_at, self.now.tzinfo
+            ).isoformat()
+            self.event(
+                "service_task_failed",
+                **common,
+                topic=task.task_spec.topic,
+                error=outcome.error,
+                attempt=attempts,
+                retryable=True,
+                retry_delay=outcome.retry_delay,
+                retry_at=task.internal_data["weibao_retry_at"],
+            )
             return
         task.internal_data.pop("weibao_retry_at", None)
         task.internal_data["weibao_incident"] = True
-        self.event("service_task_failed", **common, topic=task.task_spec.topic, error=outcome.error,
-                   attempt=attempts, retryable=False, retry_at=None)
-        self.event("incident_opened", **common, topic=task.task_spec.topic, message=outcome.error,
-                   attempts=attempts)
+        self.event(
+            "service_task_failed",
+            **common,
+            topic=task.task_spec.topic,
+            error=outcome.error,
+            attempt=attempts,
+            retryable=False,
+            retry_at=None,
+        )
+        self.event(
+            "incident_opened", **common, topic=task.task_spec.topic, message=outcome.error, attempts=attempts
+        )
 
     # ----------------------------------------------------------------- data
     def current_data(self) -> dict[str, Any]:

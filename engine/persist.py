@@ -53,15 +53,37 @@ def append_events(session: Session, row: Instance, op: Operation, state_digest: 
         row.last_seq += 1
         payload = event_payload(row.id, row.last_seq, first, ev, state_digest)
         new_hash = chain_hash(row.head_hash, payload)
-        session.add(EventRow(instance_id=row.id, seq=row.last_seq, op=first, type=ev.type, at=ev.at, actor=ev.actor,
-                             element_id=ev.element_id, task_id=ev.task_id, data=ev.data,
-                             digest=state_digest, prev_hash=row.head_hash, hash=new_hash))
+        session.add(
+            EventRow(
+                instance_id=row.id,
+                seq=row.last_seq,
+                op=first,
+                type=ev.type,
+                at=ev.at,
+                actor=ev.actor,
+                element_id=ev.element_id,
+                task_id=ev.task_id,
+                data=ev.data,
+                digest=state_digest,
+                prev_hash=row.head_hash,
+                hash=new_hash,
+            )
+        )
         row.head_hash = new_hash
         if ev.type == "incident_opened":
-            session.add(IncidentRow(instance_id=row.id, task_id=ev.task_id or "", element_id=ev.element_id or "",
-                                    topic=ev.data.get("topic", ""), message=ev.data.get("message", ""),
-                                    attempts=ev.data.get("attempts", 0), status="open", created_at=ev.at,
-                                    resolved_at=None))
+            session.add(
+                IncidentRow(
+                    instance_id=row.id,
+                    task_id=ev.task_id or "",
+                    element_id=ev.element_id or "",
+                    topic=ev.data.get("topic", ""),
+                    message=ev.data.get("message", ""),
+                    attempts=ev.data.get("attempts", 0),
+                    status="open",
+                    created_at=ev.at,
+                    resolved_at=None,
+                )
+            )
 
 
 def persist(rt: Runtime, session: Session, row: Instance, op: Operation, counter: int) -> None:
@@ -84,14 +106,36 @@ def apply_effects(rt: Runtime, session: Session, op: Operation) -> None:
     for effect in op.effects:
         kind = effect["kind"]
         if kind == "outbox":
-            session.add(OutboxMessage(instance_id=op.instance_id, element_id=effect.get("element_id", ""),
-                                      channel=effect["channel"], recipient=effect["recipient"],
-                                      subject=effect["subject"], body=effect["body"], status="pending",
-                                      created_at=op.now))
+            session.add(
+                OutboxMessage(
+                    instance_id=op.instance_id,
+                    element_id=effect.get("element_id", ""),
+                    channel=effect["channel"],
+                    recipient=effect["recipient"],
+                    subject=effect["subject"],
+                    body=effect["body"],
+                    status="pending",
+                    created_at=op.now,
+                )
+            )
         elif kind == "record":
-            session.add(Record(id=effect["id"], kind=effect["record_kind"], instance_id=op.instance_id,
-                               data=json_safe(effect["data"]), created_at=op.now))
+            session.add(
+                Record(
+                    id=effect["id"],
+                    kind=effect["record_kind"],
+                    instance_id=op.instance_id,
+                    data=json_safe(effect["data"]),
+                    created_at=op.now,
+                )
+            )
         elif kind == "start":
-            rt.start_in(session, effect["process"], effect["data"], SYSTEM, effect.get("business_key"),
-                        parent_instance_id=op.instance_id, instance_id=effect["id"])
+            rt.start_in(
+                session,
+                effect["process"],
+                effect["data"],
+                SYSTEM,
+                effect.get("business_key"),
+                parent_instance_id=op.instance_id,
+                instance_id=effect["id"],
+            )
     session.flush()

@@ -10,13 +10,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from .actor import Actor
 from .errors import NotFound
 from .events import verify_chain
-from .store import DefinitionFile, EventRow, IncidentRow, Instance, OpenTask, OutboxMessage, ProcessVersion, TaskGroup
+from .store import (
+    DefinitionFile,
+    EventRow,
+    IncidentRow,
+    Instance,
+    OpenTask,
+    OutboxMessage,
+    ProcessVersion,
+    TaskGroup,
+)
 
 BPMN_PROCESS = "{http://www.omg.org/spec/BPMN/20100524/MODEL}process"
 
@@ -35,7 +44,8 @@ class Scope:
     def instances(self) -> ColumnElement[bool]:
         if self.customer is None:
             return Instance.id.is_not(None)
-        return or_(Instance.started_by == self.customer, Instance.data["customer"].as_string() == self.customer)
+        named = Instance.data["customer"].as_string() == self.customer
+        return or_(Instance.started_by == self.customer, named)
 
 
 @dataclass(frozen=True)
@@ -44,7 +54,7 @@ class Page:
     per_page: int = 50
 
 
-def _paged(session: Session, query: Select[Any], page: Page) -> tuple[list[Any], int]:
+def _paged(session: Session, query: Any, page: Page) -> tuple[list[Any], int]:
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     rows = session.execute(query.limit(page.per_page).offset((page.page - 1) * page.per_page)).all()
     return list(rows), total
@@ -52,8 +62,8 @@ def _paged(session: Session, query: Select[Any], page: Page) -> tuple[list[Any],
 
 # ----------------------------------------------------------------- processes
 def _version_dict(row: ProcessVersion) -> dict[str, Any]:
-    return {"key": row.process_key, "name": row.name, "version": row.version, "content_hash": row.content_hash,
-            "deployed_at": row.deployed_at, "deployed_by": row.deployed_by}
+    return {"key": row.process_key, "name": row.name, "version": row.version,
+            "content_hash": row.content_hash, "deployed_at": row.deployed_at, "deployed_by": row.deployed_by}
 
 
 def processes(session: Session, page: Page) -> tuple[list[dict[str, Any]], int]:
@@ -67,7 +77,8 @@ def processes(session: Session, page: Page) -> tuple[list[dict[str, Any]], int]:
 
 
 def versions(session: Session, key: str, page: Page) -> tuple[list[dict[str, Any]], int]:
-    query = select(ProcessVersion).where(ProcessVersion.process_key == key).order_by(ProcessVersion.version.desc())
+    query = select(ProcessVersion).where(ProcessVersion.process_key == key) \
+        .order_by(ProcessVersion.version.desc())
     rows, total = _paged(session, query, page)
     if total == 0:
         raise NotFound(f"no deployed process {key!r}")
@@ -101,9 +112,9 @@ def _instance_dict(row: Instance, version: int) -> dict[str, Any]:
             "ended_at": row.ended_at}
 
 
-def _instances_query(scope: Scope) -> Select[Any]:
-    return select(Instance, ProcessVersion.version).join(ProcessVersion, Instance.version_id == ProcessVersion.id) \
-        .where(scope.instances())
+def _instances_query(scope: Scope) -> Any:  # Select's generic form differs between SQLAlchemy releases
+    return select(Instance, ProcessVersion.version) \
+        .join(ProcessVersion, Instance.version_id == ProcessVersion.id).where(scope.instances())
 
 
 def instances(session: Session, scope: Scope, page: Page, *, process: str | None = None,
@@ -141,8 +152,9 @@ def instance(session: Session, scope: Scope, instance_id: str, sla: Any = None) 
 
 # ----------------------------------------------------------------- tasks
 def task_dict(row: OpenTask) -> dict[str, Any]:
-    return {"id": row.id, "instance_id": row.instance_id, "process": row.process_key, "element_id": row.element_id,
-            "name": row.name, "candidate_groups": list(row.candidate_groups), "assignee": row.assignee,
+    return {"id": row.id, "instance_id": row.instance_id, "process": row.process_key,
+            "element_id": row.element_id, "name": row.name, "candidate_groups": list(row.candidate_groups),
+            "assignee": row.assignee,
             "created_at": row.created_at, "due_at": row.due_at, "form": list(row.form)}
 
 
@@ -152,16 +164,17 @@ def _sees_all(actor: Actor) -> bool:
 
 def _workable(actor: Actor) -> ColumnElement[bool]:
     """Tasks the actor may work on: assigned to them, or unassigned and offered to one of their groups."""
-    offered = select(TaskGroup.task_id).where(TaskGroup.group.in_(sorted(actor.groups))) if actor.groups else None
     mine = OpenTask.assignee == actor.name
-    if offered is None:
+    if not actor.groups:
         return or_(mine, false())
+    offered = select(TaskGroup.task_id).where(TaskGroup.group.in_(sorted(actor.groups)))
     return or_(mine, and_(OpenTask.assignee.is_(None), OpenTask.id.in_(offered)))
 
 
 def tasks(session: Session, actor: Actor, page: Page, *, instance_id: str | None = None,
           process: str | None = None) -> tuple[list[dict[str, Any]], int]:
-    query = select(OpenTask).join(Instance, Instance.id == OpenTask.instance_id).where(Scope.of(actor).instances())
+    query = select(OpenTask).join(Instance, Instance.id == OpenTask.instance_id) \
+        .where(Scope.of(actor).instances())
     if not _sees_all(actor):
         query = query.where(_workable(actor))
     if instance_id is not None:
@@ -199,16 +212,18 @@ def history(session: Session, instance_id: str, page: Page) -> tuple[list[dict[s
 
 
 def verify(session: Session, instance_id: str) -> dict[str, Any]:
-    rows = session.scalars(select(EventRow).where(EventRow.instance_id == instance_id).order_by(EventRow.seq)).all()
+    rows = session.scalars(select(EventRow).where(EventRow.instance_id == instance_id)
+                           .order_by(EventRow.seq)).all()
     ok, first_bad = verify_chain(instance_id, list(rows))
     return {"verified": ok, "first_bad_seq": first_bad, "events": len(rows)}
 
 
 # ----------------------------------------------------------------- incidents and outbox
 def incident_dict(row: IncidentRow) -> dict[str, Any]:
-    return {"id": row.id, "instance_id": row.instance_id, "task_id": row.task_id, "element_id": row.element_id,
-            "topic": row.topic, "message": row.message, "attempts": row.attempts, "status": row.status,
-            "created_at": row.created_at, "resolved_at": row.resolved_at}
+    return {"id": row.id, "instance_id": row.instance_id, "task_id": row.task_id,
+            "element_id": row.element_id, "topic": row.topic, "message": row.message,
+            "attempts": row.attempts, "status": row.status, "created_at": row.created_at,
+            "resolved_at": row.resolved_at}
 
 
 def incidents(session: Session, page: Page, *, status: str | None = None,
@@ -229,7 +244,8 @@ def incident(session: Session, incident_id: int) -> dict[str, Any]:
     return incident_dict(row)
 
 
-def outbox(session: Session, page: Page, *, instance_id: str | None = None) -> tuple[list[dict[str, Any]], int]:
+def outbox(session: Session, page: Page, *,
+           instance_id: str | None = None) -> tuple[list[dict[str, Any]], int]:
     query = select(OutboxMessage).order_by(OutboxMessage.created_at, OutboxMessage.id)
     if instance_id is not None:
         query = query.where(OutboxMessage.instance_id == instance_id)

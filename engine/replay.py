@@ -28,8 +28,15 @@ from .spiff import WeibaoScriptEngine
 from .spiff_patches import TaskIdSource, use_task_ids
 from .store import EventRow, Instance, ProcessVersion, Store
 
-INPUTS = {"instance_started", "task_claimed", "task_unclaimed", "task_completed", "message_correlated",
-          "incident_resolved", "instance_cancelled"}
+INPUTS = {
+    "instance_started",
+    "task_claimed",
+    "task_unclaimed",
+    "task_completed",
+    "message_correlated",
+    "incident_resolved",
+    "instance_cancelled",
+}
 
 
 @dataclass
@@ -57,12 +64,20 @@ def _outcomes(rows: list[EventRow]) -> ReplayInvoker:
     invoker = ReplayInvoker()
     for row in rows:
         if row.type == "service_task_completed":
-            invoker.add(row.task_id or "", Outcome(True, result=row.data.get("result", {}),
-                                                   effects=row.data.get("effects", [])))
+            invoker.add(
+                row.task_id or "",
+                Outcome(True, result=row.data.get("result", {}), effects=row.data.get("effects", [])),
+            )
         elif row.type == "service_task_failed":
-            invoker.add(row.task_id or "", Outcome(False, error=row.data.get("error", ""),
-                                                   retryable=bool(row.data.get("retryable")),
-                                                   retry_delay=row.data.get("retry_delay")))
+            invoker.add(
+                row.task_id or "",
+                Outcome(
+                    False,
+                    error=row.data.get("error", ""),
+                    retryable=bool(row.data.get("retryable")),
+                    retry_delay=row.data.get("retry_delay"),
+                ),
+            )
     return invoker
 
 
@@ -81,8 +96,11 @@ class Replayer:
             row = session.get(Instance, instance_id)
             if row is None:
                 raise NotFound(f"no instance {instance_id}", instance_id=instance_id)
-            events = list(session.scalars(select(EventRow).where(EventRow.instance_id == instance_id)
-                                          .order_by(EventRow.seq)).all())
+            events = list(
+                session.scalars(
+                    select(EventRow).where(EventRow.instance_id == instance_id).order_by(EventRow.seq)
+                ).all()
+            )
             divergence = self._check_definition(session, row, events)
             if divergence:
                 return ReplayResult(False, len(events), divergence)
@@ -98,13 +116,18 @@ class Replayer:
         except EngineError as exc:
             return {"seq": 1, "element_id": None, "reason": exc.message}
         if version is None or recorded != version.content_hash:
-            return {"seq": 1, "element_id": None, "expected": recorded,
-                    "actual": version.content_hash if version else None,
-                    "reason": "the definition version differs from the one the instance started on"}
+            return {
+                "seq": 1,
+                "element_id": None,
+                "expected": recorded,
+                "actual": version.content_hash if version else None,
+                "reason": "the definition version differs from the one the instance started on",
+            }
         return None
 
-    def _run(self, instance_id: str, row: Instance, loaded: Any, events: list[EventRow],
-             upto: int | None) -> ReplayResult:
+    def _run(
+        self, instance_id: str, row: Instance, loaded: Any, events: list[EventRow], upto: int | None
+    ) -> ReplayResult:
         ids = TaskIdSource(UUID(instance_id), 0)
         wf: BpmnWorkflow | None = None
         op: Operation | None = None
@@ -118,25 +141,39 @@ class Replayer:
                 produced = [_comparable(e) for e in op.events]
                 recorded = [_comparable(e) for e in group]
                 if state_digest != first.digest or produced != recorded:
-                    return ReplayResult(False, len(events), _divergence(group, op, produced, recorded,
-                                                                        state_digest))
+                    return ReplayResult(
+                        False, len(events), _divergence(group, op, produced, recorded, state_digest)
+                    )
                 if upto is not None and group[-1].seq >= upto:
                     return ReplayResult(True, group[-1].seq, None, self._snapshot(op))
         return ReplayResult(True, len(events), None, self._snapshot(op) if op is not None else None)
 
-    def _apply(self, instance_id: str, row: Instance, loaded: Any, wf: BpmnWorkflow | None,
-               group: list[EventRow]) -> tuple[Operation, BpmnWorkflow]:
+    def _apply(
+        self, instance_id: str, row: Instance, loaded: Any, wf: BpmnWorkflow | None, group: list[EventRow]
+    ) -> tuple[Operation, BpmnWorkflow]:
         from . import scheduling, tasks
 
         first = group[0]
         if wf is None:
             if first.type != "instance_started":
                 raise EngineError("history does not begin with instance_started", instance_id=instance_id)
-            wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs,
-                              script_engine=WeibaoScriptEngine(self.rt.sla.script_functions()))
+            wf = BpmnWorkflow(
+                loaded.spec,
+                loaded.subprocess_specs,
+                script_engine=WeibaoScriptEngine(self.rt.sla.script_functions()),
+            )
             wf.task_tree.data.update(first.data.get("data", {}))
-        op = Operation(self.rt, None, instance_id, loaded, wf, first.actor or "system",  # type: ignore[arg-type]
-                       row.business_key, first.at, replay=_outcomes(group))
+        op = Operation(
+            self.rt,
+            None,
+            instance_id,
+            loaded,
+            wf,
+            first.actor or "system",  # type: ignore[arg-type]
+            row.business_key,
+            first.at,
+            replay=_outcomes(group),
+        )
         self.rt.sla.attach(op, row)
         actor = Actor(first.actor or "system", roles=frozenset({"admin"}))
         kind = first.type
@@ -165,23 +202,45 @@ class Replayer:
 
         from .state import iter_tasks
 
-        open_tasks = [{"id": str(t.id), "element_id": t.task_spec.bpmn_id, "name": op.element(t).name}
-                      for t in iter_tasks(op.wf, TaskState.READY) if isinstance(t.task_spec, UserTask)]
+        open_tasks = [
+            {"id": str(t.id), "element_id": t.task_spec.bpmn_id, "name": op.element(t).name}
+            for t in iter_tasks(op.wf, TaskState.READY)
+            if isinstance(t.task_spec, UserTask)
+        ]
         clocks = getattr(self.rt.sla, "clocks_from_state", None)
-        return {"open_tasks": open_tasks, "data": json_safe(op.current_data()),
-                "sla": clocks(op.wf, op.now) if clocks else []}
+        return {
+            "open_tasks": open_tasks,
+            "data": json_safe(op.current_data()),
+            "sla": clocks(op.wf, op.now) if clocks else [],
+        }
 
 
-def _divergence(group: list[EventRow], op: Operation, produced: list[Any], recorded: list[Any],
-                state_digest: str) -> dict[str, Any]:
+def _divergence(
+    group: list[EventRow], op: Operation, produced: list[Any], recorded: list[Any], state_digest: str
+) -> dict[str, Any]:
     for offset, (mine, theirs) in enumerate(zip(produced, recorded, strict=False)):
         if mine != theirs:
             row = group[offset]
-            return {"seq": row.seq, "element_id": row.element_id or mine[1], "expected": theirs[0],
-                    "actual": mine[0], "reason": "the engine produced a different event"}
+            return {
+                "seq": row.seq,
+                "element_id": row.element_id or mine[1],
+                "expected": theirs[0],
+                "actual": mine[0],
+                "reason": "the engine produced a different event",
+            }
     if len(produced) != len(recorded):
         row = group[min(len(produced), len(recorded)) if len(recorded) > len(produced) else -1]
-        return {"seq": row.seq, "element_id": row.element_id, "expected": len(recorded),
-                "actual": len(produced), "reason": "the engine produced a different number of events"}
-    return {"seq": group[0].seq, "element_id": group[0].element_id, "expected": group[0].digest,
-            "actual": state_digest, "reason": "the state digest differs"}
+        return {
+            "seq": row.seq,
+            "element_id": row.element_id,
+            "expected": len(recorded),
+            "actual": len(produced),
+            "reason": "the engine produced a different number of events",
+        }
+    return {
+        "seq": group[0].seq,
+        "element_id": group[0].element_id,
+        "expected": group[0].digest,
+        "actual": state_digest,
+        "reason": "the state digest differs",
+    }

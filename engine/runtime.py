@@ -32,8 +32,15 @@ from .store import EventRow, Instance, OpenTask, Store
 
 
 class Runtime:
-    def __init__(self, store: Store, definitions: Definitions, handlers: HandlerRegistry, clock: Clock,
-                 settings: dict[str, Any] | None = None, sla: Any = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        definitions: Definitions,
+        handlers: HandlerRegistry,
+        clock: Clock,
+        settings: dict[str, Any] | None = None,
+        sla: Any = None,
+    ) -> None:
         self.store = store
         self.definitions = definitions
         self.handlers = handlers
@@ -68,30 +75,47 @@ class Runtime:
                 loaded = self.definitions.load(session, row.version_id)
                 with self._context(instance_id, row.task_id_counter) as ids:
                     wf = self.load_workflow(row, loaded)
-                    op = Operation(self, session, instance_id, loaded, wf, actor.name, row.business_key,
-                                   self.clock.now())
+                    op = Operation(
+                        self, session, instance_id, loaded, wf, actor.name, row.business_key, self.clock.now()
+                    )
                     self.sla.attach(op, row)
                     yield op
                     persist(self, session, row, op, ids.counter)
                     apply_effects(self, session, op)
         except StaleDataError as exc:
-            raise Conflict(f"instance {instance_id} was changed by another operation; try again",
-                           instance_id=instance_id) from exc
+            raise Conflict(
+                f"instance {instance_id} was changed by another operation; try again", instance_id=instance_id
+            ) from exc
 
     # ----------------------------------------------------------------- start
-    def start(self, process_key: str, data: dict[str, Any] | None = None, actor: Actor | str | None = None,
-              business_key: str | None = None, parent_instance_id: str | None = None,
-              instance_id: str | None = None) -> str:
+    def start(
+        self,
+        process_key: str,
+        data: dict[str, Any] | None = None,
+        actor: Actor | str | None = None,
+        business_key: str | None = None,
+        parent_instance_id: str | None = None,
+        instance_id: str | None = None,
+    ) -> str:
         who = as_actor(actor)
         with self.store.write() as session:
-            new_id = self.start_in(session, process_key, data or {}, who, business_key,
-                                   parent_instance_id, instance_id)
+            new_id = self.start_in(
+                session, process_key, data or {}, who, business_key, parent_instance_id, instance_id
+            )
         return new_id
 
-    def start_in(self, session: Any, process_key: str, data: dict[str, Any], actor: Actor,
-                 business_key: str | None, parent_instance_id: str | None = None,
-                 instance_id: str | None = None, version_id: int | None = None,
-                 scheduled_at: Any = None) -> str:
+    def start_in(
+        self,
+        session: Any,
+        process_key: str,
+        data: dict[str, Any],
+        actor: Actor,
+        business_key: str | None,
+        parent_instance_id: str | None = None,
+        instance_id: str | None = None,
+        version_id: int | None = None,
+        scheduled_at: Any = None,
+    ) -> str:
         from . import forms
 
         version = self.definitions.latest(session, process_key) if version_id is None else None
@@ -106,17 +130,38 @@ class Runtime:
             forms.validate([], data, where=f"start of {process_key}")
         new_id = instance_id or str(uuid.uuid4())
         now = self.clock.now()
-        row = Instance(id=new_id, process_key=process_key, version_id=loaded.id, status="running",
-                       business_key=business_key, parent_instance_id=parent_instance_id,
-                       started_by=actor.name, data=dict(data), state={}, task_id_counter=0, last_seq=0,
-                       head_hash=GENESIS, created_at=now, updated_at=now, ended_at=None)
+        row = Instance(
+            id=new_id,
+            process_key=process_key,
+            version_id=loaded.id,
+            status="running",
+            business_key=business_key,
+            parent_instance_id=parent_instance_id,
+            started_by=actor.name,
+            data=dict(data),
+            state={},
+            task_id_counter=0,
+            last_seq=0,
+            head_hash=GENESIS,
+            created_at=now,
+            updated_at=now,
+            ended_at=None,
+        )
         with self._context(new_id, 0) as ids:
             wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine())
             wf.task_tree.data.update(data)
             op = Operation(self, session, new_id, loaded, wf, actor.name, business_key, now)
-            op.event("instance_started", element_id=model.start_element, process=process_key,
-                     version=loaded.version, version_id=loaded.id, content_hash=loaded.content_hash,
-                     business_key=business_key, data=dict(data), parent_instance_id=parent_instance_id)
+            op.event(
+                "instance_started",
+                element_id=model.start_element,
+                process=process_key,
+                version=loaded.version,
+                version_id=loaded.id,
+                content_hash=loaded.content_hash,
+                business_key=business_key,
+                data=dict(data),
+                parent_instance_id=parent_instance_id,
+            )
             self.sla.attach(op, row)
             op.advance()
             session.add(row)
@@ -176,8 +221,14 @@ class Runtime:
         return instance_id
 
     # ----------------------------------------------------------------- messages, timers, incidents
-    def correlate(self, message_name: str, business_key: str | None = None, instance_id: str | None = None,
-                  data: dict[str, Any] | None = None, actor: Actor | str | None = None) -> str:
+    def correlate(
+        self,
+        message_name: str,
+        business_key: str | None = None,
+        instance_id: str | None = None,
+        data: dict[str, Any] | None = None,
+        actor: Actor | str | None = None,
+    ) -> str:
         from .tasks import correlate, find_instance
 
         target = find_instance(self, message_name, business_key, instance_id)
@@ -203,13 +254,33 @@ class Runtime:
 
     # ----------------------------------------------------------------- reading
     def history_dicts(self, session: Any, instance_id: str, pending: list[Any] | None = None) -> list[dict]:
-        rows = session.scalars(select(EventRow).where(EventRow.instance_id == instance_id)
-                               .order_by(EventRow.seq)).all()
-        out = [{"seq": r.seq, "type": r.type, "at": r.at, "actor": r.actor, "element_id": r.element_id,
-                "task_id": r.task_id, "data": r.data} for r in rows]
+        rows = session.scalars(
+            select(EventRow).where(EventRow.instance_id == instance_id).order_by(EventRow.seq)
+        ).all()
+        out = [
+            {
+                "seq": r.seq,
+                "type": r.type,
+                "at": r.at,
+                "actor": r.actor,
+                "element_id": r.element_id,
+                "task_id": r.task_id,
+                "data": r.data,
+            }
+            for r in rows
+        ]
         for ev in pending or []:
-            out.append({"seq": None, "type": ev.type, "at": ev.at, "actor": ev.actor,
-                        "element_id": ev.element_id, "task_id": ev.task_id, "data": ev.data})
+            out.append(
+                {
+                    "seq": None,
+                    "type": ev.type,
+                    "at": ev.at,
+                    "actor": ev.actor,
+                    "element_id": ev.element_id,
+                    "task_id": ev.task_id,
+                    "data": ev.data,
+                }
+            )
         return out
 
 

@@ -38,8 +38,14 @@ class Scheduler:
     def start(self) -> None:
         # Timers that came due while the service was down fire now, once, before the first interval.
         self._safe_tick()
-        self._scheduler.add_job(self._safe_tick, "interval", seconds=self.interval, id="weibao-timers",
-                                max_instances=1, coalesce=True)
+        self._scheduler.add_job(
+            self._safe_tick,
+            "interval",
+            seconds=self.interval,
+            id="weibao-timers",
+            max_instances=1,
+            coalesce=True,
+        )
         self._scheduler.start()
 
     def stop(self) -> None:

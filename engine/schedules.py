@@ -17,7 +17,9 @@ from .store import PendingTimer, ProcessVersion
 if TYPE_CHECKING:
     from .runtime import Runtime
 
-_DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+_DURATION = re.compile(
+    r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$"
+)
 CRON_TZ = ZoneInfo("Asia/Shanghai")
 
 
@@ -73,16 +75,25 @@ def sync(rt: Runtime, session: object, process_key: str) -> None:
     from sqlalchemy.orm import Session
 
     assert isinstance(session, Session)
-    session.execute(delete(PendingTimer).where(PendingTimer.kind == "start",
-                                               PendingTimer.process_key == process_key))
+    session.execute(
+        delete(PendingTimer).where(PendingTimer.kind == "start", PendingTimer.process_key == process_key)
+    )
     version = rt.definitions.latest(session, process_key)
     if not version.start_timer:
         return
     due = next_due(version.start_timer, rt.clock.now(), version.deployed_at)
     if due is not None:
         loaded = rt.definitions.load(session, version.id)
-        session.add(PendingTimer(kind="start", instance_id=None, process_key=process_key, task_id=None,
-                                 element_id=loaded.model.start_element or "", due_at=due))
+        session.add(
+            PendingTimer(
+                kind="start",
+                instance_id=None,
+                process_key=process_key,
+                task_id=None,
+                element_id=loaded.model.start_element or "",
+                due_at=due,
+            )
+        )
 
 
 def fire_start(rt: Runtime, row: PendingTimer) -> str | None:
@@ -96,8 +107,16 @@ def fire_start(rt: Runtime, row: PendingTimer) -> str | None:
         new_id = rt.start_in(session, version.process_key, {}, SYSTEM, None, scheduled_at=due)
         following = next_due(version.start_timer or "", due, version.deployed_at)
         if following is not None:
-            session.add(PendingTimer(kind="start", instance_id=None, process_key=version.process_key,
-                                     task_id=None, element_id=current.element_id, due_at=following))
+            session.add(
+                PendingTimer(
+                    kind="start",
+                    instance_id=None,
+                    process_key=version.process_key,
+                    task_id=None,
+                    element_id=current.element_id,
+                    due_at=following,
+                )
+            )
         return new_id
 
 

@@ -27,8 +27,12 @@ def _due(rt: Runtime, limit: int) -> list[tuple[str, list[PendingTimer]]]:
     now = rt.clock.now()
     with rt.store.read() as session:
         # Strictly before now: SpiffWorkflow fires a timer once `due < now`, and so do we.
-        rows = session.scalars(select(PendingTimer).where(PendingTimer.due_at < now)
-                               .order_by(PendingTimer.due_at, PendingTimer.id).limit(limit)).all()
+        rows = session.scalars(
+            select(PendingTimer)
+            .where(PendingTimer.due_at < now)
+            .order_by(PendingTimer.due_at, PendingTimer.id)
+            .limit(limit)
+        ).all()
     grouped: dict[str, list[PendingTimer]] = {}
     for row in rows:
         key = row.instance_id or f"start:{row.process_key}"
@@ -45,13 +49,24 @@ def fire_in(op: Operation) -> None:
         if kind == "timer" and task_id:
             # Recorded first: it is the input of this operation, the rest follows from it.
             op.fired.add(task_id)
-            op.event("timer_fired", element_id=element_id, task_id=task_id, actor="system",
-                     due_at=due.isoformat(), fired_at=op.now.isoformat())
+            op.event(
+                "timer_fired",
+                element_id=element_id,
+                task_id=task_id,
+                actor="system",
+                due_at=due.isoformat(),
+                fired_at=op.now.isoformat(),
+            )
         elif kind == "sla":
             op.rt.sla.fire(op, element_id)
         elif kind == "retry":
-            op.event("service_task_retried", element_id=element_id, task_id=task_id, actor="system",
-                     due_at=due.isoformat())
+            op.event(
+                "service_task_retried",
+                element_id=element_id,
+                task_id=task_id,
+                actor="system",
+                due_at=due.isoformat(),
+            )
     op.wf.refresh_timers()
     op.advance()
 
@@ -76,6 +91,10 @@ def fire_due(rt: Runtime, limit: int = 500) -> int:
         except Conflict:
             log.info("timer for %s skipped: changed concurrently, retried next tick", key)
         except EngineError as exc:
-            log.error("timer for %s failed: %s", key, exc.message, extra={"instance_id": key,
-                                                                         "element_id": exc.element_id})
+            log.error(
+                "timer for %s failed: %s",
+                key,
+                exc.message,
+                extra={"instance_id": key, "element_id": exc.element_id},
+            )
     return fired

@@ -41,30 +41,36 @@ def _preorder(wf: Any) -> list[UUID]:
     return order
 
 
-def _compact_tree(wf: Any) -> None:
-    tasks = wf.tasks
-    root = wf.task_tree.id
-    keep = {root}
-    for task in tasks.values():
+def _kept(wf: Any) -> set[UUID]:
+    keep = {wf.task_tree.id}
+    for task in wf.tasks.values():
         if not task.has_state(TaskState.FINISHED_MASK):
             keep.add(task.id)
             if task._parent is not None:
                 keep.add(task._parent)
+    return keep
+
+
+def _nearest_kept(tasks: dict[UUID, Task], tid: UUID, keep: set[UUID], root: UUID) -> UUID:
+    parent = tasks[tid]._parent
+    while parent is not None and parent not in keep:
+        parent = tasks[parent]._parent
+    return parent if parent is not None else root
+
+
+def _compact_tree(wf: Any) -> None:
+    tasks, root = wf.tasks, wf.task_tree.id
+    keep = _kept(wf)
     if len(keep) == len(tasks):
         return
     new_children: dict[UUID, list[UUID]] = {tid: [] for tid in keep}
     for tid in _preorder(wf):
-        if tid == root or tid not in keep:
-            continue
-        parent = tasks[tid]._parent
-        while parent is not None and parent not in keep:
-            parent = tasks[parent]._parent
-        parent = parent if parent is not None else root
-        tasks[tid]._parent = parent
-        new_children[parent].append(tid)
-    for tid in list(tasks):
-        if tid not in keep:
-            del tasks[tid]
+        if tid != root and tid in keep:
+            parent = _nearest_kept(tasks, tid, keep, root)
+            tasks[tid]._parent = parent
+            new_children[parent].append(tid)
+    for tid in [t for t in tasks if t not in keep]:
+        del tasks[tid]
     for tid, children in new_children.items():
         tasks[tid]._children = children
     if wf.last_task is not None and wf.last_task.id not in keep:
@@ -89,10 +95,7 @@ def canonical(obj: Any) -> str:
 
 def digest(workflow: BpmnWorkflow) -> str:
     """Task states and data of the whole instance; timestamps are left out on purpose."""
-    rows = sorted(
-        (str(t.id), t.task_spec.name, t.state, canonical(t.data))
-        for t in iter_tasks(workflow)
-    )
+    rows = sorted((str(t.id), t.task_spec.name, t.state, canonical(t.data)) for t in iter_tasks(workflow))
     payload = canonical({"tasks": rows, "data": canonical(workflow.data), "completed": workflow.completed})
     return hashlib.sha256(payload.encode()).hexdigest()
 

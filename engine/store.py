@@ -259,9 +259,7 @@ class Store:
         if self.is_sqlite:
             _sqlite_setup(self.engine)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
-        self._write = sessionmaker(
-            self.engine.execution_options(weibao_write=True), expire_on_commit=False
-        )
+        self._write = sessionmaker(self.engine.execution_options(weibao_write=True), expire_on_commit=False)
 
     def create_all(self) -> None:
         Base.metadata.create_all(self.engine)

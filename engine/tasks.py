@@ -32,15 +32,20 @@ def _user_task(op: Operation, task_id: str) -> Any:
     if task is None or not isinstance(task.task_spec, UserTask):
         raise Conflict(f"task {task_id} is no longer open", instance_id=op.instance_id)
     if not task.has_state(TaskState.READY):
-        raise Conflict(f"task {task_id} is already completed or cancelled", instance_id=op.instance_id,
-                       element_id=task.task_spec.bpmn_id)
+        raise Conflict(
+            f"task {task_id} is already completed or cancelled",
+            instance_id=op.instance_id,
+            element_id=task.task_spec.bpmn_id,
+        )
     return task
 
 
 def _check_may_work(op: Operation, task: Any, actor: Actor) -> Any:
     el = op.element(task)
-    actor.require(actor.may_work_on(assignee_of(task, el), el.candidate_groups),
-                  f"{actor.name} is neither the assignee nor in a candidate group of {el.id}")
+    actor.require(
+        actor.may_work_on(assignee_of(task, el), el.candidate_groups),
+        f"{actor.name} is neither the assignee nor in a candidate group of {el.id}",
+    )
     return el
 
 
@@ -85,11 +90,14 @@ def find_instance(rt: Runtime, message: str, business_key: str | None, instance_
     if instance_id:
         return instance_id
     if not business_key:
-        raise InvalidInput("a message needs business_key or instance_id",
-                           details={"fields": {"business_key": "business_key or instance_id is required"}})
+        raise InvalidInput(
+            "a message needs business_key or instance_id",
+            details={"fields": {"business_key": "business_key or instance_id is required"}},
+        )
     with rt.store.read() as session:
-        ids = session.scalars(select(Instance.id).where(
-            Instance.business_key == business_key, Instance.status == "running")).all()
+        ids = session.scalars(
+            select(Instance.id).where(Instance.business_key == business_key, Instance.status == "running")
+        ).all()
     if not ids:
         raise NotFound(f"no running instance with business key {business_key!r} for message {message!r}")
     if len(ids) > 1:
@@ -98,17 +106,28 @@ def find_instance(rt: Runtime, message: str, business_key: str | None, instance_
 
 
 def correlate(op: Operation, name: str, data: dict[str, Any]) -> None:
-    waiting = [t for t in iter_tasks(op.wf, TaskState.WAITING)
-               if isinstance(getattr(t.task_spec, "event_definition", None), MessageEventDefinition)
-               and t.task_spec.event_definition.name == name]
+    waiting = [
+        t
+        for t in iter_tasks(op.wf, TaskState.WAITING)
+        if isinstance(getattr(t.task_spec, "event_definition", None), MessageEventDefinition)
+        and t.task_spec.event_definition.name == name
+    ]
     if not waiting:
-        raise Conflict(f"instance {op.instance_id} is not waiting for message {name!r}",
-                       instance_id=op.instance_id)
+        raise Conflict(
+            f"instance {op.instance_id} is not waiting for message {name!r}", instance_id=op.instance_id
+        )
     target = waiting[0]
-    op.event("message_correlated", element_id=target.task_spec.bpmn_id, task_id=str(target.id),
-             message=name, data=data)
+    op.event(
+        "message_correlated",
+        element_id=target.task_spec.bpmn_id,
+        task_id=str(target.id),
+        message=name,
+        data=data,
+    )
     definition = target.task_spec.event_definition
-    payload = {"payload": dict(data), "result_var": "__message"} if hasattr(definition, "result_var") else data
+    payload = (
+        {"payload": dict(data), "result_var": "__message"} if hasattr(definition, "result_var") else data
+    )
     op.wf.catch(BpmnEvent(definition, payload))
     _merge_message(op, data)
     op.advance()
@@ -120,8 +139,9 @@ def _merge_message(op: Operation, data: dict[str, Any]) -> None:
         if "__message" in task.data:
             task.data.pop("__message")
             task.data.update(copy.deepcopy(data))
-        elif isinstance(getattr(task.task_spec, "event_definition", None), MessageEventDefinition) \
-                and task.has_state(TaskState.READY):
+        elif isinstance(
+            getattr(task.task_spec, "event_definition", None), MessageEventDefinition
+        ) and task.has_state(TaskState.READY):
             task.data.update(copy.deepcopy(data))
 
 
@@ -145,8 +165,13 @@ def resume_task(op: Operation, task_id: str, incident_id: int) -> None:
         raise Conflict(f"incident {incident_id}: its task is no longer waiting", instance_id=op.instance_id)
     for key in ("weibao_incident", "weibao_attempts", "weibao_retry_at"):
         task.internal_data.pop(key, None)
-    op.event("incident_resolved", element_id=task.task_spec.bpmn_id, task_id=task_id,
-             incident_id=incident_id, resolution="retried")
+    op.event(
+        "incident_resolved",
+        element_id=task.task_spec.bpmn_id,
+        task_id=task_id,
+        incident_id=incident_id,
+        resolution="retried",
+    )
     op.advance()
 
 

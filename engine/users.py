@@ -58,7 +58,8 @@ class UserInfo:
 
 def ensure_schema(store: Store) -> None:
     """The user tables, for a store whose schema was created before this module was imported."""
-    Base.metadata.create_all(store.engine, tables=[User.__table__, ApiToken.__table__])
+    Base.metadata.create_all(store.engine, tables=[Base.metadata.tables["users"],
+                                                   Base.metadata.tables["api_tokens"]])
 
 
 def hash_token(token: str) -> str:

@@ -40,7 +40,9 @@ def notify(ctx: HandlerContext) -> dict[str, Any]:
     props = ctx.properties
     channel = props.get("channel", "sms")
     if channel not in CHANNELS:
-        raise HandlerError(f"notify: unknown channel {channel!r} (use {', '.join(CHANNELS)})", retryable=False)
+        raise HandlerError(
+            f"notify: unknown channel {channel!r} (use {', '.join(CHANNELS)})", retryable=False
+        )
     if not props.get("to"):
         raise HandlerError("notify: property 'to' is required", retryable=False)
     to = recipient(props["to"], ctx.data)

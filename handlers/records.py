@@ -15,8 +15,9 @@ def _record(ctx: HandlerContext, kind: str, prefix: str) -> dict[str, Any]:
     suffix = uuid5(NAMESPACE_URL, f"{ctx.effects.seed}:{kind}").hex[:10].upper()
     record_id = f"{prefix}-{suffix}"
     payload = {k: ctx.data[k] for k in FIELDS if k in ctx.data}
-    payload.update({"requested_at": ctx.now.isoformat(), "element_id": ctx.element_id,
-                    "business_key": ctx.business_key})
+    payload.update(
+        {"requested_at": ctx.now.isoformat(), "element_id": ctx.element_id, "business_key": ctx.business_key}
+    )
     payload.update({k: v for k, v in ctx.properties.items() if not k.startswith("sla.")})
     ctx.effects.record(record_id, kind, payload)
     return {f"{kind}_id": record_id}

@@ -13,8 +13,12 @@ from engine.handler import HandlerContext, handler
 
 TZ = ZoneInfo("Asia/Shanghai")
 TEXT_FIELDS = (
-    ("symptom", "故障现象"), ("impact", "业务影响"), ("handling", "处理过程"),
-    ("root_cause", "故障原因"), ("solution", "解决方案"), ("prevention", "预防建议"),
+    ("symptom", "故障现象"),
+    ("impact", "业务影响"),
+    ("handling", "处理过程"),
+    ("root_cause", "故障原因"),
+    ("solution", "解决方案"),
+    ("prevention", "预防建议"),
 )
 
 
@@ -29,8 +33,9 @@ def _first_completion(history: list[dict[str, Any]], element: str | None) -> Any
     if not element:
         return None
     wanted = {e.strip() for e in element.split(",")}
-    return next((e["at"] for e in history if e["type"] == "task_completed" and e["element_id"] in wanted),
-                None)
+    return next(
+        (e["at"] for e in history if e["type"] == "task_completed" and e["element_id"] in wanted), None
+    )
 
 
 def report_fields(ctx: HandlerContext) -> dict[str, Any]:
@@ -38,22 +43,33 @@ def report_fields(ctx: HandlerContext) -> dict[str, Any]:
     props = ctx.properties
     started = next((e["at"] for e in history if e["type"] == "instance_started"), None)
     customer = ctx.data.get("customer")
-    engineers = sorted({e["actor"] for e in history if e["type"] == "task_completed"
-                        and e["actor"] not in ("system", customer, None)})
+    engineers = sorted(
+        {
+            e["actor"]
+            for e in history
+            if e["type"] == "task_completed" and e["actor"] not in ("system", customer, None)
+        }
+    )
     fields = {
         "report_time": _local(started),
         "remote_support_time": _local(_first_completion(history, props.get("remote_element"))),
         "onsite_time": _local(_first_completion(history, props.get("onsite_element"))),
         "repair_time": _local(_first_completion(history, props.get("repair_element")) or ctx.now),
         "engineers": engineers,
-        "summary": ctx.data.get("summary", ""), "customer": customer or "", "level": ctx.data.get("level", ""),
+        "summary": ctx.data.get("summary", ""),
+        "customer": customer or "",
+        "level": ctx.data.get("level", ""),
     }
     fields.update({key: str(ctx.data.get(key) or "—") for key, _ in TEXT_FIELDS})
     return fields
 
 
-HEADINGS = (("report_time", "报修时间"), ("remote_support_time", "远程支持时间"),
-            ("onsite_time", "到达现场时间"), ("repair_time", "修复时间"))
+HEADINGS = (
+    ("report_time", "报修时间"),
+    ("remote_support_time", "远程支持时间"),
+    ("onsite_time", "到达现场时间"),
+    ("repair_time", "修复时间"),
+)
 
 
 def to_markdown(f: dict[str, Any]) -> str:
@@ -70,15 +86,20 @@ def to_html(f: dict[str, Any]) -> str:
     rows = "".join(f"<tr><th>{e(label)}</th><td>{e(str(f[key]))}</td></tr>" for key, label in HEADINGS)
     rows += f"<tr><th>处理工程师</th><td>{e('、'.join(f['engineers']) or '—')}</td></tr>"
     sections = "".join(f"<h2>{e(label)}</h2><p>{e(f[key])}</p>" for key, label in TEXT_FIELDS)
-    return (f"<!doctype html><html lang=\"zh\"><meta charset=\"utf-8\"><title>故障处理报告</title>"
-            f"<h1>故障处理报告：{e(f['summary'])}</h1><p>客户：{e(f['customer'])}；故障等级：{e(f['level'])}</p>"
-            f"<table>{rows}</table>{sections}</html>")
+    return (
+        f'<!doctype html><html lang="zh"><meta charset="utf-8"><title>故障处理报告</title>'
+        f"<h1>故障处理报告：{e(f['summary'])}</h1><p>客户：{e(f['customer'])}；故障等级：{e(f['level'])}</p>"
+        f"<table>{rows}</table>{sections}</html>"
+    )
 
 
 @handler("fault_report")
 def fault_report(ctx: HandlerContext) -> dict[str, Any]:
     fields = report_fields(ctx)
     report_id = "FR-" + uuid5(NAMESPACE_URL, f"{ctx.effects.seed}:fault_report").hex[:10].upper()
-    ctx.effects.record(report_id, "fault_report",
-                       {"fields": fields, "markdown": to_markdown(fields), "html": to_html(fields)})
+    ctx.effects.record(
+        report_id,
+        "fault_report",
+        {"fields": fields, "markdown": to_markdown(fields), "html": to_html(fields)},
+    )
     return {"fault_report_id": report_id}

@@ -61,8 +61,11 @@ def the_task(service: Service, instance_id: str, element_id: str) -> str:
 
 def events(service: Service, instance_id: str) -> list[EventRow]:
     with service.store.read() as s:
-        return list(s.scalars(select(EventRow).where(EventRow.instance_id == instance_id)
-                              .order_by(EventRow.seq)).all())
+        return list(
+            s.scalars(
+                select(EventRow).where(EventRow.instance_id == instance_id).order_by(EventRow.seq)
+            ).all()
+        )
 
 
 def types(service: Service, instance_id: str) -> list[str]:

@@ -22,8 +22,9 @@ HISTORIES = Path(__file__).resolve().parent / "data" / "histories"
 
 def rework_with_escalation(svc: Service, clock: ManualClock) -> str:
     deploy(svc, "rework.bpmn")
-    iid = svc.runtime.start("rework", {"summary": "交换机端口故障"}, "alice",
-                            instance_id="00000000-0000-4000-8000-000000000001")
+    iid = svc.runtime.start(
+        "rework", {"summary": "交换机端口故障"}, "alice", instance_id="00000000-0000-4000-8000-000000000001"
+    )
     for turn in range(3):
         clock.advance(timedelta(minutes=30))
         svc.runtime.complete(the_task(svc, iid, "Work"), {"ok": False, "note": f"第{turn}次"}, ENGINEER)
@@ -39,8 +40,9 @@ def rework_with_escalation(svc: Service, clock: ManualClock) -> str:
 def message_with_retry(svc: Service, clock: ManualClock) -> str:
     deploy(svc, "signals.bpmn")
     FLAKY_PLAN[:] = ["retry", "fatal"]
-    iid = svc.runtime.start("await_reply", {}, "alice", business_key="T-9",
-                            instance_id="00000000-0000-4000-8000-000000000002")
+    iid = svc.runtime.start(
+        "await_reply", {}, "alice", business_key="T-9", instance_id="00000000-0000-4000-8000-000000000002"
+    )
     clock.advance(timedelta(minutes=6))
     svc.runtime.fire_due_timers()
     with svc.store.read() as s:

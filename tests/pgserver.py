@@ -55,11 +55,21 @@ class PgServer:
             info = pwd.getpwnam(self.user)
             os.chown(self.dir, info.pw_uid, info.pw_gid)
             os.chown(sock, info.pw_uid, info.pw_gid)
-        self._run(self.initdb or "initdb", "-D", str(data), "-U", "weibao", "--auth=trust", "-E", "UTF8",
-                  "--no-sync")
+        self._run(
+            self.initdb or "initdb",
+            "-D",
+            str(data),
+            "-U",
+            "weibao",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
         opts = f"-k {sock} -c listen_addresses='' -c fsync=off -c max_connections=200"
-        self._run(self.pg_ctl or "pg_ctl", "-D", str(data), "-o", opts, "-w", "-l", str(self.dir / "log"),
-                  "start")
+        self._run(
+            self.pg_ctl or "pg_ctl", "-D", str(data), "-o", opts, "-w", "-l", str(self.dir / "log"), "start"
+        )
         self._run(find_bin("createdb") or "createdb", "-h", str(sock), "-U", "weibao", "weibao")
         return f"postgresql+psycopg://weibao@/weibao?host={sock}"
 

@@ -139,12 +139,15 @@ def _edit(lines):
     return lines
 
 
-@pytest.mark.parametrize("change, bad", [
-    (_edit, 3),
-    (lambda lines: lines[:2] + lines[3:], 3),
-    (lambda lines: lines[:2] + [lines[3], lines[2]] + lines[4:], 3),
-    (lambda lines: lines[:-1], None),
-])
+@pytest.mark.parametrize(
+    "change, bad",
+    [
+        (_edit, 3),
+        (lambda lines: lines[:2] + lines[3:], 3),
+        (lambda lines: lines[:2] + [lines[3], lines[2]] + lines[4:], 3),
+        (lambda lines: lines[:-1], None),
+    ],
+)
 def test_saved_history_tampered_copies_are_caught(change, bad):
     data = (HISTORIES / "rework_with_escalation.zip").read_bytes()
     result = verify_bundle(_rewrite(data, change))

@@ -33,8 +33,10 @@ def test_concurrent_completions_of_one_task(engine_service):
     for attempt in range(3):
         iid = engine_service.runtime.start("rework", {"summary": f"race {attempt}"}, "alice")
         task_id = the_task(engine_service, iid, "Work")
-        outcomes = race(4, lambda i: engine_service.runtime.complete(task_id, {"ok": True, "note": str(i)},
-                                                                     ENGINEER))
+        def complete(i, task_id=task_id):
+            return engine_service.runtime.complete(task_id, {"ok": True, "note": str(i)}, ENGINEER)
+
+        outcomes = race(4, complete)
         winners = [o for o in outcomes if o == iid]
         losers = [o for o in outcomes if isinstance(o, Conflict)]
         assert len(winners) == 1 and len(losers) == 3, outcomes

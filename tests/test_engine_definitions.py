@@ -42,7 +42,9 @@ def refused(service, files):
 def test_unknown_topic_is_refused_naming_the_element(engine_service):
     bad = REWORK.replace(b'camunda:topic="echo"', b'camunda:topic="no_such_topic"')
     errors = refused(engine_service, [("rework.bpmn", bad)])
-    assert {"file": "rework.bpmn", "element_id": "Record"} == {k: errors[0][k] for k in ("file", "element_id")}
+    assert {"file": "rework.bpmn", "element_id": "Record"} == {
+        k: errors[0][k] for k in ("file", "element_id")
+    }
     assert "no_such_topic" in errors[0]["message"]
 
 
@@ -62,31 +64,44 @@ def test_missing_decision_is_refused(engine_service):
     assert any(e["element_id"] == "Record" and "nowhere" in e["message"] for e in errors)
 
 
-@pytest.mark.parametrize("content, expected", [
-    (b"<not-closed", "not well-formed"),
-    (b"<html><body>hello</body></html>", "not a BPMN or DMN document"),
-    (b"", "not well-formed"),
-])
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (b"<not-closed", "not well-formed"),
+        (b"<html><body>hello</body></html>", "not a BPMN or DMN document"),
+        (b"", "not well-formed"),
+    ],
+)
 def test_xml_that_is_not_bpmn_is_refused(engine_service, content, expected):
     errors = refused(engine_service, [("x.bpmn", content)])
     assert errors[0]["file"] == "x.bpmn" and expected in errors[0]["message"]
 
 
 def test_schema_violation_names_the_element(engine_service):
-    bad = REWORK.replace(b'<bpmn:sequenceFlow id="f1" sourceRef="StartEvent_1" targetRef="Work"/>',
-                         b'<bpmn:sequenceFlow id="f1" sourceRef="StartEvent_1" targetRef="Work"><bpmn:bogus/>'
-                         b"</bpmn:sequenceFlow>")
+    bad = REWORK.replace(
+        b'<bpmn:sequenceFlow id="f1" sourceRef="StartEvent_1" targetRef="Work"/>',
+        b'<bpmn:sequenceFlow id="f1" sourceRef="StartEvent_1" targetRef="Work"><bpmn:bogus/>'
+        b"</bpmn:sequenceFlow>",
+    )
     errors = refused(engine_service, [("rework.bpmn", bad)])
     assert errors[0]["file"] == "rework.bpmn" and "schema" in errors[0]["message"]
     assert errors[0]["element_id"] == "f1"
 
 
 def test_reserved_ids_and_user_task_without_anyone_are_refused(engine_service):
-    bad = REWORK.replace(b'id="Escalate" name="\xe5\x8d\x87\xe7\xba\xa7\xe5\xa4\x84\xe7\x90\x86" '
-                         b'camunda:candidateGroups="senior_engineer"', b'id="Escalate" name="x"')
-    bad = bad.replace(b'id="EndEscalate"', b'id="End"').replace(b'targetRef="EndEscalate"', b'targetRef="End"')
+    bad = REWORK.replace(
+        b'id="Escalate" name="\xe5\x8d\x87\xe7\xba\xa7\xe5\xa4\x84\xe7\x90\x86" '
+        b'camunda:candidateGroups="senior_engineer"',
+        b'id="Escalate" name="x"',
+    )
+    bad = bad.replace(b'id="EndEscalate"', b'id="End"').replace(
+        b'targetRef="EndEscalate"', b'targetRef="End"'
+    )
     errors = refused(engine_service, [("rework.bpmn", bad)])
-    assert {(e["element_id"], e["message"].split(" ")[0]) for e in errors} >= {("Escalate", "a"), ("End", "the")}
+    assert {(e["element_id"], e["message"].split(" ")[0]) for e in errors} >= {
+        ("Escalate", "a"),
+        ("End", "the"),
+    }
 
 
 def test_a_refused_deploy_keeps_what_was_deployed(engine_service):

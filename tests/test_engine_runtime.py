@@ -81,7 +81,9 @@ def test_claim_gives_the_task_to_one_person(rework):
 def test_a_300_iteration_rework_loop_runs_to_its_real_end(rework):
     iid = rework.runtime.start("rework", {"summary": "loop"}, "alice")
     for turn in range(300):
-        rework.runtime.complete(the_task(rework, iid, "Work"), {"ok": turn == 299, "note": str(turn)}, ENGINEER)
+        rework.runtime.complete(
+            the_task(rework, iid, "Work"), {"ok": turn == 299, "note": str(turn)}, ENGINEER
+        )
     row = instance(rework, iid)
     assert row.status == "completed"
     assert types(rework, iid).count("task_completed") == 300

@@ -72,8 +72,9 @@ def test_timer_start_event_starts_instances_on_schedule(engine_service, clock):
     engine_service.runtime.fire_due_timers()
     engine_service.runtime.fire_due_timers()
     with engine_service.store.read() as s:
-        started = s.scalars(select(Instance).where(Instance.process_key == "monthly")
-                            .order_by(Instance.created_at)).all()
+        started = s.scalars(
+            select(Instance).where(Instance.process_key == "monthly").order_by(Instance.created_at)
+        ).all()
         (next_due,) = s.scalars(select(PendingTimer.due_at).where(PendingTimer.kind == "start")).all()
     assert [r.data["scheduled_at"][:10] for r in started] == ["2026-03-25", "2026-04-25"]
     assert next_due == datetime(2026, 5, 25, 1, 0, tzinfo=UTC)

@@ -61,9 +61,18 @@ def test_render_keeps_unknown_placeholders():
 
 
 def test_roster_overrides_win():
-    roster = {"groups": {"duty_engineer": {
-        "epoch": "2026-01-01T08:30:00+08:00", "shift_hours": 12, "rotation": ["a", "b"],
-        "overrides": [{"from": "2026-03-02T08:30:00+08:00", "to": "2026-03-02T20:30:00+08:00", "user": "c"}]}}}
+    roster = {
+        "groups": {
+            "duty_engineer": {
+                "epoch": "2026-01-01T08:30:00+08:00",
+                "shift_hours": 12,
+                "rotation": ["a", "b"],
+                "overrides": [
+                    {"from": "2026-03-02T08:30:00+08:00", "to": "2026-03-02T20:30:00+08:00", "user": "c"}
+                ],
+            }
+        }
+    }
     assert on_duty(roster, "duty_engineer", datetime(2026, 3, 2, 1, tzinfo=UTC)) == "c"
     assert on_duty(roster, "duty_engineer", datetime(2026, 3, 2, 13, tzinfo=UTC)) == "b"
     with pytest.raises(HandlerError):

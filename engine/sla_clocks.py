@@ -1,0 +1,196 @@
+"""SLA clock arithmetic on the JSON-safe records kept in the workflow data, `wf.data["_sla"][name]`.
+
+The records live in the workflow state (not in a table) so that a replay of the event log rebuilds
+them exactly. Times are ISO 8601 UTC strings, durations are business seconds of the clock's calendar:
+
+    state           running | paused | met | breached
+    element         the element whose entry started the clock
+    contract, level, distance_km    the sla_targets inputs the target was taken with
+    target, calendar                the sla_targets outputs ("PT4H", "P3M"; "24x7" | "workdays")
+    started_at, target_seconds      the target measured from the start (months resolved there)
+    pauses          closed pauses [[from, to], ...]; paused_seconds is their business time
+    paused_at, paused_by            the open pause and the ids of the tasks holding it
+    due_at, warn_at                 deadlines while running (a paused clock has none)
+    warned, breached_at, stopped_at, business_seconds (time to stop, pauses left out)
+"""
+
+from __future__ import annotations
+
+import calendar as month_calendar
+import functools
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .calendar import SHANGHAI, Calendar, DayCalendar, add_working_days, get_calendar
+from .errors import EngineError
+
+LIVE = ("running", "paused")
+_DURATION = re.compile(
+    r"^P(?!$)(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?=\d)(?:(?P<hours>\d+(?:\.\d+)?)H)?(?:(?P<minutes>\d+(?:\.\d+)?)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
+)
+
+
+@functools.cache
+def calendar_named(name: str) -> Calendar:
+    # One instance per name keeps the per-day period cache warm across operations.
+    return get_calendar(name)
+
+
+def parse_time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def local_iso(moment: datetime) -> str:
+    """What expressions see: Beijing time with its offset, readable in a form or a message."""
+    return moment.astimezone(SHANGHAI).isoformat()
+
+
+def _shift_months(moment: datetime, months: int) -> datetime:
+    total = moment.month - 1 + months
+    year, month = moment.year + total // 12, total % 12 + 1
+    day = min(moment.day, month_calendar.monthrange(year, month)[1])  # 31 Jan + P1M = 28/29 Feb
+    return moment.replace(year=year, month=month, day=day)
+
+
+def target_seconds(start: datetime, target: str, cal: Calendar) -> float:
+    """Business seconds of `target` counted from `start`.
+
+    The date part is calendar time: years and months move the wall-clock date in Beijing (P3M from
+    2 March ends on 2 June), weeks are 7 days, days are working days on a calendar that has them.
+    The time part (PT4H) is business time. The date part becomes the business time it spans, so a
+    pause can extend any target the same way.
+    """
+    match = _DURATION.match(str(target).strip().upper())
+    if match is None:
+        raise EngineError(f"SLA target {target!r} is not an ISO 8601 duration such as PT4H or P3M")
+    part = {k: float(v) if v else 0.0 for k, v in match.groupdict().items()}
+    zone = cal.tz if isinstance(cal, DayCalendar) else SHANGHAI
+    end = _shift_months(start.astimezone(zone), int(part["years"] * 12 + part["months"]))
+    end += timedelta(weeks=part["weeks"])
+    end = add_working_days(end, int(part["days"]), cal)
+    clock_part = timedelta(hours=part["hours"], minutes=part["minutes"], seconds=part["seconds"])
+    return (cal.elapsed(start, end) + clock_part).total_seconds()
+
+
+def _seconds(value: float) -> timedelta:
+    return timedelta(seconds=value)
+
+
+def paused_seconds(clock: dict[str, Any], cal: Calendar, now: datetime | None = None) -> float:
+    """Business time spent paused; with `now`, the open pause counts up to `now`."""
+    total = sum(cal.elapsed(datetime.fromisoformat(a), datetime.fromisoformat(b)).total_seconds()
+                for a, b in clock["pauses"])
+    if now is not None and clock.get("paused_at"):
+        total += cal.elapsed(datetime.fromisoformat(clock["paused_at"]), now).total_seconds()
+    return total
+
+
+def due_of(clock: dict[str, Any], cal: Calendar, now: datetime) -> datetime:
+    """The due time as of `now`; for a paused clock, the due time if it resumed now."""
+    if clock["state"] not in LIVE:
+        return datetime.fromisoformat(clock["due_at"])
+    pause = paused_seconds(clock, cal, now) if clock["state"] == "paused" else clock["paused_seconds"]
+    return cal.add(datetime.fromisoformat(clock["started_at"]), _seconds(clock["target_seconds"] + pause))
+
+
+def schedule(clock: dict[str, Any], cal: Calendar, ratio: float) -> None:
+    """Recompute the deadlines of a running clock (after a start, a resume or a re-level)."""
+    start = datetime.fromisoformat(clock["started_at"])
+    clock["paused_seconds"] = paused_seconds(clock, cal)
+    clock["due_at"] = iso(cal.add(start, _seconds(clock["target_seconds"] + clock["paused_seconds"])))
+    warn = clock["target_seconds"] * ratio + clock["paused_seconds"]
+    clock["warn_at"] = iso(cal.add(start, _seconds(warn)))
+
+
+def new_clock(element: str, inputs: dict[str, Any], result: dict[str, Any], now: datetime,
+              ratio: float) -> dict[str, Any]:
+    cal = calendar_named(result["calendar"])
+    clock: dict[str, Any] = {
+        "state": "running", "element": element, **inputs, "target": result["target"],
+        "calendar": result["calendar"], "started_at": iso(now),
+        "target_seconds": target_seconds(now, result["target"], cal), "pauses": [], "paused_seconds": 0.0,
+        "paused_at": None, "paused_by": [], "warned": False, "breached_at": None, "stopped_at": None,
+        "business_seconds": None,
+    }
+    schedule(clock, cal, ratio)
+    return clock
+
+
+def pause(clock: dict[str, Any], task_id: str, now: datetime) -> bool:
+    """Hold the clock for `task_id`; True when this starts the pause (state becomes paused)."""
+    if clock["state"] not in LIVE or task_id in clock["paused_by"]:
+        return False
+    clock["paused_by"].append(task_id)
+    if clock["state"] == "paused":
+        return False
+    clock.update(state="paused", paused_at=iso(now), due_at=None, warn_at=None)
+    return True
+
+
+def resume(clock: dict[str, Any], task_id: str | None, now: datetime, ratio: float) -> float | None:
+    """Release the hold of `task_id` (None: every hold); the business seconds of the pause when it ends."""
+    if clock["state"] != "paused":
+        return None
+    clock["paused_by"] = [t for t in clock["paused_by"] if task_id is not None and t != task_id]
+    if clock["paused_by"]:
+        return None
+    cal = calendar_named(clock["calendar"])
+    began = datetime.fromisoformat(clock["paused_at"])
+    clock["pauses"].append([clock["paused_at"], iso(now)])
+    clock.update(state="running", paused_at=None)
+    schedule(clock, cal, ratio)
+    return cal.elapsed(began, now).total_seconds()
+
+
+def stop(clock: dict[str, Any], now: datetime, ratio: float) -> None:
+    """Met if stopped by the due time; a breached clock stays breached."""
+    if clock["state"] == "paused":
+        resume(clock, None, now, ratio)
+    cal = calendar_named(clock["calendar"])
+    start = datetime.fromisoformat(clock["started_at"])
+    clock["business_seconds"] = cal.elapsed(start, now).total_seconds() - clock["paused_seconds"]
+    if clock["state"] == "running":
+        clock["state"] = "met"
+    clock.update(stopped_at=iso(now), warn_at=None)
+
+
+def remaining_seconds(clock: dict[str, Any], now: datetime) -> float:
+    """Working time left by the clock's calendar (0 once breached)."""
+    if clock["state"] == "breached":
+        return 0.0
+    if clock["stopped_at"]:
+        return max(0.0, clock["target_seconds"] - clock["business_seconds"])
+    cal = calendar_named(clock["calendar"])
+    until = parse_time(clock["paused_at"]) or now
+    used = cal.elapsed(datetime.fromisoformat(clock["started_at"]), until).total_seconds()
+    return max(0.0, clock["target_seconds"] - (used - clock["paused_seconds"]))
+
+
+def clocks_for(session: Any, instance_id: str, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The SLA clocks of an instance as read from its state; `now` defaults to the wall clock."""
+    from .clock import SystemClock
+    from .store import Instance
+
+    row = session.get(Instance, instance_id)
+    if row is None:
+        from .errors import NotFound
+
+        raise NotFound(f"no instance {instance_id}", instance_id=instance_id)
+    moment = now or SystemClock().now()
+    out = []
+    for name, clock in sorted((row.state.get("data") or {}).get("_sla", {}).items()):
+        due = due_of(clock, calendar_named(clock["calendar"]), moment)
+        out.append({
+            "clock": name, "state": clock["state"], "level": clock["level"], "target": clock["target"],
+            "calendar": clock["calendar"], "started_at": datetime.fromisoformat(clock["started_at"]),
+            "due_at": due, "stopped_at": parse_time(clock["stopped_at"]),
+            "paused_seconds": paused_seconds(clock, calendar_named(clock["calendar"]), moment),
+            "remaining_seconds": remaining_seconds(clock, moment),
+        })
+    return out
