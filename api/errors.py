@@ -40,6 +40,14 @@ STATUS: list[tuple[type[EngineError], int]] = [
 
 class Unauthenticated(EngineError):
     code = "unauthorized"
+    http_status = 401
+
+
+class NotAvailable(EngineError):
+    """A feature this build of the service does not include."""
+
+    code = "not_available"
+    http_status = 501
 
 
 class ErrorBodySchema(ma.Schema):
@@ -55,8 +63,9 @@ class ErrorSchema(ma.Schema):
 
 
 def status_of(exc: EngineError) -> int:
-    if isinstance(exc, Unauthenticated):
-        return 401
+    explicit = getattr(exc, "http_status", None)
+    if explicit is not None:
+        return int(explicit)
     for cls, status in STATUS:
         if isinstance(exc, cls):
             return status

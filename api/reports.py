@@ -9,10 +9,9 @@ from flask import Response
 from flask_smorest import Blueprint
 from marshmallow import validate
 
-from engine.errors import EngineError
-
 from . import auth
 from .context import weibao
+from .errors import NotAvailable
 from .schemas import Text, Timestamp
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports", description="Reports")
@@ -37,10 +36,6 @@ class SlaReportSchema(ma.Schema):
     total = ma.fields.Integer(required=True)
 
 
-class ReportUnavailable(EngineError):
-    code = "not_available"
-
-
 @blp.route("/sla")
 @blp.arguments(SlaReportArgs, location="query")
 @blp.response(200, SlaReportSchema)
@@ -51,7 +46,7 @@ def sla(args: dict[str, Any]) -> Any:
     try:
         from engine.sla_report import sla_report, to_csv
     except ImportError as exc:  # the report module ships separately from the API
-        raise ReportUnavailable("the SLA report is not available in this build") from exc
+        raise NotAvailable("the SLA report is not available in this build") from exc
     with weibao().service.store.read() as session:
         rows = sla_report(session, args["start"], args["end"], args.get("process"), args.get("contract"))
     if args["format"] == "csv":

@@ -71,6 +71,9 @@ class SlaClockSchema(ma.Schema):
     due_at = Timestamp(allow_none=True)
     stopped_at = Timestamp(allow_none=True)
     paused_seconds = ma.fields.Float(allow_none=True)
+    level = ma.fields.String(allow_none=True)
+    target = ma.fields.String(allow_none=True, metadata={"description": "ISO 8601 duration of the target"})
+    remaining_seconds = ma.fields.Float(allow_none=True, metadata={"description": "business time left"})
 
 
 class InstanceSummarySchema(ma.Schema):

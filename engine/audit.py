@@ -110,6 +110,10 @@ def read_bundle(data: bytes) -> tuple[dict[str, Any], list[_Ev], dict[str, bytes
     return manifest, events, files
 
 
+def _head(events: list[Any]) -> str:
+    return str(events[-1].hash) if events else GENESIS
+
+
 def verify_bundle(path_or_bytes: str | Path | bytes) -> dict[str, Any]:
     """Offline check: the chain, the head hash in the manifest, and the definition files' hashes."""
     data = path_or_bytes if isinstance(path_or_bytes, bytes) else Path(path_or_bytes).read_bytes()
@@ -119,9 +123,7 @@ def verify_bundle(path_or_bytes: str | Path | bytes) -> dict[str, Any]:
     problems = []
     if not ok:
         problems.append(f"event chain broken at seq {bad}")
-    elif (events[-1].hash if events else GENESIS) != manifest["head_hash"] or len(events) != manifest[
-        "events"
-    ]:
+    elif _head(events) != manifest["head_hash"] or len(events) != manifest["events"]:
         ok, bad = False, len(events) + 1
         problems.append("events missing at the end (head hash differs from the manifest)")
     for f in manifest["files"]:

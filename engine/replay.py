@@ -164,7 +164,7 @@ class Replayer:
             )
             wf.task_tree.data.update(first.data.get("data", {}))
         op = Operation(
-            self.rt,
+            self.rt,  # type: ignore[arg-type]
             None,
             instance_id,
             loaded,

@@ -11,9 +11,10 @@ log = logging.getLogger("weibao.scheduler")
 
 
 class Scheduler:
-    def __init__(self, runtime: Any, interval: float = 1.0) -> None:
+    def __init__(self, runtime: Any, interval: float = 1.0, deliverer: Any = None) -> None:
         self.runtime = runtime
         self.interval = interval
+        self.deliverer = deliverer
         self._scheduler = BackgroundScheduler(daemon=True)
         self.last_run: Any = None
 

@@ -20,16 +20,36 @@ import calendar as month_calendar
 import functools
 import re
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
+
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
+from SpiffWorkflow.util.task import TaskState
 
 from .calendar import SHANGHAI, Calendar, DayCalendar, add_working_days, get_calendar
 from .errors import EngineError
+from .state import iter_tasks
 
 LIVE = ("running", "paused")
+PARKED = "9999-12-31T00:00:00+00:00"  # a timer on a paused clock waits for the resume
+_SLA_CALL = re.compile(r"sla_due\(\s*['\"]([^'\"]+)['\"]")
 _DURATION = re.compile(
     r"^P(?!$)(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
     r"(?:T(?=\d)(?:(?P<hours>\d+(?:\.\d+)?)H)?(?:(?P<minutes>\d+(?:\.\d+)?)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
 )
+
+
+_DMN_SCRIPTS = PythonScriptEngine()
+
+
+def decide(engine: Any, clock: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Ask sla_targets (a DMNEngine) for {"target", "calendar"}; {} when no rule matches."""
+    workflow = SimpleNamespace(script_engine=_DMN_SCRIPTS, spec=SimpleNamespace(file="sla_targets"))
+    workflow.top_workflow = workflow  # what SpiffWorkflow reads to describe a failing expression
+    probe = SimpleNamespace(data={**inputs, "clock": clock}, workflow=workflow,
+                            task_spec=SimpleNamespace(bpmn_name="sla_targets", name="sla_targets"))
+    return dict(engine.result(probe))
 
 
 @functools.cache
@@ -172,25 +192,21 @@ def remaining_seconds(clock: dict[str, Any], now: datetime) -> float:
     return max(0.0, clock["target_seconds"] - (used - clock["paused_seconds"]))
 
 
-def clocks_for(session: Any, instance_id: str, now: datetime | None = None) -> list[dict[str, Any]]:
-    """The SLA clocks of an instance as read from its state; `now` defaults to the wall clock."""
-    from .clock import SystemClock
-    from .store import Instance
-
-    row = session.get(Instance, instance_id)
-    if row is None:
-        from .errors import NotFound
-
-        raise NotFound(f"no instance {instance_id}", instance_id=instance_id)
-    moment = now or SystemClock().now()
-    out = []
-    for name, clock in sorted((row.state.get("data") or {}).get("_sla", {}).items()):
-        due = due_of(clock, calendar_named(clock["calendar"]), moment)
-        out.append({
-            "clock": name, "state": clock["state"], "level": clock["level"], "target": clock["target"],
-            "calendar": clock["calendar"], "started_at": datetime.fromisoformat(clock["started_at"]),
-            "due_at": due, "stopped_at": parse_time(clock["stopped_at"]),
-            "paused_seconds": paused_seconds(clock, calendar_named(clock["calendar"]), moment),
-            "remaining_seconds": remaining_seconds(clock, moment),
-        })
-    return out
+def rearm_timers(wf: Any, clocks: dict[str, dict[str, Any]], moved: bool) -> bool:
+    """BPMN timers whose date reads sla_due(): parked while the clock pauses, re-evaluated when a due
+    time moved (`moved`) or the pause ended. True when a re-armed timer is already due."""
+    touched = []
+    for task in iter_tasks(wf, TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if not isinstance(definition, TimeDateEventDefinition):
+            continue
+        names = _SLA_CALL.findall(definition.expression or "")
+        value = task.internal_data.get("event_value")
+        if any(clocks.get(n, {}).get("state") == "paused" for n in names):
+            task.internal_data["event_value"] = PARKED
+        elif names and (moved or value == PARKED):
+            task.internal_data.pop("event_value", None)  # SpiffWorkflow evaluates it again on refresh
+            touched.append(task)
+    if touched:
+        wf.refresh_timers()
+    return any(not t.has_state(TaskState.WAITING) for t in touched)

@@ -1,0 +1,92 @@
+"""Support for the API tests: a service on a manual clock behind the Flask test client, with users.
+
+Each API test module builds its fixture from `ApiHarness`; the module holds no tests itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from api import create_app
+from engine.clock import ManualClock
+from engine.handler import HandlerError, handler
+from engine.service import build_service
+from engine.users import GROUPS, ROLES, add_user
+
+DATA = Path(__file__).resolve().parent / "data"
+REWORK = DATA / "bpmn" / "rework.bpmn"
+# Extra people beyond one per group and role: a colleague and two customers.
+EXTRA_USERS = {"dave": (["duty_engineer"], []), "acme": (["customer"], []), "globex": (["customer"], [])}
+
+
+def flaky_until(start: datetime) -> datetime:
+    """When the `flaky` note stops failing: a day after the harness clock started."""
+    return start + timedelta(days=1)
+
+
+def make_echo(recovers_at: datetime) -> Any:
+    @handler("echo")
+    def echo(ctx: Any) -> dict[str, Any]:
+        note = ctx.data.get("note", "")
+        if note == "fail" or (note == "flaky" and ctx.now < recovers_at):
+            raise HandlerError(f"echo refused the note {note!r}", retryable=False)
+        if note == "notify":
+            ctx.effects.notify("sms", "senior_engineer", "echo", f"note from {ctx.instance_id}")
+        return {"echoed": note}
+
+    return echo
+
+
+class ApiHarness:
+    def __init__(self, url: str, clock: ManualClock, *, manual_clock: bool = True, sla: Any = None) -> None:
+        self.clock = clock
+        self.start_time = clock.now()
+        handlers = [make_echo(flaky_until(self.start_time))]
+        self.service = build_service(url, clock=clock, handlers=handlers, sla=sla)
+        self.app = create_app({"WEIBAO_SERVICE": self.service, "WEIBAO_MANUAL_CLOCK": manual_clock,
+                               "TESTING": True})
+        self.client = self.app.test_client()
+        self.tokens: dict[str, str] = {}
+        people = {g: ([g], []) for g in GROUPS} | {r: ([], [r]) for r in ROLES} | EXTRA_USERS
+        for name, (groups, roles) in people.items():
+            self.tokens[name] = add_user(self.service.store, clock, name, groups, roles)
+        self.service.runtime.deploy([(REWORK.name, REWORK.read_bytes())], "setup")
+
+    def close(self) -> None:
+        self.service.close()
+
+    def headers(self, user: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[user]}"} if user else {}
+
+    def call(self, method: str, path: str, user: str | None, **kwargs: Any) -> Any:
+        return self.client.open("/api/v1" + path, method=method, headers=self.headers(user), **kwargs)
+
+    def get(self, path: str, user: str | None = "admin", **kwargs: Any) -> Any:
+        return self.call("GET", path, user, **kwargs)
+
+    def post(self, path: str, user: str | None = "admin", **kwargs: Any) -> Any:
+        return self.call("POST", path, user, **kwargs)
+
+    def start(self, user: str = "service_desk", data: dict[str, Any] | None = None,
+              business_key: str | None = None) -> dict[str, Any]:
+        body = {"process": "rework", "data": data or {"summary": "disk full", "level": "P2"},
+                "business_key": business_key}
+        response = self.post("/instances", user, json=body)
+        assert response.status_code == 201, response.json
+        return response.json  # type: ignore[no-any-return]
+
+    def work_task(self, instance: dict[str, Any]) -> dict[str, Any]:
+        return next(t for t in instance["open_tasks"] if t["element_id"] == "Work")
+
+
+def assert_error(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
+    """Every failure has the one error shape; returns its details."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    error = response.json["error"]
+    assert set(error) == {"code", "message", "details"}
+    assert isinstance(error["message"], str) and error["message"]
+    if code is not None:
+        assert error["code"] == code
+    return error["details"]  # type: ignore[no-any-return]
