@@ -36,6 +36,12 @@ class Scheduler:
         except Exception:  # the scheduler thread must survive a bad tick
             log.exception("timer tick failed")
 
+    def _safe_deliver(self) -> None:
+        try:
+            self.deliverer.deliver_due()
+        except Exception:  # delivery problems are recorded per message; the thread must go on
+            log.exception("outbox delivery failed")
+
     def start(self) -> None:
         # Timers that came due while the service was down fire now, once, before the first interval.
         self._safe_tick()
@@ -47,6 +53,15 @@ class Scheduler:
             max_instances=1,
             coalesce=True,
         )
+        if self.deliverer is not None:
+            self._scheduler.add_job(
+                self._safe_deliver,
+                "interval",
+                seconds=self.interval,
+                id="weibao-outbox",
+                max_instances=1,
+                coalesce=True,
+            )
         self._scheduler.start()
 
     def stop(self) -> None:

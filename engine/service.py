@@ -42,10 +42,15 @@ class Service:
             return []
         return self.runtime.deploy_directory(directory, actor="system")
 
-    def start_scheduler(self, interval: float | None = None) -> None:
+    def start_scheduler(self, interval: float | None = None, deliver_outbox: bool | None = None) -> None:
+        """Timers always; outbox delivery when asked (the `worker` command, or settings)."""
+        from .outbox import Deliverer
         from .scheduler import Scheduler
 
-        self.scheduler = Scheduler(self.runtime, interval or self.settings.get("timer_interval", 1.0))
+        deliver = self.settings.get("deliver_outbox", False) if deliver_outbox is None else deliver_outbox
+        deliverer = Deliverer(self.store, self.clock, self.settings) if deliver else None
+        every = interval or self.settings.get("timer_interval", 1.0)
+        self.scheduler = Scheduler(self.runtime, every, deliverer)
         self.scheduler.start()
 
     def close(self) -> None:

@@ -62,9 +62,17 @@ def receiver():
 
 def add(service, channel, recipient):
     with service.store.write() as s:
-        msg = OutboxMessage(instance_id="i-1", element_id="Tell", channel=channel, recipient=recipient,
-                            subject="新故障", body="交换机宕机", status="pending",
-                            created_at=datetime(2026, 3, 2, tzinfo=UTC), attempts=0)
+        msg = OutboxMessage(
+            instance_id="i-1",
+            element_id="Tell",
+            channel=channel,
+            recipient=recipient,
+            subject="新故障",
+            body="交换机宕机",
+            status="pending",
+            created_at=datetime(2026, 3, 2, tzinfo=UTC),
+            attempts=0,
+        )
         s.add(msg)
         s.flush()
         return msg.id
@@ -77,14 +85,20 @@ def status(service, message_id):
 
 def test_email_is_sent_once_over_smtp(service, smtp):
     controller, inbox = smtp
-    deliverer = Deliverer(service.store, service.clock, {"smtp_host": "127.0.0.1", "smtp_port": controller.port,
-                                                         "mail_domain": "example.cn"})
+    deliverer = Deliverer(
+        service.store,
+        service.clock,
+        {"smtp_host": "127.0.0.1", "smtp_port": controller.port, "mail_domain": "example.cn"},
+    )
     mid = add(service, "email", "technical_lead")
     assert deliverer.deliver_due() == 1
     assert deliverer.deliver_due() == 0
     (mail,) = inbox.messages
     assert mail.rcpt_tos == ["technical_lead@example.cn"]
-    assert "交换机宕机" in mail.content.decode("utf-8", "replace") or "5Lqk5o2i5py65a6V5py6" in mail.content.decode()
+    assert (
+        "交换机宕机" in mail.content.decode("utf-8", "replace")
+        or "5Lqk5o2i5py65a6V5py6" in mail.content.decode()
+    )
     assert status(service, mid).status == "sent"
 
 
