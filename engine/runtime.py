@@ -80,6 +80,8 @@ class Runtime:
                     )
                     self.sla.attach(op, row)
                     yield op
+                    if not op.events:
+                        return  # e.g. a timer another process already fired: nothing to write
                     persist(self, session, row, op, ids.counter)
                     apply_effects(self, session, op)
         except StaleDataError as exc:

@@ -98,7 +98,10 @@ def sync(rt: Runtime, session: object, process_key: str) -> None:
 
 def fire_start(rt: Runtime, row: PendingTimer) -> str | None:
     with rt.store.write() as session:
-        current = session.get(PendingTimer, row.id)
+        query = select(PendingTimer).where(PendingTimer.id == row.id)
+        if not rt.store.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        current = session.scalar(query)
         if current is None:
             return None  # another scheduler took it
         version = rt.definitions.latest(session, current.process_key or "")

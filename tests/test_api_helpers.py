@@ -19,6 +19,31 @@ DATA = Path(__file__).resolve().parent / "data"
 REWORK = DATA / "bpmn" / "rework.bpmn"
 # Extra people beyond one per group and role: a colleague and two customers.
 EXTRA_USERS = {"dave": (["duty_engineer"], []), "acme": (["customer"], []), "globex": (["customer"], [])}
+# Waits for a message, then offers a task to the service desk; its start form names the customer.
+MESSAGE_BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Defs_confirm" targetNamespace="t">
+  <bpmn:message id="Msg_confirmed" name="customer_confirmed"/>
+  <bpmn:process id="confirm" name="Confirm" isExecutable="true">
+    <bpmn:startEvent id="Begin">
+      <bpmn:extensionElements><camunda:formData>
+        <camunda:formField id="customer" label="Customer" type="string"/>
+      </camunda:formData></bpmn:extensionElements>
+      <bpmn:outgoing>c1</bpmn:outgoing>
+    </bpmn:startEvent>
+    <bpmn:intermediateCatchEvent id="WaitConfirm" name="Customer confirms">
+      <bpmn:incoming>c1</bpmn:incoming><bpmn:outgoing>c2</bpmn:outgoing>
+      <bpmn:messageEventDefinition messageRef="Msg_confirmed"/>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:userTask id="Close" name="Close" camunda:candidateGroups="service_desk">
+      <bpmn:incoming>c2</bpmn:incoming><bpmn:outgoing>c3</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:endEvent id="Finish"><bpmn:incoming>c3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="c1" sourceRef="Begin" targetRef="WaitConfirm"/>
+    <bpmn:sequenceFlow id="c2" sourceRef="WaitConfirm" targetRef="Close"/>
+    <bpmn:sequenceFlow id="c3" sourceRef="Close" targetRef="Finish"/>
+  </bpmn:process>
+</bpmn:definitions>"""
 
 
 def flaky_until(start: datetime) -> datetime:
@@ -52,7 +77,8 @@ class ApiHarness:
         people = {g: ([g], []) for g in GROUPS} | {r: ([], [r]) for r in ROLES} | EXTRA_USERS
         for name, (groups, roles) in people.items():
             self.tokens[name] = add_user(self.service.store, clock, name, groups, roles)
-        self.service.runtime.deploy([(REWORK.name, REWORK.read_bytes())], "setup")
+        self.service.runtime.deploy([(REWORK.name, REWORK.read_bytes()), ("confirm.bpmn", MESSAGE_BPMN)],
+                                    "setup")
 
     def close(self) -> None:
         self.service.close()
