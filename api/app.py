@@ -1,7 +1,9 @@
 """The Flask application factory.
 
 `create_app(config)` takes either a ready `Service` (tests, the CLI) under `WEIBAO_SERVICE`, or builds
-one from `WEIBAO_DATABASE_URL`. It starts no threads: the CLI decides whether a scheduler runs.
+one from `WEIBAO_DATABASE_URL`, `WEIBAO_HANDLERS`, `WEIBAO_SETTINGS`. `WEIBAO_MANUAL_CLOCK` (with
+`WEIBAO_CLOCK_START`) runs on the simulation clock and adds the /clock routes. Other keys are Flask
+configuration. It starts no threads: the CLI decides whether a scheduler runs.
 """
 
 from __future__ import annotations
@@ -47,8 +49,7 @@ def _service(config: dict[str, Any]) -> tuple[Service, bool]:
     manual = bool(config.get("WEIBAO_MANUAL_CLOCK"))
     service = config.get("WEIBAO_SERVICE")
     if service is None:
-        clock = ManualClock(config["WEIBAO_CLOCK_START"]) if manual and config.get("WEIBAO_CLOCK_START") \
-            else ManualClock() if manual else None
+        clock = ManualClock(config.get("WEIBAO_CLOCK_START")) if manual else None
         service = build_service(config.get("WEIBAO_DATABASE_URL"), clock=clock,
                                 handlers=config.get("WEIBAO_HANDLERS"),
                                 settings=config.get("WEIBAO_SETTINGS"))

@@ -140,6 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per tick drowns the log
     try:
         return int(args.func(args))
     except EngineError as exc:
@@ -148,3 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for field, message in fields.items():
             print(f"  {field}: {message}", file=sys.stderr)
         return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -9,10 +9,15 @@ from engine.clock import Clock
 from engine.store import Store
 from engine.users import GROUPS, ROLES, ensure_user
 
+# The shipped duty roster (handlers/data/roster.json) rotates these two; tasks assigned from the roster
+# must reach a real user.
+ROSTER_EXTRAS: list[tuple[str, list[str], list[str]]] = [("duty_engineer2", ["duty_engineer"], [])]
+
 
 def create_demo_users(store: Store, clock: Clock) -> list[tuple[str, str]]:
     """(name, token) pairs; tokens of an earlier demo run are replaced."""
     users: list[tuple[str, list[str], list[str]]] = [(group, [group], []) for group in GROUPS]
+    users += ROSTER_EXTRAS
     users += [(role, [], [role]) for role in ROLES]
     return [(name, ensure_user(store, clock, name, groups, roles)) for name, groups, roles in users]
 

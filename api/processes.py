@@ -15,7 +15,7 @@ from engine.errors import InvalidInput
 
 from . import auth
 from .context import weibao
-from .schemas import PageArgs, Timestamp, page_of
+from .schemas import FormFieldSchema, PageArgs, Timestamp, page_of
 
 blp = Blueprint("processes", __name__, url_prefix="/api/v1/processes", description="Deployed processes")
 blp.before_request(auth.authenticate)
@@ -31,6 +31,11 @@ class ProcessSchema(ma.Schema):
                                     metadata={"description": "SHA-256 over the version's files"})
     deployed_at = Timestamp(required=True)
     deployed_by = ma.fields.String(required=True)
+
+
+class ProcessDetailSchema(ProcessSchema):
+    start_form = ma.fields.List(ma.fields.Nested(FormFieldSchema), required=True,
+                                metadata={"description": "what POST /instances expects in data"})
 
 
 class DeployedSchema(ma.Schema):
@@ -63,6 +68,17 @@ def list_processes(args: dict[str, Any]) -> Any:
     with weibao().service.store.read() as session:
         items, total = queries.processes(session, queries.Page(**args))
     return {"items": items, "total": total}
+
+
+@blp.route("/<key>")
+@blp.response(200, ProcessDetailSchema)
+def get_process(key: str) -> Any:
+    """The newest version of a process and its start form."""
+    definitions = weibao().service.definitions
+    with weibao().service.store.read() as session:
+        latest = definitions.latest(session, key)
+        form = definitions.load(session, latest.id).model.start_form
+        return queries.version_dict(latest) | {"start_form": [f.to_dict() for f in form]}
 
 
 @blp.route("/<key>/versions")

@@ -39,7 +39,8 @@ class SlaReportSchema(ma.Schema):
 @blp.route("/sla")
 @blp.arguments(SlaReportArgs, location="query")
 @blp.response(200, SlaReportSchema)
-@blp.alt_response(200, content_type="text/csv", description="with format=csv", success=True)
+@blp.doc(responses={"200": {"description": "JSON, or CSV with format=csv", "content": {
+    "application/json": {"schema": SlaReportSchema}, "text/csv": {"schema": {"type": "string"}}}}})
 def sla(args: dict[str, Any]) -> Any:
     """SLA clocks of the period, met or breached, by process and contract (not for customers)."""
     auth.require_staff()

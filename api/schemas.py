@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
@@ -23,10 +24,18 @@ class Text(ma.fields.String):
         super().__init__(validate=validators, **kwargs)
 
 
-def Timestamp(**kwargs: Any) -> ma.fields.DateTime:  # noqa: N802 - reads as a field type
-    kwargs.setdefault("metadata", {})
-    kwargs["metadata"].setdefault("description", "ISO 8601 with offset")
-    return ma.fields.AwareDateTime(format="iso", **kwargs)
+class Timestamp(ma.fields.AwareDateTime):
+    """ISO 8601 with offset; also accepts the ISO strings some engine views keep (SLA records)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {})
+        kwargs["metadata"].setdefault("description", "ISO 8601 with offset")
+        super().__init__(format="iso", **kwargs)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return super()._serialize(value, attr, obj, **kwargs)
 
 
 class PageArgs(ma.Schema):

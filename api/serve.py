@@ -11,7 +11,7 @@ import threading
 from datetime import datetime
 from typing import Any
 
-from engine.clock import ManualClock
+from engine.clock import ManualClock, SystemClock
 from engine.errors import DefinitionInvalid
 from engine.service import Service, build_service
 
@@ -33,7 +33,7 @@ def settings_from_env() -> dict[str, Any]:
 def _manual_clock(start: str | None) -> ManualClock:
     if not start:
         # Rehearsals start from the real present so that working calendars and dates look familiar.
-        return ManualClock(datetime.now().astimezone().replace(microsecond=0))
+        return ManualClock(SystemClock().now().replace(microsecond=0))
     moment = datetime.fromisoformat(start)
     if moment.tzinfo is None:
         raise SystemExit("--clock-start needs an offset, e.g. 2026-09-30T09:00:00+08:00")
@@ -81,7 +81,11 @@ def serve(args: argparse.Namespace) -> int:
         app = create_app({"WEIBAO_SERVICE": service, "WEIBAO_MANUAL_CLOCK": manual})
         if args.demo:
             _print_demo_tokens(service, args.tokens_file)
-        server: Any = create_server(app, host=args.host, port=args.port, threads=args.threads)
+        try:
+            server: Any = create_server(app, host=args.host, port=args.port, threads=args.threads)
+        except OSError as exc:
+            print(f"weibao: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+            return 1
         service.start_scheduler()
         _stop_on_sigterm()
         # The last line on standard output: scripts wait for it, and it names the port when --port 0.

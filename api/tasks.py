@@ -50,7 +50,7 @@ def _precheck(task_id: str, who: Actor) -> str:
         return ""  # not open: the engine says whether it never existed or is already done
     taken = row.assignee and row.assignee != who.name and not who.is_admin
     if taken and who.groups.intersection(row.candidate_groups):
-        raise Conflict(f"task {task_id} is claimed by {row.assignee}", instance_id=row.instance_id,
+        raise Conflict(f"task {task_id} is assigned to {row.assignee}", instance_id=row.instance_id,
                        element_id=row.element_id, details={"assignee": row.assignee})
     return row.instance_id
 

@@ -61,7 +61,7 @@ def _paged(session: Session, query: Any, page: Page) -> tuple[list[Any], int]:
 
 
 # ----------------------------------------------------------------- processes
-def _version_dict(row: ProcessVersion) -> dict[str, Any]:
+def version_dict(row: ProcessVersion) -> dict[str, Any]:
     return {"key": row.process_key, "name": row.name, "version": row.version,
             "content_hash": row.content_hash, "deployed_at": row.deployed_at, "deployed_by": row.deployed_by}
 
@@ -73,7 +73,7 @@ def processes(session: Session, page: Page) -> tuple[list[dict[str, Any]], int]:
                                                      ProcessVersion.version == newest.c.v)) \
         .order_by(ProcessVersion.process_key)
     rows, total = _paged(session, query, page)
-    return [_version_dict(r[0]) for r in rows], total
+    return [version_dict(r[0]) for r in rows], total
 
 
 def versions(session: Session, key: str, page: Page) -> tuple[list[dict[str, Any]], int]:
@@ -82,7 +82,7 @@ def versions(session: Session, key: str, page: Page) -> tuple[list[dict[str, Any
     rows, total = _paged(session, query, page)
     if total == 0:
         raise NotFound(f"no deployed process {key!r}")
-    return [_version_dict(r[0]) for r in rows], total
+    return [version_dict(r[0]) for r in rows], total
 
 
 def diagram(session: Session, key: str, version: int | None) -> tuple[str, bytes]:
@@ -141,7 +141,9 @@ def instance(session: Session, scope: Scope, instance_id: str, sla: Any = None) 
         raise NotFound(f"no instance {instance_id}", instance_id=instance_id)
     row, version = found
     out = _instance_dict(row, version)
-    out["data"] = row.data
+    # Keys with a leading underscore are the engine's bookkeeping (SLA records, message buffers);
+    # the clocks are reported under "sla", and the rest is not the business's data.
+    out["data"] = {k: v for k, v in (row.data or {}).items() if not k.startswith("_")}
     tasks = session.scalars(select(OpenTask).where(OpenTask.instance_id == instance_id)
                             .order_by(OpenTask.created_at, OpenTask.id)).all()
     out["open_tasks"] = [task_dict(t) for t in tasks]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextvars
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
@@ -19,7 +19,7 @@ from .definitions import SLA_DECISION
 from .errors import EngineError
 from .model import split_names
 from .sla_base import NoSla
-from .sla_report import clocks_for, sync_table
+from .sla_report import clock_views, clocks_for, sync_table
 from .state import is_finished, iter_tasks
 
 DEFAULT_WARNING_RATIO = 0.75
@@ -47,7 +47,7 @@ class SlaEngine(NoSla):
     def __init__(self, clock: Any, settings: dict[str, Any]) -> None:
         self.clock = clock
         self.settings = settings
-        self._decisions: dict[int, Any] = {}
+        self._decisions: dict[str, Any] = {}  # parsed sla_targets per version
 
     @property
     def ratio(self) -> float:
@@ -109,39 +109,34 @@ class SlaEngine(NoSla):
         return min(dues, default=None)
 
     def pending_timers(self, op: Any) -> list[tuple[str, str, str | None, datetime]]:
-        sync_table(op.session, op.instance_id, op.loaded.process_key, _clocks(op), op.now)
+        if op.session is not None and op.replay is None:  # replay rebuilds state, it writes nothing
+            sync_table(op.session, op.instance_id, op.loaded.process_key, _clocks(op))
         if getattr(op, "cancelled", False) or is_finished(op.wf):
             return []
-        timers: list[tuple[str, str, str | None, datetime]] = []
-        for name, clock in sorted(_clocks(op).items()):
-            if clock["state"] != "running":
-                continue
-            if not clock["warned"]:
-                timers.append(("sla", timer_element_id("warning", name), None,
-                               datetime.fromisoformat(clock["warn_at"])))
-            due = datetime.fromisoformat(clock["due_at"])
-            timers.append(("sla", timer_element_id("breach", name), None, due))
-        return timers
+        return [("sla", timer_element_id(kind, name), None, due)
+                for kind, name, due in sc.deadlines(_clocks(op))]
 
     def fire(self, op: Any, element_id: str) -> None:
-        _, _, name = element_id.partition(":")[2].partition(":")
+        # "sla:<warning|breach>:<clock>"; whichever deadline it was, record every one that has passed.
+        name = element_id.split(":", 2)[-1]
         clock = _clocks(op).get(name)
         if clock is not None:
-            self._tick(op, name, clock, at_deadline=True)
+            self._tick(op, name, clock)
 
     def script_functions(self) -> dict[str, Any]:
         return {"sla_due": self._sla_due, "business_due": self._business_due}
 
     # ----------------------------------------------------------------- targets
     def _targets(self, op: Any, name: str, inputs: dict[str, Any], element: str | None) -> dict[str, Any]:
-        engine = self._decisions.get(op.loaded.id)
+        """{"target", "calendar"}; {"reason"} when there is none."""
+        engine = self._decisions.get(op.loaded.content_hash)
         if engine is None:
             engine = op.loaded.decision(SLA_DECISION)
             if engine is None:
-                return {}
-            self._decisions[op.loaded.id] = engine
+                return {"reason": "the sla_targets decision is not deployed with this process"}
+            self._decisions[op.loaded.content_hash] = engine
         try:
-            return sc.decide(engine, name, inputs)
+            return sc.decide(engine, name, inputs) or {"reason": "no sla_targets rule"}
         except Exception as exc:  # bad data (e.g. a text distance) must name the clock and the element
             raise EngineError(f"SLA target of clock {name!r} could not be decided: {exc}",
                               instance_id=op.instance_id, element_id=element, details=inputs) from exc
@@ -161,7 +156,7 @@ class SlaEngine(NoSla):
         result = self._targets(op, name, inputs, element)
         where = {"element_id": element, "task_id": str(task.id), "actor": "system"}
         if not result.get("target"):
-            op.event("sla_skipped", **where, clock=name, reason="no sla_targets rule", **inputs)
+            op.event("sla_skipped", **where, clock=name, reason=result["reason"], **inputs)
             return
         clock = sc.new_clock(element, inputs, result, op.now, self.ratio)
         op.wf.data.setdefault("_sla", {})[name] = clock
@@ -182,30 +177,30 @@ class SlaEngine(NoSla):
         clock = _clocks(op).get(name)
         if clock is None or clock["stopped_at"]:
             return
-        self._tick(op, name, clock, at_deadline=False)
+        self._tick(op, name, clock)
         self._resume(op, name, None, task.task_spec.bpmn_id)  # stopping ends any pause first
         sc.stop(clock, op.now, self.ratio)
         kind = "sla_met" if clock["state"] == "met" else "sla_stopped"
         op.event(kind, element_id=task.task_spec.bpmn_id, task_id=str(task.id), actor="system", clock=name,
                  state=clock["state"], due_at=clock["due_at"], business_seconds=clock["business_seconds"])
 
-    def _tick(self, op: Any, name: str, clock: dict[str, Any], at_deadline: bool) -> None:
-        """Record a warning or breach that is due; the scheduler owns the due instant itself."""
+    def _tick(self, op: Any, name: str, clock: dict[str, Any]) -> None:
+        """Record the warning and the breach whose time has passed (strictly, like the scheduler: a
+        clock stopped at its due instant is met)."""
         if clock["state"] != "running":
             return
-        if not clock["warned"] and datetime.fromisoformat(clock["warn_at"]) <= op.now:
+        if not clock["warned"] and datetime.fromisoformat(clock["warn_at"]) < op.now:
             clock["warned"] = True
             op.event("sla_warning", actor="system", clock=name, warn_at=clock["warn_at"],
                      due_at=clock["due_at"], ratio=self.ratio)
-        due = datetime.fromisoformat(clock["due_at"])
-        if due <= op.now if at_deadline else due < op.now:
+        if datetime.fromisoformat(clock["due_at"]) < op.now:
             clock.update(state="breached", breached_at=clock["due_at"])
             op.event("sla_breached", actor="system", clock=name, due_at=clock["due_at"], level=clock["level"],
                      target=clock["target"])
 
     def _catch_up(self, op: Any) -> None:
         for name, clock in sorted(_clocks(op).items()):
-            self._tick(op, name, clock, at_deadline=False)
+            self._tick(op, name, clock)
 
     def _release_dead_pauses(self, op: Any) -> None:
         """A pausing task that was cancelled (e.g. by an interrupting boundary event) never completes."""
@@ -213,12 +208,8 @@ class SlaEngine(NoSla):
         if not paused:
             return
         live = {str(t.id) for t in iter_tasks(op.wf, TaskState.NOT_FINISHED_MASK)}
-        for name, clock in paused.items():
-            holders = [t for t in clock["paused_by"] if t in live]
-            if len(holders) < len(clock["paused_by"]):
-                clock["paused_by"] = holders
-                if not holders:
-                    self._resume(op, name, None, None)
+        for name in sc.drop_dead_holders(paused, live):
+            self._resume(op, name, None, None)
 
     def _relevel(self, op: Any, ctx: _Context) -> None:
         live = {n: c for n, c in _clocks(op).items() if c["state"] in sc.LIVE}
@@ -234,20 +225,21 @@ class SlaEngine(NoSla):
             clock.update(level=inputs["level"], distance_km=inputs["distance_km"])
             if not result.get("target"):
                 op.event("sla_skipped", actor="system", clock=name,
-                         reason="no sla_targets rule after re-level", **inputs)
+                         reason=f"{result['reason']} after re-level", **inputs)
                 continue
-            cal = sc.calendar_named(result["calendar"])
-            start = datetime.fromisoformat(clock["started_at"])
-            clock.update(target=result["target"], calendar=result["calendar"],
-                         target_seconds=sc.target_seconds(start, result["target"], cal))
-            if clock["state"] == "running":
-                sc.schedule(clock, cal, self.ratio)
+            sc.retarget(clock, result, self.ratio)
             ctx.changed = True
             op.event("sla_relevelled", actor="system", clock=name, before=before, level=clock["level"],
                      distance_km=clock["distance_km"], target=clock["target"], calendar=clock["calendar"],
                      due_at=clock["due_at"])
 
     # ----------------------------------------------------------------- reading
+    def clocks_for(self, session: Any, instance_id: str) -> list[dict[str, Any]]:
+        return clocks_for(session, instance_id, self.clock.now())
+
+    def clocks_from_state(self, wf: Any, now: datetime) -> list[dict[str, Any]]:
+        return clock_views(wf.data.get("_sla") or {}, now)
+
     def _op(self, function: str) -> Any:
         ctx = _current.get()
         if ctx is None:
@@ -264,10 +256,7 @@ class SlaEngine(NoSla):
         return sc.local_iso(sc.due_of(clock, sc.calendar_named(clock["calendar"]), op.now))
 
     def _business_due(self, duration: str, calendar: str = "workdays") -> str:
-        op = self._op("business_due")
-        cal = sc.calendar_named(calendar)
-        seconds = sc.target_seconds(op.now, duration, cal)
-        return sc.local_iso(cal.add(op.now, timedelta(seconds=seconds)))
+        return sc.local_iso(sc.add_target(self._op("business_due").now, duration, calendar))
 
 
 __all__ = ["SlaEngine", "clocks_for", "timer_element_id"]

@@ -128,6 +128,45 @@ def schedule(clock: dict[str, Any], cal: Calendar, ratio: float) -> None:
     clock["warn_at"] = iso(cal.add(start, _seconds(warn)))
 
 
+def add_target(start: datetime, target: str, calendar: str) -> datetime:
+    """`start` plus `target` on the named calendar (what business_due() returns)."""
+    cal = calendar_named(calendar)
+    return cal.add(start, _seconds(target_seconds(start, target, cal)))
+
+
+def retarget(clock: dict[str, Any], result: dict[str, Any], ratio: float) -> None:
+    """A new target (after a re-level), measured from the original start; pauses still count."""
+    cal = calendar_named(result["calendar"])
+    start = datetime.fromisoformat(clock["started_at"])
+    clock.update(target=result["target"], calendar=result["calendar"],
+                 target_seconds=target_seconds(start, result["target"], cal))
+    if clock["state"] == "running":
+        schedule(clock, cal, ratio)
+
+
+def deadlines(clocks: dict[str, dict[str, Any]]) -> list[tuple[str, str, datetime]]:
+    """(kind, clock, due) of what a running clock waits for: its warning (once) and its breach."""
+    out = []
+    for name, clock in sorted(clocks.items()):
+        if clock["state"] == "running":
+            if not clock["warned"]:
+                out.append(("warning", name, datetime.fromisoformat(clock["warn_at"])))
+            out.append(("breach", name, datetime.fromisoformat(clock["due_at"])))
+    return out
+
+
+def drop_dead_holders(paused: dict[str, dict[str, Any]], live_ids: set[str]) -> list[str]:
+    """Forget pausing tasks that ended without completing (cancelled); the clocks nobody holds now."""
+    released = []
+    for name, clock in paused.items():
+        holders = [t for t in clock["paused_by"] if t in live_ids]
+        if len(holders) < len(clock["paused_by"]):
+            clock["paused_by"] = holders
+            if not holders:
+                released.append(name)
+    return released
+
+
 def new_clock(element: str, inputs: dict[str, Any], result: dict[str, Any], now: datetime,
               ratio: float) -> dict[str, Any]:
     cal = calendar_named(result["calendar"])

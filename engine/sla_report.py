@@ -25,9 +25,10 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def sync_table(session: Session, instance_id: str, process_key: str, clocks: dict[str, dict[str, Any]],
-               now: datetime) -> None:
-    """Upsert the queryable copy of an instance's clocks (the truth stays in the instance state)."""
+def sync_table(session: Session, instance_id: str, process_key: str,
+               clocks: dict[str, dict[str, Any]]) -> None:
+    """Upsert the queryable copy of an instance's clocks (the truth stays in the instance state).
+    Only state-derived values are written, so an unchanged clock issues no UPDATE."""
     if not clocks:
         return
     query = select(SlaClockRow).where(SlaClockRow.instance_id == instance_id)
@@ -37,38 +38,41 @@ def sync_table(session: Session, instance_id: str, process_key: str, clocks: dic
         if row is None:
             row = SlaClockRow(instance_id=instance_id, clock=name)
             session.add(row)
-        cal = sc.calendar_named(clock["calendar"])
         row.process_key, row.state = process_key, clock["state"]
         row.contract, row.level = _text(clock["contract"]), _text(clock["level"])
         row.started_at = datetime.fromisoformat(clock["started_at"])
-        row.due_at = sc.due_of(clock, cal, now)
+        row.due_at = sc.parse_time(clock["due_at"])  # None while paused: the due time is moving
         row.stopped_at = sc.parse_time(clock["stopped_at"])
         row.breached_at = sc.parse_time(clock["breached_at"])
-        row.paused_seconds = sc.paused_seconds(clock, cal, now)
+        row.paused_seconds = clock["paused_seconds"]
         row.business_seconds = clock["business_seconds"]
 
 
-def clocks_for(session: Session, instance_id: str, now: datetime | None = None) -> list[dict[str, Any]]:
-    """The SLA clocks of an instance, read from its state; `now` (default: the wall clock) is the
-    moment remaining time and a paused clock's due time are measured at."""
-    from .clock import SystemClock
-
-    row = session.get(Instance, instance_id)
-    if row is None:
-        raise NotFound(f"no instance {instance_id}", instance_id=instance_id)
-    moment = now or SystemClock().now()
+def clock_views(clocks: dict[str, dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """What a person reads about each clock at `now` (a paused clock's due time is where it would be
+    if it resumed now)."""
     out = []
-    for name, clock in sorted((row.state.get("data") or {}).get("_sla", {}).items()):
+    for name, clock in sorted(clocks.items()):
         cal = sc.calendar_named(clock["calendar"])
         out.append({
             "clock": name, "state": clock["state"], "contract": clock["contract"], "level": clock["level"],
             "target": clock["target"], "calendar": clock["calendar"],
             "started_at": datetime.fromisoformat(clock["started_at"]),
-            "due_at": sc.due_of(clock, cal, moment), "stopped_at": sc.parse_time(clock["stopped_at"]),
-            "paused_seconds": sc.paused_seconds(clock, cal, moment),
-            "remaining_seconds": sc.remaining_seconds(clock, moment),
+            "due_at": sc.due_of(clock, cal, now), "stopped_at": sc.parse_time(clock["stopped_at"]),
+            "paused_seconds": sc.paused_seconds(clock, cal, now),
+            "remaining_seconds": sc.remaining_seconds(clock, now),
         })
     return out
+
+
+def clocks_for(session: Session, instance_id: str, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The SLA clocks of an instance, read from its state, measured at `now` (default: wall clock)."""
+    from .clock import SystemClock
+
+    row = session.get(Instance, instance_id)
+    if row is None:
+        raise NotFound(f"no instance {instance_id}", instance_id=instance_id)
+    return clock_views((row.state.get("data") or {}).get("_sla", {}), now or SystemClock().now())
 
 
 def _p90(values: list[float]) -> float:

@@ -44,6 +44,14 @@ MESSAGE_BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
     <bpmn:sequenceFlow id="c3" sourceRef="Close" targetRef="Finish"/>
   </bpmn:process>
 </bpmn:definitions>"""
+# A user task that nobody may work on: refused at deploy, with its element id.
+BROKEN = b"""<?xml version="1.0"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="broken" isExecutable="true">
+    <bpmn:startEvent id="s"/><bpmn:userTask id="Nobody"/>
+    <bpmn:sequenceFlow id="f" sourceRef="s" targetRef="Nobody"/>
+  </bpmn:process>
+</bpmn:definitions>"""
 
 
 def flaky_until(start: datetime) -> datetime:

@@ -9,15 +9,7 @@ import pytest
 
 from engine.clock import ManualClock
 
-from .test_api_helpers import REWORK, ApiHarness, assert_error
-
-BROKEN = b"""<?xml version="1.0"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
-  <bpmn:process id="broken" isExecutable="true">
-    <bpmn:startEvent id="s"/><bpmn:userTask id="Nobody"/>
-    <bpmn:sequenceFlow id="f" sourceRef="s" targetRef="Nobody"/>
-  </bpmn:process>
-</bpmn:definitions>"""
+from .test_api_helpers import BROKEN, REWORK, ApiHarness, assert_error
 
 
 @pytest.fixture
@@ -70,6 +62,24 @@ def test_openapi_document_and_docs_page(api: ApiHarness) -> None:
         assert path in page.get_data(as_text=True)
 
 
+def test_create_app_builds_its_own_service(sqlite_url: str) -> None:
+    from api import create_app
+    from engine.service import build_service
+
+    app = create_app({"WEIBAO_DATABASE_URL": sqlite_url, "WEIBAO_MANUAL_CLOCK": True})
+    client = app.test_client()
+    health = client.get("/api/v1/health").json
+    assert (health["status"], health["clock"]) == ("ok", "manual")
+    assert_error(client.get("/api/v1/clock"), 401)  # the route exists, it wants a token
+    app.extensions["weibao"].service.close()
+    system_clock = build_service(sqlite_url)
+    try:
+        with pytest.raises(ValueError, match="ManualClock"):
+            create_app({"WEIBAO_SERVICE": system_clock, "WEIBAO_MANUAL_CLOCK": True})
+    finally:
+        system_clock.close()
+
+
 def test_unknown_route_and_wrong_method_use_the_error_shape(api: ApiHarness) -> None:
     assert_error(api.get("/nowhere"), 404, "not_found")
     assert_error(api.call("DELETE", "/processes", "admin"), 405)
@@ -86,6 +96,11 @@ def test_process_list_versions_and_xml(api: ApiHarness) -> None:
     item = listed["items"][1]
     assert (item["key"], item["version"], item["deployed_by"]) == ("rework", 1, "setup")
     assert item["deployed_at"].endswith("+00:00")
+    detail = api.get("/processes/rework", user="service_desk").json
+    assert {k: detail[k] for k in item} == item
+    assert [(f["id"], f["required"], f["enum"]) for f in detail["start_form"]] == [
+        ("summary", True, []), ("level", False, ["P1", "P2"])]
+    assert_error(api.get("/processes/missing"), 404, "not_found")
     versions = api.get("/processes/rework/versions", user="duty_engineer").json
     assert [v["version"] for v in versions["items"]] == [1]
     xml = api.get("/processes/rework/xml", user="duty_engineer")

@@ -1,0 +1,133 @@
+"""The simulation clock, incidents and retries, the outbox, and the SLA report."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from engine.clock import ManualClock
+
+from .test_api_helpers import ApiHarness, assert_error, flaky_until
+
+
+@pytest.fixture
+def api(sqlite_url: str, clock: ManualClock) -> Iterator[ApiHarness]:
+    harness = ApiHarness(sqlite_url, clock)
+    yield harness
+    harness.close()
+
+
+def fail_record(api: ApiHarness, note: str) -> str:
+    """Starts an instance whose echo service task fails with the given note; returns the instance id."""
+    instance = api.start()
+    task = api.work_task(instance)
+    api.post(f"/tasks/{task['id']}/complete", "duty_engineer", json={"data": {"ok": True, "note": note}})
+    return str(instance["id"])
+
+
+def test_clock_reads_and_sets(api: ApiHarness) -> None:
+    assert api.get("/clock", "duty_engineer").json == {"now": api.clock.now().isoformat()}
+    target = api.clock.now() + timedelta(days=2)
+    moved = api.post("/clock", "admin", json={"set": target.astimezone().isoformat()})
+    assert moved.status_code == 200 and api.clock.now() == target
+    assert moved.json["now"] == target.isoformat()
+
+
+def test_clock_refuses_bad_moves(api: ApiHarness) -> None:
+    earlier = (api.clock.now() - timedelta(seconds=1)).isoformat()
+    backwards = api.post("/clock", "admin", json={"set": earlier})
+    assert "set" in assert_error(backwards, 422, "invalid_input")["fields"]
+    for body in ({}, {"advance": "PT1H", "set": api.clock.now().isoformat()}, {"advance": "three hours"},
+                 {"advance": "P99999Y"}, {"set": "2026-09-30T17:00:00"}):
+        assert_error(api.post("/clock", "admin", json=body), 422, "invalid_input")
+    assert_error(api.post("/clock", "duty_engineer", json={"advance": "PT1H"}), 403, "forbidden")
+    assert_error(api.post("/clock", "auditor", json={"advance": "PT1H"}), 403)
+    assert_error(api.post("/clock", None, json={"advance": "PT1H"}), 401)
+
+
+def test_clock_routes_do_not_exist_on_a_system_clock(sqlite_url: str, clock: ManualClock) -> None:
+    harness = ApiHarness(sqlite_url, clock, manual_clock=False)
+    try:
+        assert_error(harness.get("/clock"), 404, "not_found")
+        assert_error(harness.post("/clock", json={"advance": "PT1H"}), 404)
+        assert "/api/v1/clock" not in harness.get("/openapi.json", None).json["paths"]
+    finally:
+        harness.close()
+
+
+def test_failed_service_task_opens_an_incident(api: ApiHarness) -> None:
+    instance_id = fail_record(api, "fail")
+    listed = api.get("/incidents", "technical_lead").json
+    assert listed["total"] == 1
+    incident = listed["items"][0]
+    assert (incident["instance_id"], incident["element_id"]) == (instance_id, "Record")
+    assert incident["topic"] == "echo"
+    assert incident["status"] == "open" and incident["resolved_at"] is None
+    assert api.get("/incidents?status=resolved").json["total"] == 0
+    assert api.get(f"/incidents?instance={instance_id}").json["total"] == 1
+    assert_error(api.get("/incidents", "acme"), 403)
+    assert_error(api.get("/incidents?status=sleeping"), 422)
+
+
+def test_retry_runs_the_task_again(api: ApiHarness) -> None:
+    instance_id = fail_record(api, "flaky")
+    incident = api.get("/incidents").json["items"][0]
+    assert_error(api.post(f"/incidents/{incident['id']}/retry", "duty_engineer"), 403, "forbidden")
+    api.clock.set(flaky_until(api.start_time))
+    retried = api.post(f"/incidents/{incident['id']}/retry", "process_owner")
+    assert retried.status_code == 200
+    assert retried.json["status"] == "resolved" and retried.json["resolved_at"] == api.clock.now().isoformat()
+    assert api.get(f"/instances/{instance_id}").json["status"] == "completed"
+    assert_error(api.post(f"/incidents/{incident['id']}/retry", "admin"), 409, "conflict")
+    assert_error(api.post("/incidents/999999/retry", "admin"), 404)
+
+
+def test_retry_that_fails_again_opens_a_new_incident(api: ApiHarness) -> None:
+    fail_record(api, "fail")
+    first = api.get("/incidents").json["items"][0]
+    assert api.post(f"/incidents/{first['id']}/retry", "admin").json["status"] == "resolved"
+    still_open = api.get("/incidents?status=open").json["items"]
+    assert len(still_open) == 1 and still_open[0]["id"] != first["id"]
+
+
+def test_outbox_lists_notifications(api: ApiHarness) -> None:
+    instance_id = fail_record(api, "notify")
+    fail_record(api, "plain")
+    messages = api.get("/outbox", "project_manager").json
+    assert messages["total"] == 1
+    message = messages["items"][0]
+    assert (message["instance_id"], message["channel"], message["recipient"]) == (instance_id,
+                                                                                  "sms", "senior_engineer")
+    assert instance_id in message["body"] and message["status"] == "pending"
+    assert api.get(f"/outbox?instance={instance_id}").json["total"] == 1
+    assert api.get("/outbox?instance=other").json["total"] == 0
+    assert_error(api.get("/outbox", "acme"), 403)
+
+
+def test_sla_report_input_and_permissions(api: ApiHarness) -> None:
+    start = api.clock.now()
+    period = {"from": start.isoformat(), "to": (start + timedelta(days=1)).isoformat()}
+    assert_error(api.get("/reports/sla", "acme", query_string=period), 403)
+    assert "from" in assert_error(api.get("/reports/sla", query_string={"to": period["to"]}), 422)["fields"]
+    reversed_period = {"from": period["to"], "to": period["from"]}
+    assert "to" in assert_error(api.get("/reports/sla", query_string=reversed_period), 422)["fields"]
+    assert_error(api.get("/reports/sla", query_string={**period, "format": "pdf"}), 422)
+
+
+def test_sla_report_json_and_csv(api: ApiHarness) -> None:
+    start = api.clock.now()
+    period = {"from": start.isoformat(), "to": (start + timedelta(days=1)).isoformat()}
+    as_json = api.get("/reports/sla", "auditor", query_string=period)
+    assert as_json.status_code == 200 and as_json.json["total"] == len(as_json.json["items"])
+    as_csv = api.get("/reports/sla", "auditor", query_string={**period, "format": "csv"})
+    assert as_csv.status_code == 200 and as_csv.mimetype == "text/csv"
+
+
+def test_sla_report_without_its_module_is_501(api: ApiHarness, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "engine.sla_report", None)  # makes the import fail
+    start = api.clock.now()
+    period = {"from": start.isoformat(), "to": (start + timedelta(days=1)).isoformat()}
+    assert_error(api.get("/reports/sla", "auditor", query_string=period), 501, "not_available")

@@ -1,0 +1,122 @@
+"""The `weibao` command line: validate, deploy, user add, user token."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from api.cli import main
+from engine.store import Store
+from engine.users import actor_for_token
+
+from .test_api_helpers import BROKEN, MESSAGE_BPMN, REWORK
+
+
+@pytest.fixture
+def db(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("WEIBAO_DATABASE_URL", sqlite_url)
+    return sqlite_url
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    paths = {"confirm": tmp_path / "confirm.bpmn", "broken": tmp_path / "broken.bpmn"}
+    paths["confirm"].write_bytes(MESSAGE_BPMN)
+    paths["broken"].write_bytes(BROKEN)
+    return paths
+
+
+def actor_of(url: str, token: str) -> object:
+    store = Store(url)
+    try:
+        return actor_for_token(store, token)
+    finally:
+        store.dispose()
+
+
+def test_validate_accepts_good_files(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(files["confirm"])]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_validate_prints_one_problem_per_line(files: dict[str, Path],
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(files["confirm"]), str(files["broken"])]) == 1
+    problems = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert problems and all(set(p) == {"file", "element_id", "message"} for p in problems)
+    assert ("broken.bpmn", "Nobody") in {(p["file"], p["element_id"]) for p in problems}
+
+
+def test_validate_checks_handler_topics(capsys: pytest.CaptureFixture[str]) -> None:
+    # rework.bpmn calls the test-only `echo` topic, which the shipped handlers do not provide.
+    assert main(["validate", str(REWORK)]) == 1
+    problems = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(p["element_id"], "echo" in p["message"]) for p in problems] == [("Record", True)]
+
+
+def test_validate_reports_unreadable_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(tmp_path / "missing.bpmn")]) == 1
+    assert "missing.bpmn" in capsys.readouterr().err
+
+
+def test_deploy_creates_then_keeps_versions(db: str, files: dict[str, Path],
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["deploy", str(files["confirm"])]) == 0
+    process, version, state, content_hash = capsys.readouterr().out.strip().split("\t")
+    assert (process, version, state, len(content_hash)) == ("confirm", "v1", "created", 64)
+    assert main(["deploy", str(files["confirm"])]) == 0
+    assert capsys.readouterr().out.strip().split("\t")[:3] == ["confirm", "v1", "unchanged"]
+    assert main(["deploy", str(files["broken"])]) == 1
+    assert "Nobody" in capsys.readouterr().out
+
+
+def test_user_add_prints_only_the_token(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    groups = "duty_engineer,senior_engineer"
+    assert main(["user", "add", "li.wei", "--groups", groups, "--roles", "auditor"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1
+    token = out.strip()
+    actor = actor_of(db, token)
+    assert actor is not None
+    assert (actor.name, actor.groups, actor.roles) == ("li.wei", frozenset(groups.split(",")),
+                                                       frozenset({"auditor"}))
+    assert actor_of(db, token + "x") is None
+
+
+def test_user_add_refuses_bad_input(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["user", "add", "zhang", "--groups", "duty_engineer"]) == 0
+    capsys.readouterr()
+    assert main(["user", "add", "zhang"]) == 1
+    assert "already exists" in capsys.readouterr().err
+    assert main(["user", "add", "wang", "--groups", "pilots"]) == 1
+    assert "pilots" in capsys.readouterr().err
+    assert main(["user", "add", "system", "--roles", "admin"]) == 1
+    captured = capsys.readouterr()
+    assert "reserved" in captured.err and captured.out == ""
+
+
+def test_user_token_issues_another_working_token(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["user", "add", "chen", "--groups", "vendor"])
+    first = capsys.readouterr().out.strip()
+    assert main(["user", "token", "chen"]) == 0
+    second = capsys.readouterr().out.strip()
+    assert first != second
+    assert actor_of(db, first) == actor_of(db, second)
+    assert main(["user", "token", "nobody"]) == 1
+
+
+def test_installed_command_honours_the_database_url(sqlite_url: str) -> None:
+    script = Path(sys.executable).with_name("weibao")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "api.cli"]
+    env = {**os.environ, "WEIBAO_DATABASE_URL": sqlite_url}
+    done = subprocess.run([*command, "user", "add", "ops", "--roles", "admin"], env=env, capture_output=True,
+                          text=True, timeout=60, check=True)
+    token = done.stdout.strip()
+    assert done.stdout == token + "\n"
+    actor = actor_of(sqlite_url, token)
+    assert actor is not None and actor.is_admin
