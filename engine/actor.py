@@ -15,14 +15,12 @@ class Actor:
 
     @property
     def is_admin(self) -> bool:
-        return "admin" in self.roles or self.name == "system"
+        return "admin" in self.roles
 
     def may_work_on(self, assignee: str | None, candidate_groups: list[str]) -> bool:
-        if self.is_admin:
-            return True
-        if assignee:
-            return assignee == self.name
-        return bool(self.groups.intersection(candidate_groups))
+        # The assignee may always act; the candidate groups stay entitled even while a colleague
+        # holds the task, so that case is a conflict (someone else has it), not a refusal.
+        return self.is_admin or assignee == self.name or bool(self.groups.intersection(candidate_groups))
 
     def require(self, allowed: bool, message: str) -> None:
         if not allowed:

@@ -27,7 +27,9 @@ def add_duration(start: datetime, text: str, times: int = 1) -> datetime:
     """Calendar-aware: P1M from Jan 31 is Feb 28/29, as a person reading the contract expects."""
     m = _DURATION.match(text.upper())
     if not m:
-        raise InvalidInput(f"not an ISO 8601 duration: {text!r}")
+        raise InvalidInput(
+            f"not an ISO 8601 duration: {text!r}", details={"fields": {"duration": "not ISO 8601"}}
+        )
     y, mo, w, d, h, mi, s = (int(g) if g else 0 for g in m.groups())
     months = (y * 12 + mo) * times
     if months:

@@ -1,4 +1,4 @@
-"""The three places where SpiffWorkflow 3.2 reaches outside the engine, routed back in.
+"""The places where SpiffWorkflow 3.2 reaches outside the engine or our conventions, routed back in.
 
 * Timers call `datetime.now(timezone.utc)` in `bpmn/specs/event_definitions/timer.py`; there is no hook.
 * `Task` stamps `time.time()` and draws `uuid4()` ids; replay needs both to be reproducible.
@@ -20,6 +20,7 @@ from datetime import datetime
 from SpiffWorkflow import task as spiff_task
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 from SpiffWorkflow.bpmn.util import task as bpmn_task_util
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as camunda_message
 from SpiffWorkflow.util import task as task_util
 
 from .clock import current_clock
@@ -84,6 +85,22 @@ def _deepen(init):  # type: ignore[no-untyped-def]
     init.__defaults__ = tuple(defaults)
 
 
+MERGE_PAYLOAD = "__weibao_merge__"
+
+
+def _merge_message_payload(original):  # type: ignore[no-untyped-def]
+    """A correlated message's payload joins the token data instead of sitting under one variable."""
+
+    def update_task_data(self, my_task):  # type: ignore[no-untyped-def]
+        event_data = my_task.internal_data.get(self.name) or {}
+        if event_data.get("result_var") == MERGE_PAYLOAD:
+            my_task.data.update(event_data.get("payload") or {})
+        else:
+            original(self, my_task)
+
+    return update_task_data
+
+
 _installed = False
 
 
@@ -94,6 +111,7 @@ def install() -> None:
     spiff_timer.datetime = ClockDatetime  # type: ignore[misc]
     spiff_task.time = _ClockTime  # type: ignore[assignment]
     spiff_task.uuid4 = _next_task_id  # type: ignore[assignment]
+    camunda_message.update_task_data = _merge_message_payload(camunda_message.update_task_data)
     _deepen(task_util.TaskIterator.__init__)
     _deepen(bpmn_task_util.BpmnTaskIterator.__init__)
     _installed = True

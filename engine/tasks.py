@@ -16,6 +16,7 @@ from . import forms
 from .actor import Actor
 from .errors import Conflict, InvalidInput, NotFound
 from .indexes import assignee_of
+from .spiff_patches import MERGE_PAYLOAD
 from .state import iter_tasks
 from .store import IncidentRow, Instance
 
@@ -46,6 +47,9 @@ def _check_may_work(op: Operation, task: Any, actor: Actor) -> Any:
         actor.may_work_on(assignee_of(task, el), el.candidate_groups),
         f"{actor.name} is neither the assignee nor in a candidate group of {el.id}",
     )
+    holder = assignee_of(task, el)
+    if holder and holder != actor.name and not actor.is_admin:
+        raise Conflict(f"task {task.id} is held by {holder}", instance_id=op.instance_id, element_id=el.id)
     return el
 
 
@@ -62,7 +66,7 @@ def claim(op: Operation, task_id: str, actor: Actor) -> None:
 def unclaim(op: Operation, task_id: str, actor: Actor) -> None:
     task = _user_task(op, task_id)
     el = op.element(task)
-    holder = task.internal_data.get("weibao_assignee")
+    holder = assignee_of(task, el)
     actor.require(actor.is_admin or holder == actor.name, f"{actor.name} does not hold task {task_id}")
     task.internal_data.pop("weibao_assignee", None)
     op.event("task_unclaimed", element_id=el.id, task_id=task_id)
@@ -125,24 +129,10 @@ def correlate(op: Operation, name: str, data: dict[str, Any]) -> None:
         data=data,
     )
     definition = target.task_spec.event_definition
-    payload = (
-        {"payload": dict(data), "result_var": "__message"} if hasattr(definition, "result_var") else data
-    )
+    camunda_style = hasattr(definition, "result_var")
+    payload = {"payload": dict(data), "result_var": MERGE_PAYLOAD} if camunda_style else data
     op.wf.catch(BpmnEvent(definition, payload))
-    _merge_message(op, data)
     op.advance()
-
-
-def _merge_message(op: Operation, data: dict[str, Any]) -> None:
-    # The message payload joins the process data, whichever flavour of message definition caught it.
-    for task in iter_tasks(op.wf, TaskState.READY | TaskState.WAITING | TaskState.COMPLETED):
-        if "__message" in task.data:
-            task.data.pop("__message")
-            task.data.update(copy.deepcopy(data))
-        elif isinstance(
-            getattr(task.task_spec, "event_definition", None), MessageEventDefinition
-        ) and task.has_state(TaskState.READY):
-            task.data.update(copy.deepcopy(data))
 
 
 def retry_incident(rt: Runtime, incident_id: int, actor: Actor) -> None:
