@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from engine.clock import SystemClock
 from engine.errors import DefinitionInvalid, EngineError, InvalidInput
+from engine.logs import configure as configure_logging
 from engine.service import build_service, default_database_url
 from engine.store import Store
 from engine.users import add_user, ensure_schema, issue_token
@@ -138,9 +138,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per tick drowns the log
+    configure_logging()
     try:
         return int(args.func(args))
     except EngineError as exc:

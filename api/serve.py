@@ -27,7 +27,18 @@ def settings_from_env() -> dict[str, Any]:
         settings["processes_dir"] = os.environ["WEIBAO_PROCESSES_DIR"]
     if os.environ.get("WEIBAO_TIMER_INTERVAL"):
         settings["timer_interval"] = float(os.environ["WEIBAO_TIMER_INTERVAL"])
+    for key in OUTBOX_ENV:
+        value = os.environ.get(f"WEIBAO_{key.upper()}")
+        if value:
+            settings[key] = int(value) if key == "smtp_port" else value
+    if os.environ.get("WEIBAO_DELIVER_OUTBOX"):
+        settings["deliver_outbox"] = os.environ["WEIBAO_DELIVER_OUTBOX"] not in ("0", "false", "no")
     return settings
+
+
+# Outbox delivery settings, each read from WEIBAO_<NAME> (e.g. WEIBAO_SMTP_HOST).
+OUTBOX_ENV = ("smtp_host", "smtp_port", "smtp_tls", "smtp_user", "smtp_password", "smtp_from", "mail_domain",
+              "webhook_secret", "sms_gateway_url")
 
 
 def _manual_clock(start: str | None) -> ManualClock:
@@ -105,8 +116,9 @@ def worker(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopped.set())
     try:
-        service.start_scheduler()
-        log.info("worker firing timers every %ss", service.scheduler.interval)
+        # The worker is where notifications leave the building (serve only when asked to).
+        service.start_scheduler(deliver_outbox=service.settings.get("deliver_outbox", True))
+        log.info("worker firing timers and delivering the outbox every %ss", service.scheduler.interval)
         stopped.wait()
     finally:
         service.close()

@@ -7,6 +7,7 @@ persist the compacted state, append hash-chained events, refresh the indexes, co
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -29,6 +30,23 @@ from .sla_base import NoSla
 from .spiff import WeibaoScriptEngine, make_serializer
 from .spiff_patches import TaskIdSource, use_task_ids
 from .store import EventRow, Instance, OpenTask, Store
+
+log = logging.getLogger("weibao.runtime")
+
+
+def _log_operation(op: Operation) -> None:
+    first = op.events[0]
+    log.info(
+        "%s by %s",
+        first.type,
+        op.actor,
+        extra={
+            "instance_id": op.instance_id,
+            "element_id": first.element_id,
+            "process": op.loaded.process_key,
+            "event_types": [e.type for e in op.events],
+        },
+    )
 
 
 class Runtime:
@@ -84,6 +102,7 @@ class Runtime:
                         return  # e.g. a timer another process already fired: nothing to write
                     persist(self, session, row, op, ids.counter)
                     apply_effects(self, session, op)
+            _log_operation(op)
         except StaleDataError as exc:
             raise Conflict(
                 f"instance {instance_id} was changed by another operation; try again", instance_id=instance_id

@@ -25,6 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -266,9 +267,17 @@ class Store:
         self._write = sessionmaker(self.engine.execution_options(weibao_write=True), expire_on_commit=False)
 
     def create_all(self) -> None:
-        Base.metadata.create_all(self.engine)
+        from . import users  # noqa: F401 - registers the user tables on Base
+
+        with self.engine.begin() as conn:
+            if not self.is_sqlite:
+                # Several processes start at once on one database; one creates, the others wait.
+                conn.execute(text("SELECT pg_advisory_xact_lock(72207)"))
+            Base.metadata.create_all(conn)
 
     def drop_all(self) -> None:
+        from . import users  # noqa: F401
+
         Base.metadata.drop_all(self.engine)
 
     @contextlib.contextmanager

@@ -1,0 +1,44 @@
+"""Structured logs: one JSON object per line, with the instance and element a line is about."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from datetime import UTC, datetime
+
+CONTEXT_KEYS = ("instance_id", "element_id", "process", "event_types", "topic")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in CONTEXT_KEYS:
+            value = getattr(record, key, None)
+            if value is not None:
+                line[key] = value
+        if record.exc_info:
+            line["error"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def configure(fmt: str | None = None, level: int = logging.INFO) -> None:
+    """`WEIBAO_LOG_FORMAT=text` for people at a terminal; JSON otherwise, for log collectors."""
+    fmt = fmt or os.environ.get("WEIBAO_LOG_FORMAT", "json")
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "text":
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    else:
+        handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # SpiffWorkflow logs every task state change and APScheduler every tick at INFO.
+    for noisy in ("spiff", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
