@@ -8,7 +8,7 @@ import os
 import sys
 from datetime import UTC, datetime
 
-CONTEXT_KEYS = ("instance_id", "element_id", "process", "event_types", "topic")
+CONTEXT_KEYS = ("instance_id", "element_id", "process_key", "event_types", "topic")
 
 
 class JsonFormatter(logging.Formatter):

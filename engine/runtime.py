@@ -43,7 +43,7 @@ def _log_operation(op: Operation) -> None:
         extra={
             "instance_id": op.instance_id,
             "element_id": first.element_id,
-            "process": op.loaded.process_key,
+            "process_key": op.loaded.process_key,
             "event_types": [e.type for e in op.events],
         },
     )

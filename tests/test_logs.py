@@ -17,5 +17,5 @@ def test_operation_log_lines_name_instance_and_element(engine_service, caplog):
         engine_service.runtime.complete(the_task(engine_service, iid, "Work"), {"ok": True}, ENGINEER)
     (record,) = [r for r in caplog.records if r.name == "weibao.runtime"]
     line = json.loads(JsonFormatter().format(record))
-    assert line["instance_id"] == iid and line["element_id"] == "Work" and line["process"] == "rework"
+    assert line["instance_id"] == iid and line["element_id"] == "Work" and line["process_key"] == "rework"
     assert line["event_types"][0] == "task_completed" and line["level"] == "info"
