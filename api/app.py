@@ -16,7 +16,20 @@ from engine.clock import ManualClock
 from engine.service import Service, build_service
 from engine.users import ensure_schema
 
-from . import audit, clock, docs, errors, health, incidents, instances, messages, outbox, processes, reports
+from . import (
+    audit,
+    clock,
+    docs,
+    errors,
+    health,
+    incidents,
+    instances,
+    messages,
+    metrics,
+    outbox,
+    processes,
+    reports,
+)
 from . import tasks as tasks_
 from .context import Weibao
 
@@ -50,9 +63,12 @@ def _service(config: dict[str, Any]) -> tuple[Service, bool]:
     service = config.get("WEIBAO_SERVICE")
     if service is None:
         clock = ManualClock(config.get("WEIBAO_CLOCK_START")) if manual else None
-        service = build_service(config.get("WEIBAO_DATABASE_URL"), clock=clock,
-                                handlers=config.get("WEIBAO_HANDLERS"),
-                                settings=config.get("WEIBAO_SETTINGS"))
+        service = build_service(
+            config.get("WEIBAO_DATABASE_URL"),
+            clock=clock,
+            handlers=config.get("WEIBAO_HANDLERS"),
+            settings=config.get("WEIBAO_SETTINGS"),
+        )
     if manual and not isinstance(service.clock, ManualClock):
         raise ValueError("WEIBAO_MANUAL_CLOCK needs a service built with a ManualClock")
     return service, manual
@@ -71,6 +87,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api = errors.WeibaoApi(app)
     for module in (health, processes, instances, audit, tasks_, messages, incidents, reports, outbox):
         api.register_blueprint(module.blp)
+    api.register_blueprint(audit.audit_blp)
+    metrics.install(app)
     if manual:
         api.register_blueprint(clock.blp)
     app.register_blueprint(docs.blp)

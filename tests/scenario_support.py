@@ -144,9 +144,8 @@ class Flow:
     def pending(self) -> dict[str, datetime]:
         return {t.element_id: t.due_at for t in self._all(PendingTimer)}
 
-    def outbox(self, since: int = 0) -> list[tuple[str, str, str]]:
-        rows = sorted(self._all(OutboxMessage, OutboxMessage.id > since), key=lambda m: m.id)
-        return [(m.element_id or "", m.channel, m.recipient) for m in rows]
+    def outbox(self) -> list[tuple[str, str]]:
+        return [(m.channel, m.recipient) for m in self.messages()]
 
     def messages(self) -> list[OutboxMessage]:
         return sorted(self._all(OutboxMessage), key=lambda m: m.id)

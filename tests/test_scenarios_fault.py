@@ -1,0 +1,206 @@
+"""Fault repair (processes/fault_repair.bpmn, seed 001 §2.1, §1.1) end to end through the engine:
+phone fix, remote repair with the customer's consent, on-site repair with objections, escalation tiers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from .scenario_support import (
+    CUSTOMER, DESK, DIRECTOR, DUTY, DUTY2, EXPERT, FAULT, IMPACT, KEEPER, LEAD, SECOND, SENIOR, T0, bj,
+    close_fault, product_service, start, tick, to_onsite, triage,
+)
+
+
+@pytest.fixture
+def svc(db_url, clock):
+    yield from product_service(db_url, clock)
+
+
+def test_p4_solved_by_phone(svc, clock):
+    f = start(svc, "fault_repair", {**FAULT, "level": "P4"}, business_key="F-P4")
+    # network_om (seed 001) has no workaround target for a general fault and no resolution clock at all.
+    assert f.trail() == [
+        ("instance_started", "StartEvent_fault_reported"), ("sla_started", "response"),
+        ("sla_skipped", "workaround"), ("sla_skipped", "resolution"), ("sla_started", "escalation_tier4"),
+        ("service_task_completed", "Task_notify_technical_lead"), ("task_created", "Task_record_impact"),
+    ]
+    assert f.task("Task_record_impact").candidate_groups == ["service_desk"]
+    f.do("Task_record_impact", DESK, business_impact="none", **IMPACT)
+    assert f.instance().data["suggested_level"] == "P4"  # fault_level.dmn Rule_6: no business impact
+    f.do("Task_confirm_level", DESK, level="P4")
+    phone = f.task("Task_phone_diagnosis")
+    assert (phone.candidate_groups, phone.assignee) == (["duty_engineer"], "duty_engineer")  # day shift
+    assert phone.due_at == T0 + timedelta(hours=1)  # seed 001 §2.2.4.3: general fault, phone response 60 min
+    pending = f.pending()
+    assert pending["Boundary_remote_2h"] == T0 + timedelta(hours=2)  # seed 001 §1.1.1: tier 1 → 2 after 2 h
+    # seed 001 §1.1.3: tier 4 after one working day (9 working hours from Monday 09:00)
+    assert pending["sla:breach:escalation_tier4"] == bj("2026-03-03 09:00")
+    clock.advance(timedelta(minutes=20))
+    mark = f.mark()
+    f.do("Task_phone_diagnosis", DUTY, diagnosis="VLAN 配置错误，电话指导修改", solved=True)
+    assert f.trail(mark) == [
+        ("task_completed", "Task_phone_diagnosis"), ("sla_met", "response"), ("sla_met", "escalation_tier2"),
+        ("sla_started", "report"), ("sla_met", "escalation_tier4"), ("task_created", "Task_fill_report"),
+    ]
+    close_fault(f)
+    assert f.instance().status == "completed" and f.pending() == {} and f.children() == []
+    assert f.states() == dict.fromkeys(
+        ["callback", "escalation_tier2", "escalation_tier4", "report", "response", "writeup"], "met")
+    assert f.skipped() == ["remote_response", "resolution", "workaround"]
+    assert f.trail(0, "timer_fired") == []
+    # No project manager SMS: only P1/P2 are extra-urgent (seed 001 §2.1 step 2).
+    assert f.outbox() == [("sms", "technical_lead"), ("sms", "service_desk"), ("email", "customer")]
+    fields = f.records()["fault_report"].data["fields"]
+    assert (fields["level"], fields["report_time"], fields["remote_support_time"], fields["onsite_time"]) == (
+        "P4", "2026-03-02 09:00", "2026-03-02 09:20", "—")
+
+
+def test_remote_repair_waits_for_consent_without_counting_it(svc, clock):
+    clock.set(bj("2026-03-02 21:00"))  # night shift: the roster names duty_engineer2
+    f = start(svc, "fault_repair", {**FAULT, "contract": "integration", "level": "P2"})
+    triage(f, "partial", "P2")
+    phone = f.task("Task_phone_diagnosis")
+    assert phone.assignee == "duty_engineer2"
+    assert phone.due_at == clock.now() + timedelta(minutes=30)  # seed 004: response within half an hour
+    assert f.outbox() == [("sms", "technical_lead"), ("sms", "project_manager")]  # P2 is extra-urgent
+    due = clock.now() + timedelta(hours=2)  # seed 004: P2 diagnosed and resolved within 2 h
+    assert f.pending()["sla:breach:resolution"] == due
+    clock.advance(timedelta(minutes=10))
+    f.do("Task_phone_diagnosis", DUTY2, diagnosis="需远程登录排查", solved=False)
+    consent = f.task("Task_customer_consent")
+    assert consent.candidate_groups == ["customer"]
+    assert f.sla_event("sla_paused", "resolution").element_id == "Task_customer_consent"
+    assert "sla:breach:resolution" not in f.pending()  # a paused clock cannot breach
+    clock.advance(timedelta(minutes=45))  # the customer's written consent takes 45 min
+    assert f.clock("resolution")["state"] == "paused"
+    f.do("Task_customer_consent", CUSTOMER, customer_consents=True, consent_reference="授权书-001")
+    # seed 001 §2.2.4.1: the customer's approval time is not counted in the committed service time
+    resumed = f.sla_event("sla_resumed", "resolution")
+    assert resumed.element_id == "Task_customer_consent" and resumed.data["paused_seconds"] == 45 * 60
+    assert f.pending()["sla:breach:resolution"] == due + timedelta(minutes=45)
+    clock.advance(timedelta(minutes=20))
+    f.do("Task_remote_repair", DUTY2, remote_findings="ACL 误删", command_log="conf t; ip access-list ...",
+         solved=True)
+    view = f.clock("resolution")
+    assert (view["state"], view["paused_seconds"], view["due_at"]) == ("met", 2700, due + timedelta(minutes=45))
+    row = f.clock_row("resolution")
+    assert (row.state, row.paused_seconds, row.business_seconds) == ("met", 2700, 30 * 60)
+    assert f.instance().data["command_log"].startswith("conf t")  # the command log goes with the report
+    assert f.task("Task_fill_report").assignee == "duty_engineer2"
+    assert f.trail(0, "timer_fired") == []
+
+
+def test_onsite_repair_with_customer_objections(svc, clock):
+    f = start(svc, "fault_repair", {**FAULT, "level": "P2", "site_distance_km": 80})
+    triage(f, "partial", "P2")
+    clock.advance(timedelta(minutes=5))
+    f.do("Task_phone_diagnosis", DUTY, diagnosis="板卡故障", solved=False)
+    f.do("Task_customer_consent", CUSTOMER, customer_consents=False)
+    assert f.outbox()[-1] == ("sms", "technical_lead")  # 需现场支持
+    # seed 001 §2.2.4.3: serious fault ≤ 100 km from Shenyang, on site within 1 h
+    assert f.clock("onsite_arrival")["due_at"] == T0 + timedelta(hours=1, minutes=5)
+    for turn, wait in ((1, 20), (2, 10)):
+        clock.advance(timedelta(minutes=10))
+        f.do("Task_draft_solution", LEAD, solution_plan=f"方案 v{turn}", needs_spare_part=True, part="板卡")
+        f.do("Task_director_approve", DIRECTOR, approved=True)
+        clock.advance(timedelta(minutes=wait))  # the customer's review pauses the arrival clock
+        f.do("Task_customer_approve_plan", CUSTOMER, customer_agrees=turn == 2, customer_objection="停机太久")
+    assert f.completed()[4:] == ["Task_draft_solution", "Task_director_approve", "Task_customer_approve_plan"] * 2
+    assert [e.element_id for e in f.events() if e.type == "sla_paused"] == ["Task_customer_approve_plan"] * 2
+    assert f.clock("onsite_arrival")["paused_seconds"] == 30 * 60
+    part = f.records()["spare_part_request"]
+    assert (part.data["part"], part.data["element_id"]) == ("板卡", "Task_spare_part_request")
+    clock.advance(timedelta(minutes=20))
+    f.do("Task_issue_spare_part", KEEPER, spare_part_serial="SN-001")
+    f.do("Task_prepare_visit", DESK, visit_time="2026-03-02")
+    clock.advance(timedelta(minutes=15))
+    f.do("Task_arrive_onsite", DUTY, service_request_signed=True)
+    arrival = f.clock_row("onsite_arrival")  # 10 + 10 + 20 + 15 running minutes
+    assert (arrival.state, arrival.business_seconds, arrival.paused_seconds) == ("met", 55 * 60, 30 * 60)
+    assert f.states()["spare_part"] == "met"  # seed 001 §2.2.5: spare part on site within 4 h
+    # On site: the customer objects to the plan; it is revised, confirmed by the director, signed.
+    f.do("Task_onsite_analysis", DUTY, onsite_findings="背板损坏", plan_changed=False)
+    f.do("Task_customer_sign_plan", CUSTOMER, customer_agrees=False, customer_objection="需夜间施工")
+    f.do("Task_onsite_analysis", DUTY, onsite_findings="改夜间", plan_changed=True, revised_plan="夜间更换")
+    assert f.task("Task_director_confirm_change").candidate_groups == ["technical_director"]
+    f.do("Task_director_confirm_change", DIRECTOR, change_approved=True)
+    f.do("Task_customer_sign_plan", CUSTOMER, customer_agrees=True)
+    f.do("Task_onsite_repair", DUTY, handling="更换板卡", solved=True)
+    assert f.completed()[-6:] == [
+        "Task_onsite_analysis", "Task_customer_sign_plan", "Task_onsite_analysis",
+        "Task_director_confirm_change", "Task_customer_sign_plan", "Task_onsite_repair"]
+    f.do("Task_preventive_talk", DUTY, preventive_done=True, new_problem_found=False)
+    close_fault(f)
+    data = f.instance().data
+    assert (f.instance().status, data["solution_plan"], data["revised_plan"]) == ("completed", "方案 v2", "夜间更换")
+    assert f.states()["escalation_tier3"] == "met" and f.trail(0, "timer_fired") == []
+    assert f.records()["fault_report"].data["fields"]["onsite_time"] == "2026-03-02 10:30"
+
+
+def test_tier_2_senior_engineer_after_two_hours_on_the_phone(svc, clock):
+    f = start(svc, "fault_repair", {**FAULT, "level": "P3"})
+    triage(f, "degraded", "P3")
+    assert tick(svc, clock, at=T0 + timedelta(hours=1)) == 1  # only the response warning (75 % of 1 h)
+    assert f.trail(0, "sla_warning", "sla_breached", "timer_fired") == [("sla_warning", "response")]
+    tick(svc, clock, SECOND)  # seed 001 §2.2.4.3: general fault, phone response 60 min
+    assert f.sla_event("sla_breached", "response").data["due_at"] == (T0 + timedelta(hours=1)).isoformat()
+    mark = f.mark()
+    tick(svc, clock, at=T0 + timedelta(hours=2))
+    assert f.trail(mark) == [("sla_warning", "escalation_tier2")] and "Task_senior_support" not in f.open()
+    tick(svc, clock, SECOND)  # seed 001 §1.1.1: unsolved by phone/remote after 2 h → senior engineer
+    assert f.trail(mark + 1) == [
+        ("timer_fired", "Boundary_remote_2h"), ("sla_breached", "escalation_tier2"),
+        ("service_task_completed", "Task_notify_senior_engineer"), ("task_created", "Task_senior_support"),
+    ]
+    assert f.open() == ["Task_phone_diagnosis", "Task_senior_support"]  # non-interrupting
+    assert f.task("Task_senior_support").candidate_groups == ["senior_engineer"]
+    assert f.messages()[-1].recipient == "senior_engineer" and "2小时未解决" in f.messages()[-1].body
+    f.do("Task_senior_support", SENIOR, senior_guidance="检查 STP 根桥")
+    f.do("Task_phone_diagnosis", DUTY, diagnosis="STP 环路", solved=True)
+    assert f.states()["escalation_tier2"] == "breached"
+    assert f.sla_event("sla_stopped", "escalation_tier2").element_id == "SubProcess_remote"
+
+
+def test_tiers_3_and_4_expert_group_then_vendor_and_replacement(svc, clock):
+    clock.set(bj("2026-03-06 16:00"))  # Friday afternoon: one working day ends Monday 16:00
+    f = start(svc, "fault_repair", {**FAULT, "level": "P3"})
+    triage(f, "degraded", "P3")
+    assert f.instance().data["tier4_due"] == "2026-03-09T16:00:00+08:00"
+    to_onsite(f, clock)  # arrives 16:30
+    arrived = bj("2026-03-06 16:30")
+    assert f.clock("escalation_tier3")["due_at"] == arrived + timedelta(hours=4)  # seed 001 §1.1.2
+    mark = f.mark()
+    tick(svc, clock, at=arrived + timedelta(hours=4))
+    assert "Task_expert_consultation" not in f.open()
+    tick(svc, clock, SECOND)  # seed 001 §1.1.2: unsolved 4 h after arrival → expert group
+    assert f.trail(mark, "timer_fired", "sla_breached", "task_created") == [
+        ("timer_fired", "Boundary_onsite_4h"), ("sla_breached", "escalation_tier3"),
+        ("task_created", "Task_expert_consultation")]
+    assert f.task("Task_expert_consultation").candidate_groups == ["expert_group"]
+    assert f.outbox()[-1] == ("sms", "expert_group") and "vendor_case" not in f.records()
+    mark = f.mark()
+    assert tick(svc, clock, at=bj("2026-03-08 12:00")) == 0  # the weekend is not working time
+    assert tick(svc, clock, at=bj("2026-03-09 16:00")) == 1
+    assert f.trail(mark) == [("sla_warning", "escalation_tier4")]  # 75 % of 9 working hours
+    tick(svc, clock, SECOND)  # seed 001 §1.1.3: unsolved after one working day → vendor + replacement
+    assert f.trail(mark + 1) == [
+        ("timer_fired", "Boundary_onsite_1wd"), ("sla_breached", "escalation_tier4"),
+        ("service_task_completed", "Task_vendor_case"), ("service_task_completed", "Task_replacement_machine"),
+        ("service_task_completed", "Task_notify_director_tier4"), ("task_created", "Task_vendor_support"),
+    ]
+    records = f.records()
+    case, machine = records["vendor_case"], records["replacement_machine"]
+    assert case.id.startswith("VC-") and machine.id.startswith("RM-")
+    assert case.data["requested_at"] == bj("2026-03-09 16:00:01").isoformat()
+    notice = f.messages()[-1]
+    assert notice.recipient == "technical_director" and case.id in notice.body and machine.id in notice.body
+    assert f.task("Task_vendor_support").candidate_groups == ["vendor"]
+    f.do("Task_expert_consultation", EXPERT, expert_advice="更换主控")
+    f.do("Task_onsite_analysis", DUTY, onsite_findings="主控故障", plan_changed=False)
+    f.do("Task_customer_sign_plan", CUSTOMER, customer_agrees=True)
+    f.do("Task_onsite_repair", DUTY, handling="备机替换", solved=True)
+    assert f.open() == ["Task_preventive_talk", "Task_vendor_support"]
+    assert {k: v for k, v in f.states().items() if k.startswith("escalation")} == {
+        "escalation_tier2": "met", "escalation_tier3": "breached", "escalation_tier4": "breached"}
