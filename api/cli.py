@@ -19,6 +19,7 @@ from engine.service import build_service, default_database_url
 from engine.store import Store
 from engine.users import add_user, ensure_schema, issue_token
 
+from . import cli_audit
 from . import serve as serving
 
 
@@ -133,6 +134,7 @@ def _parser() -> argparse.ArgumentParser:
     tok = user.add_parser("token", help="issue an additional token for an existing user")
     tok.add_argument("name")
     tok.set_defaults(func=cmd_user_token)
+    cli_audit.add_parser(sub)
     return parser
 
 

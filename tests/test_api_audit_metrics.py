@@ -25,7 +25,9 @@ def _worked(api: ApiHarness) -> str:
     instance = api.start()
     task = api.work_task(instance)
     api.clock.advance(timedelta(minutes=20))
-    done = api.post(f"/tasks/{task['id']}/complete", "duty_engineer", json={"data": {"ok": False, "note": "n"}})
+    done = api.post(
+        f"/tasks/{task['id']}/complete", "duty_engineer", json={"data": {"ok": False, "note": "n"}}
+    )
     assert done.status_code == 200, done.json
     return str(instance["id"])
 
@@ -62,6 +64,8 @@ def test_metrics_report_work_timers_and_latency(api: ApiHarness) -> None:
     assert 'weibao_instances_open{process="rework"} 1' in text
     assert 'weibao_tasks_open{process="rework"} 1' in text
     assert "weibao_timers_due 1" in text
-    lag = float(next(line for line in text.splitlines() if line.startswith("weibao_timer_lag_seconds")).split()[1])
+    lag = float(
+        next(line for line in text.splitlines() if line.startswith("weibao_timer_lag_seconds")).split()[1]
+    )
     assert lag == pytest.approx(3600)  # due 2 h after the 20-minute completion, read 3 h after it
     assert 'route="/api/v1/tasks/<task_id>/complete"' in text

@@ -151,7 +151,7 @@ def test_tier_2_senior_engineer_after_two_hours_on_the_phone(svc, clock):
     assert f.trail(mark) == [("sla_warning", "escalation_tier2")] and "Task_senior_support" not in f.open()
     tick(svc, clock, SECOND)  # seed 001 §1.1.1: unsolved by phone/remote after 2 h → senior engineer
     assert f.trail(mark + 1) == [
-        ("timer_fired", "Boundary_remote_2h"), ("sla_breached", "escalation_tier2"),
+        ("sla_breached", "escalation_tier2"), ("timer_fired", "Boundary_remote_2h"),
         ("service_task_completed", "Task_notify_senior_engineer"), ("task_created", "Task_senior_support"),
     ]
     assert f.open() == ["Task_phone_diagnosis", "Task_senior_support"]  # non-interrupting
@@ -176,7 +176,7 @@ def test_tiers_3_and_4_expert_group_then_vendor_and_replacement(svc, clock):
     assert "Task_expert_consultation" not in f.open()
     tick(svc, clock, SECOND)  # seed 001 §1.1.2: unsolved 4 h after arrival → expert group
     assert f.trail(mark, "timer_fired", "sla_breached", "task_created") == [
-        ("timer_fired", "Boundary_onsite_4h"), ("sla_breached", "escalation_tier3"),
+        ("sla_breached", "escalation_tier3"), ("timer_fired", "Boundary_onsite_4h"),
         ("task_created", "Task_expert_consultation")]
     assert f.task("Task_expert_consultation").candidate_groups == ["expert_group"]
     assert f.outbox()[-1] == ("sms", "expert_group") and "vendor_case" not in f.records()
@@ -186,14 +186,14 @@ def test_tiers_3_and_4_expert_group_then_vendor_and_replacement(svc, clock):
     assert f.trail(mark) == [("sla_warning", "escalation_tier4")]  # 75 % of 9 working hours
     tick(svc, clock, SECOND)  # seed 001 §1.1.3: unsolved after one working day → vendor + replacement
     assert f.trail(mark + 1) == [
-        ("timer_fired", "Boundary_onsite_1wd"), ("sla_breached", "escalation_tier4"),
+        ("sla_breached", "escalation_tier4"), ("timer_fired", "Boundary_onsite_1wd"),
         ("service_task_completed", "Task_vendor_case"), ("service_task_completed", "Task_replacement_machine"),
         ("service_task_completed", "Task_notify_director_tier4"), ("task_created", "Task_vendor_support"),
     ]
     records = f.records()
     case, machine = records["vendor_case"], records["replacement_machine"]
     assert case.id.startswith("VC-") and machine.id.startswith("RM-")
-    assert case.data["requested_at"] == bj("2026-03-09 16:00:01").isoformat()
+    assert case.created_at == machine.created_at == bj("2026-03-09 16:00:01")
     notice = f.messages()[-1]
     assert notice.recipient == "technical_director" and case.id in notice.body and machine.id in notice.body
     assert f.task("Task_vendor_support").candidate_groups == ["vendor"]
