@@ -25,7 +25,6 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
-    text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -267,13 +266,10 @@ class Store:
         self._write = sessionmaker(self.engine.execution_options(weibao_write=True), expire_on_commit=False)
 
     def create_all(self) -> None:
-        from . import users  # noqa: F401 - registers the user tables on Base
+        """Create or upgrade the schema to the newest migration (see engine.migrate)."""
+        from .migrate import migrate
 
-        with self.engine.begin() as conn:
-            if not self.is_sqlite:
-                # Several processes start at once on one database; one creates, the others wait.
-                conn.execute(text("SELECT pg_advisory_xact_lock(72207)"))
-            Base.metadata.create_all(conn)
+        migrate(self)
 
     def drop_all(self) -> None:
         from . import users  # noqa: F401

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from engine.clock import ManualClock
 from engine.service import Service, build_service
-from engine.store import Base, Store
+from engine.store import Store
 
 from .pgserver import PgServer
 
@@ -36,7 +37,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'weibao.sqlite3'}"
     url = request.getfixturevalue("pg_url")
     store = Store(url)
-    Base.metadata.drop_all(store.engine)
+    store.drop_all()
+    with store.engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     store.dispose()
     return url
 

@@ -1,0 +1,56 @@
+"""Schema migrations: a database made by the first schema upgrades to the current models, keeping data."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from engine.migrate import migrate, upgrade_to
+from engine.store import Base, Store
+
+from .conftest import make_service
+from .engine_support import ENGINEER, TEST_HANDLERS, deploy, the_task
+
+
+def _diff(store: Store) -> list:
+    with store.engine.connect() as conn:
+        return compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+
+
+def test_first_schema_upgrades_to_current_and_keeps_data(db_url, clock):
+    store = Store(db_url)
+    upgrade_to(store, "0001")
+    assert "sla_clocks" not in inspect(store.engine).get_table_names()
+    with store.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO outbox (instance_id, element_id, channel, recipient, subject, body, status, "
+                "created_at) VALUES ('i', 'e', 'sms', 'x', 's', 'b', 'pending', :at)"
+            ),
+            {"at": datetime(2026, 3, 1, tzinfo=UTC).replace(tzinfo=None)},
+        )
+    migrate(store)
+    assert _diff(store) == []
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT attempts, status FROM outbox")).one() == (0, "pending")
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+    store.dispose()
+
+    svc = make_service(db_url, clock, handlers=TEST_HANDLERS)  # the upgraded database works
+    deploy(svc, "rework.bpmn")
+    iid = svc.runtime.start("rework", {"summary": "after upgrade"}, "alice")
+    svc.runtime.complete(the_task(svc, iid, "Work"), {"ok": True}, ENGINEER)
+    svc.close()
+
+
+def test_new_database_is_created_at_head(db_url):
+    store = Store(db_url)
+    migrate(store)
+    migrate(store)  # idempotent
+    assert _diff(store) == []
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+    store.dispose()

@@ -1,0 +1,176 @@
+"""Incidents (processes/incident.bpmn, seed 001 §2.2, seed 003 §1.1.7/§1.1.9, seed 000 §4): a P1 fault
+opening an incident and its emergency ladder, and a failed plan going to vendor support."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from .scenario_support import (
+    CUSTOMER, DESK, DIRECTOR, DUTY, EXPERT, FAULT, GM, PLAN, REPORT, SECOND, T0, VENDOR, Flow,
+    product_service, start, tick, triage,
+)
+
+LADDER = ["emergency_notify_manager", "emergency_team", "emergency_expert_remote", "emergency_expert_group"]
+
+
+@pytest.fixture
+def svc(db_url, clock):
+    yield from product_service(db_url, clock)
+
+
+@pytest.fixture
+def lite(sqlite_url, clock):  # known bugs are shown on one database
+    yield from product_service(sqlite_url, clock)
+
+
+def test_p1_fault_opens_an_incident_whose_ladder_fires_by_time(svc, clock):
+    fault = start(svc, "fault_repair", {**FAULT, "contract": "monitoring", "level": "P1"})
+    clock.advance(timedelta(minutes=3))
+    triage(fault, "total", "P1")
+    assert fault.instance().data["suggested_level"] == "P1"  # fault_level.dmn Rule_2: business stopped
+    assert fault.trail(0, "service_task_completed", "instance_completed") == [
+        ("service_task_completed", "Task_notify_technical_lead"),
+        ("service_task_completed", "Task_notify_project_manager"),  # seed 001 §2.1 step 2: extra-urgent
+        ("service_task_completed", "Task_start_incident_p1"), ("instance_completed", None)]
+    (child,) = fault.children()
+    inc = Flow(svc, child.id)
+    assert child.process_key == "incident" and fault.instance().data["incident_instance_id"] == inc.id
+    assert (child.data["fault_instance_id"], child.data["level"], child.data["contract"]) == (
+        fault.id, "P1", "monitoring")
+    opened = clock.now()
+    # seed 003 §1.1.7: level 1 → notify the manager in 15 min, team 30 min, expert remote 1 h, group 2 h
+    started = {e.data["clock"]: e.data["target"] for e in inc.events() if e.type == "sla_started"}
+    assert started == {"emergency_notify_manager": "PT15M", "emergency_team": "PT30M",
+                       "emergency_expert_remote": "PT1H", "emergency_expert_group": "PT2H",
+                       "onsite_arrival": "PT2H"}  # seed 003 §1.1.9: level 1 on site within 2 h
+    assert inc.skipped() == ["emergency_onsite_arrival", "emergency_plan", "emergency_response"]
+    groups = {t.element_id: t.candidate_groups for t in inc.tasks()}
+    assert groups == {"Task_dispatch_resources": ["technical_director"], "Task_form_team": ["technical_director"],
+                      "Task_expert_remote": ["expert_group"], "Task_form_expert_group": ["general_manager"]}
+    # The manager is told at once (well inside 15 min): director and project manager SMS.
+    assert inc.outbox() == [("sms", "technical_director"), ("sms", "project_manager")]
+    assert inc.states()["emergency_notify_manager"] == "met"
+    assert inc.pending()["Boundary_team_30m"] == opened + timedelta(minutes=30)
+
+    rungs = [  # minutes after the report: (events once due, who is told)
+        (15, [], None),
+        (30, [("sla_breached", "emergency_team"), ("timer_fired", "Boundary_team_30m"),
+              ("service_task_completed", "Task_notify_team_overdue")], "general_manager"),
+        (60, [("sla_breached", "emergency_expert_remote"), ("timer_fired", "Boundary_expert_1h"),
+              ("service_task_completed", "Task_notify_expert_overdue")], "general_manager"),
+        (120, [("sla_breached", "emergency_expert_group"), ("sla_breached", "onsite_arrival"),
+               ("timer_fired", "Boundary_expert_group_2h"),
+               ("service_task_completed", "Task_notify_expert_group_overdue")], "technical_director"),
+    ]
+    for minutes, expected, told in rungs:
+        mark, sent = inc.mark(), len(inc.messages())
+        tick(svc, clock, at=opened + timedelta(minutes=minutes))  # exactly at the rung: not yet
+        assert inc.trail(mark, "sla_breached", "timer_fired", "service_task_completed") == []
+        tick(svc, clock, SECOND)
+        assert inc.trail(mark, "sla_breached", "timer_fired", "service_task_completed") == expected
+        assert inc.outbox()[sent:] == ([("sms", told)] if told else [])
+    bodies = [m.body for m in inc.messages()[2:]]
+    assert ["30分钟内未成立" in bodies[0], "1小时内未远程访问" in bodies[1], "2小时内未成立" in bodies[2]] == [True] * 3
+    assert inc.open() == sorted(groups)  # the ladder only escalates, the work stays open
+    assert inc.states() == {"emergency_notify_manager": "met", "emergency_team": "breached",
+                            "emergency_expert_remote": "breached", "emergency_expert_group": "breached",
+                            "onsite_arrival": "breached"}
+
+
+@pytest.mark.xfail(strict=True, reason="engine bug: a clock still running when its instance ends is never "
+                   "closed (engine/sla.py SlaEngine has no end-of-instance hook); see report")
+def test_handing_a_p1_fault_to_an_incident_leaves_no_clock_running(lite, clock):
+    svc = lite
+    fault = start(svc, "fault_repair", {**FAULT, "contract": "monitoring", "level": "P1"})
+    triage(fault, "total", "P1")
+    tick(svc, clock, timedelta(days=1))  # seed 003: P1 phone response 30 min, long past
+    assert fault.instance().status == "completed"
+    assert fault.states()["response"] != "running"
+
+
+def test_failed_plan_goes_to_vendor_support(svc, clock):
+    inc = start(svc, "incident", {"summary": "95598 系统宕机", "customer": "国网XX",
+                                  "contract": "callcenter_95598", "level": "P1"})
+    # seed 000 §4: on site within 1 h of the report (emergency), §2: on-site support within 2 h
+    assert inc.clock("emergency_onsite_arrival")["due_at"] == T0 + timedelta(hours=1)
+    inc.do("Task_form_team", DIRECTOR, team_members="甲,乙,丙", coordinator="甲")
+    inc.do("Task_expert_remote", EXPERT, expert_remote_findings="数据库锁表")
+    inc.do("Task_form_expert_group", GM, expert_group_members="专家一,专家二")
+    inc.do("Task_dispatch_resources", DIRECTOR, dispatched_engineers="duty_engineer", duty_engineer="duty_engineer")
+    assert inc.task("Task_arrive_onsite").assignee == "duty_engineer"
+    clock.advance(timedelta(minutes=40))
+    inc.do("Task_arrive_onsite", DUTY, service_request_signed=True)
+    resolve = inc.clock("emergency_resolve")  # seed 000 §4 第2条: resolve within 2 h (see the xfail below)
+    assert resolve["target"] == "PT2H" and inc.states()["emergency_onsite_arrival"] == "met"
+    clock.advance(timedelta(minutes=20))
+    inc.do("Task_draw_plan", EXPERT, **PLAN, needs_test=False)
+    inc.do("Task_director_approve_plan", DIRECTOR, approved=True)
+    clock.advance(timedelta(minutes=10))  # the customer's written agreement is not counted
+    inc.do("Task_customer_agree_plan", CUSTOMER, customer_agrees=True)
+    inc.do("Task_business_recovery", DUTY, business_restored=True)  # business recovery comes first
+    clock.advance(timedelta(minutes=30))
+    mark = inc.mark()
+    inc.do("Task_implement_plan", DUTY, handling="重建索引", plan_succeeded=False)
+    assert inc.task("Task_director_decide").candidate_groups == ["technical_director"]
+    inc.do("Task_director_decide", DIRECTOR, within_tolerance=False)  # seed 001 §2.2: external support
+    assert inc.trail(mark, "task_completed", "service_task_completed", "task_created") == [
+        ("task_completed", "Task_implement_plan"), ("task_created", "Task_director_decide"),
+        ("task_completed", "Task_director_decide"), ("service_task_completed", "Task_vendor_case"),
+        ("task_created", "Task_vendor_support")]
+    case = inc.records()["vendor_case"]
+    assert case.id.startswith("VC-") and "容许时间内未找到" in case.data["reason"]
+    assert inc.task("Task_vendor_support").candidate_groups == ["vendor"]
+    due = resolve["started_at"] + timedelta(hours=2, minutes=10)  # 2 h plus the 10 min pause
+    tick(svc, clock, at=due)
+    assert inc.states()["emergency_resolve"] == "running"
+    tick(svc, clock, SECOND)
+    breach = inc.sla_event("sla_breached", "emergency_resolve")
+    assert (breach.at, breach.data["due_at"]) == (due + SECOND, due.isoformat())
+    inc.do("Task_vendor_support", VENDOR, vendor_plan="厂商补丁")
+    inc.do("Task_draw_plan", EXPERT, **PLAN, needs_test=True)
+    inc.do("Task_director_approve_plan", DIRECTOR, approved=True)
+    inc.do("Task_test_plan", DIRECTOR, test_passed=True)
+    inc.do("Task_customer_agree_plan", CUSTOMER, customer_agrees=True)
+    inc.do("Task_business_recovery", DUTY, business_restored=True)
+    inc.do("Task_implement_plan", DUTY, handling="打厂商补丁", plan_succeeded=True)
+    stopped = inc.sla_event("sla_stopped", "emergency_resolve")
+    assert (stopped.element_id, stopped.data["state"]) == ("Event_incident_resolved", "breached")
+    inc.do("Task_preventive_talk", DUTY, preventive_done=True, new_problem_found=False)
+    observe = clock.now() + timedelta(days=1)  # seed 003 §1.1.9: observe on site after the fix
+    assert inc.pending() == {"Event_observation": observe}
+    assert tick(svc, clock, at=observe) == 0
+    tick(svc, clock, SECOND)
+    inc.do("Task_confirm_stable", DUTY, stable=True)
+    inc.do("Task_fill_report", DUTY, **REPORT)
+    inc.do("Task_customer_sign_report", CUSTOMER, signed=True)
+    inc.do("Task_callback", DESK, satisfied=True)
+    inc.do("Task_write_summary", EXPERT, incident_summary="厂商补丁修复")
+    inc.do("Task_review_meeting", DIRECTOR, meeting_minutes="技术总结会纪要")
+    inc.do("Task_gm_signoff", GM, gm_instructions="同意归档")
+    inc.do("Task_archive", DESK, archive_ref="I-1")
+    assert inc.instance().status == "completed"
+    done = inc.completed()
+    assert done.count("Task_draw_plan") == done.count("Task_implement_plan") == 2
+    assert done.index("Task_director_decide") < done.index("Task_vendor_support") < len(done) - 1
+    assert inc.states() == {"emergency_locate": "met", "emergency_onsite_arrival": "met",
+                            "emergency_resolve": "breached", "onsite_arrival": "met"}
+    assert inc.outbox()[-2:] == [("sms", "service_desk"), ("email", "customer")]  # the special report
+    assert set(inc.records()) == {"vendor_case", "fault_report"}
+    special = inc.records()["fault_report"].data["fields"]  # seed 001 §2.2: special report on a major fault
+    assert (special["onsite_time"], special["level"]) == ("2026-03-02 09:40", "P1")
+
+
+@pytest.mark.xfail(strict=True, reason="process bug: processes/incident.bpmn puts sla.start of emergency_locate/"
+                   "emergency_resolve on Task_arrive_onsite, which starts them when the task is created "
+                   "(dispatch), not when the engineer arrives; see report")
+def test_emergency_resolve_counts_from_arrival(lite, clock):
+    inc = start(lite, "incident", {"summary": "宕机", "customer": "国网XX", "contract": "callcenter_95598",
+                                  "level": "P1"})
+    inc.do("Task_dispatch_resources", DIRECTOR, dispatched_engineers="duty_engineer", duty_engineer="duty_engineer")
+    clock.advance(timedelta(minutes=40))
+    inc.do("Task_arrive_onsite", DUTY, service_request_signed=True)
+    # seed 000 §4 第2条: locate within 1 h and resolve within 2 h, both counted from the arrival on site
+    assert inc.clock("emergency_locate")["due_at"] == clock.now() + timedelta(hours=1)
+    assert inc.clock("emergency_resolve")["due_at"] == clock.now() + timedelta(hours=2)
