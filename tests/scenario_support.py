@@ -59,10 +59,11 @@ PM = _actor("xiangmu", "project_manager")
 DEPT = _actor("zongjian", "department_director")
 GM = _actor("zongjingli", "general_manager")
 
-FAULT = {"summary": "核心交换机端口故障", "channel": "hotline", "customer": "辽宁XX", "contract": "network_om"}
+FAULT = {"summary": "核心交换机端口故障", "channel": "hotline", "customer": "辽宁XX",
+         "contract": "network_om"}
 IMPACT = {"outage_minutes": 30, "affected_percent": 10, "safety_hazard": False}
-REPORT = {"symptom": "端口闪断", "impact": "部分业务中断", "handling": "更换光模块", "root_cause": "光模块老化",
-          "solution": "更换", "prevention": "定期巡检光功率"}
+REPORT = {"symptom": "端口闪断", "impact": "部分业务中断", "handling": "更换光模块",
+          "root_cause": "光模块老化", "solution": "更换", "prevention": "定期巡检光功率"}
 PLAN = {"plan_method": "切换备用链路", "plan_steps": "1. 切换 2. 更换", "plan_effect": "恢复业务",
         "plan_fallback": "回切", "plan_people": "专家组"}
 

@@ -8,8 +8,26 @@ from datetime import timedelta
 import pytest
 
 from .scenario_support import (
-    CUSTOMER, DESK, DIRECTOR, DUTY, DUTY2, EXPERT, FAULT, IMPACT, KEEPER, LEAD, SECOND, SENIOR, T0, bj,
-    close_fault, product_service, start, tick, to_onsite, triage,
+    CUSTOMER,
+    DESK,
+    DIRECTOR,
+    DUTY,
+    DUTY2,
+    EXPERT,
+    FAULT,
+    IMPACT,
+    KEEPER,
+    LEAD,
+    SECOND,
+    SENIOR,
+    T0,
+    bj,
+    close_fault,
+    product_service,
+    start,
+    tick,
+    to_onsite,
+    triage,
 )
 
 
@@ -84,7 +102,8 @@ def test_remote_repair_waits_for_consent_without_counting_it(svc, clock):
     f.do("Task_remote_repair", DUTY2, remote_findings="ACL 误删", command_log="conf t; ip access-list ...",
          solved=True)
     view = f.clock("resolution")
-    assert (view["state"], view["paused_seconds"], view["due_at"]) == ("met", 2700, due + timedelta(minutes=45))
+    assert (view["state"], view["paused_seconds"]) == ("met", 2700)
+    assert view["due_at"] == due + timedelta(minutes=45)
     row = f.clock_row("resolution")
     assert (row.state, row.paused_seconds, row.business_seconds) == ("met", 2700, 30 * 60)
     assert f.instance().data["command_log"].startswith("conf t")  # the command log goes with the report
@@ -107,7 +126,8 @@ def test_onsite_repair_with_customer_objections(svc, clock):
         f.do("Task_director_approve", DIRECTOR, approved=True)
         clock.advance(timedelta(minutes=wait))  # the customer's review pauses the arrival clock
         f.do("Task_customer_approve_plan", CUSTOMER, customer_agrees=turn == 2, customer_objection="停机太久")
-    assert f.completed()[4:] == ["Task_draft_solution", "Task_director_approve", "Task_customer_approve_plan"] * 2
+    plan_loop = ["Task_draft_solution", "Task_director_approve", "Task_customer_approve_plan"]
+    assert f.completed()[4:] == plan_loop * 2
     assert [e.element_id for e in f.events() if e.type == "sla_paused"] == ["Task_customer_approve_plan"] * 2
     assert f.clock("onsite_arrival")["paused_seconds"] == 30 * 60
     part = f.records()["spare_part_request"]
@@ -134,7 +154,8 @@ def test_onsite_repair_with_customer_objections(svc, clock):
     f.do("Task_preventive_talk", DUTY, preventive_done=True, new_problem_found=False)
     close_fault(f)
     data = f.instance().data
-    assert (f.instance().status, data["solution_plan"], data["revised_plan"]) == ("completed", "方案 v2", "夜间更换")
+    assert (data["solution_plan"], data["revised_plan"]) == ("方案 v2", "夜间更换")
+    assert f.instance().status == "completed"
     assert f.states()["escalation_tier3"] == "met" and f.trail(0, "timer_fired") == []
     assert f.records()["fault_report"].data["fields"]["onsite_time"] == "2026-03-02 10:30"
 
@@ -187,7 +208,8 @@ def test_tiers_3_and_4_expert_group_then_vendor_and_replacement(svc, clock):
     tick(svc, clock, SECOND)  # seed 001 §1.1.3: unsolved after one working day → vendor + replacement
     assert f.trail(mark + 1) == [
         ("sla_breached", "escalation_tier4"), ("timer_fired", "Boundary_onsite_1wd"),
-        ("service_task_completed", "Task_vendor_case"), ("service_task_completed", "Task_replacement_machine"),
+        ("service_task_completed", "Task_vendor_case"),
+        ("service_task_completed", "Task_replacement_machine"),
         ("service_task_completed", "Task_notify_director_tier4"), ("task_created", "Task_vendor_support"),
     ]
     records = f.records()

@@ -3,7 +3,7 @@ cancelled by the customer (a new round), and an anomaly opening a linked fault r
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -11,14 +11,24 @@ from sqlalchemy import select
 from engine.store import Instance, PendingTimer
 
 from .scenario_support import (
-    CUSTOMER, DEPT, DESK, DUTY2, LEAD, SECOND, Flow, bj, product_service, start, tick,
+    CUSTOMER,
+    DEPT,
+    DESK,
+    DUTY2,
+    LEAD,
+    SECOND,
+    Flow,
+    bj,
+    product_service,
+    start,
+    tick,
 )
 
 SITE = {"customer": "辽宁XX", "contract": "network_om", "site": "沈阳机房", "kind": "monthly"}
 CHECKS = dict.fromkeys(
-    ["check_physical_state", "check_power_cabling", "check_network_modules", "check_ports", "check_routing_table",
-     "check_cpu", "check_memory", "check_protocols", "check_hardware_diagnostics", "check_error_logs",
-     "check_room_temperature", "check_room_humidity", "check_room_power"], "normal")
+    ["check_physical_state", "check_power_cabling", "check_network_modules", "check_ports",
+     "check_routing_table", "check_cpu", "check_memory", "check_protocols", "check_hardware_diagnostics",
+     "check_error_logs", "check_room_temperature", "check_room_humidity", "check_room_power"], "normal")
 
 
 @pytest.fixture
@@ -49,7 +59,8 @@ def plan_round(f, svc, clock, planned: str) -> None:
 
 def report_and_archive(f, signed: bool = True) -> None:
     f.do("Task_fill_report", DUTY2, report_summary="设备运行正常")
-    f.do("Task_customer_sign", CUSTOMER, signed=signed, **({} if signed else {"no_signature_reason": "负责人出差"}))
+    reason = {} if signed else {"no_signature_reason": "负责人出差"}
+    f.do("Task_customer_sign", CUSTOMER, signed=signed, **reason)
     if not signed:  # seed 001 §5.2 step 5: the reason is written and the department manager signs
         f.do("Task_department_sign", DEPT, department_confirmed=True)
     f.do("Task_callback", DESK, satisfied=True)
@@ -66,7 +77,7 @@ def test_monthly_inspection_started_by_its_timer(svc, clock):
     with svc.store.read() as s:
         (row,) = s.scalars(select(Instance).where(Instance.process_key == "inspection")).all()
     f = Flow(svc, row.id)
-    assert (row.started_by, row.data["scheduled_at"]) == ("system", first.isoformat())
+    assert (row.started_by, datetime.fromisoformat(row.data["scheduled_at"])) == ("system", first)
     assert f.open() == ["Task_plan"] and f.task("Task_plan").candidate_groups == ["service_desk"]
     plan_round(f, svc, clock, "2026-04-08")
     notice = f.messages()[0]
@@ -104,8 +115,8 @@ def test_customer_cancels_and_a_new_round_starts(svc, clock):
     plan_round(f, svc, clock, "2026-03-12")
     mark = f.mark()
     f.do("Task_reconfirm", DESK, customer_cancels=True, cancel_reason="客户停电检修")
-    assert f.trail(mark) == [("task_completed", "Task_reconfirm"), ("service_task_completed", "Task_notify_cancel"),
-                             ("task_created", "Task_plan")]
+    assert f.trail(mark) == [("task_completed", "Task_reconfirm"),
+                             ("service_task_completed", "Task_notify_cancel"), ("task_created", "Task_plan")]
     cancel = f.messages()[-1]
     assert (cancel.recipient, cancel.channel) == ("technical_lead", "sms") and "巡检取消" in cancel.body
     plan_round(f, svc, clock, "2026-03-19")  # the new round

@@ -1,0 +1,139 @@
+"""Throughput over HTTP: start a one-user-task process, list the task, complete it, read the instance.
+
+Runs the real `weibao serve` on loopback, with 1 and 8 concurrent clients, on SQLite and (when the
+machine has PostgreSQL binaries) PostgreSQL. Prints instances/s and p50/p95 per call, and the ratio to
+the floor: the same flow done in-process with plain SpiffWorkflow and one SQLite commit per step.
+Usage: python -m bench.http_throughput [seconds-per-run]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from bench.floor import floor_rate
+
+HERE = Path(__file__).resolve().parent
+CALLS = ("start", "list", "complete", "read")
+
+
+def _serve(url: str, workdir: Path) -> tuple[subprocess.Popen[str], str, str]:
+    processes = workdir / "processes"
+    processes.mkdir(exist_ok=True)
+    (processes / "one_task.bpmn").write_bytes((HERE / "data" / "one_task.bpmn").read_bytes())
+    env = {
+        **os.environ,
+        "WEIBAO_DATABASE_URL": url,
+        "WEIBAO_PROCESSES_DIR": str(processes),
+        "WEIBAO_LOG_FORMAT": "text",
+    }
+    cmd = [str(Path(sys.executable).with_name("weibao")), "serve", "--demo", "--port", "0", "--threads", "8"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    token, base = "", ""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if m := re.match(r"export WB_SERVICE_DESK=(\S+)", line.strip()):
+            token = m.group(1).strip("'\"")
+        if m := re.search(r"listening on (http://[^/\s]+)", line):
+            base = m.group(1)
+            break
+    return proc, base, token
+
+
+def _call(base: str, token: str, method: str, path: str, body: dict | None = None) -> dict:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(
+        base + "/api/v1" + path,
+        data=data,
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read() or b"{}")
+
+
+def _flow(base: str, token: str, times: dict[str, list[float]]) -> None:
+    def timed(name: str, *args: object) -> dict:
+        t0 = time.perf_counter()
+        out = _call(base, token, *args)  # type: ignore[arg-type]
+        times[name].append(time.perf_counter() - t0)
+        return out
+
+    inst = timed("start", "POST", "/instances", {"process": "one_task", "data": {}})
+    tasks = timed("list", "GET", f"/tasks?instance={inst['id']}")
+    timed("complete", "POST", f"/tasks/{tasks['items'][0]['id']}/complete", {"data": {"done": True}})
+    timed("read", "GET", f"/instances/{inst['id']}")
+
+
+def run(base: str, token: str, clients: int, seconds: float) -> tuple[float, dict[str, list[float]]]:
+    times: dict[str, list[float]] = {c: [] for c in CALLS}
+    done = [0] * clients
+    stop = time.monotonic() + seconds
+
+    def client(i: int) -> None:
+        while time.monotonic() < stop:
+            _flow(base, token, times)
+            done[i] += 1
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(done) / (time.perf_counter() - t0), times
+
+
+def report(label: str, url: str, seconds: float, floor: float) -> None:
+    with tempfile.TemporaryDirectory() as workdir:
+        proc, base, token = _serve(url, Path(workdir))
+        try:
+            for _ in range(20):
+                _flow(base, token, {c: [] for c in CALLS})  # warm up
+            for clients in (1, 8):
+                rate, times = run(base, token, clients, seconds)
+                calls = "  ".join(
+                    f"{c} p50 {statistics.median(v) * 1000:.1f}/p95 "
+                    f"{statistics.quantiles(v, n=20)[18] * 1000:.1f} ms"
+                    for c, v in times.items()
+                )
+                share = rate / floor
+                print(
+                    f"{label:10} {clients} client(s): {rate:6.1f} instances/s ({share:.2f} of floor)  {calls}"
+                )
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def main() -> None:
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 10.0
+    floor = floor_rate(seconds)
+    print(f"floor (plain SpiffWorkflow, one SQLite commit per step, in-process): {floor:.1f} instances/s")
+    with tempfile.TemporaryDirectory() as tmp:
+        report("sqlite", f"sqlite:///{tmp}/bench.sqlite3", seconds, floor)
+    sys.path.insert(0, str(HERE.parent))
+    from tests.pgserver import PgServer
+
+    server = PgServer()
+    if not server.available:
+        print("postgresql: skipped (no PostgreSQL binaries)")
+        return
+    url = server.start()
+    try:
+        report("postgresql", url, seconds, floor)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
