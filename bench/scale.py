@@ -1,0 +1,133 @@
+"""Index costs at 1,000 and 100,000 waiting instances: the timer poll and `GET /tasks`' query.
+
+Rows are bulk-inserted straight into the instance, open-task and pending-timer tables (the costs
+measured are those of the indexes, not of creating instances). Target: within 2x from 1k to 100k.
+Usage: python -m bench.scale [database-url-prefix]
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import insert, select
+
+from engine.actor import Actor
+from engine.clock import ManualClock
+from engine.queries import Page, tasks
+from engine.scheduling import _due
+from engine.service import build_service
+from engine.store import Instance, OpenTask, PendingTimer, ProcessVersion, TaskGroup
+
+NOW = datetime(2026, 3, 2, 1, tzinfo=UTC)
+GROUPS = ["duty_engineer", "senior_engineer", "service_desk", "technical_lead", "customer", "vendor"]
+PEOPLE = [f"eng{i}" for i in range(200)]
+
+
+def fill(service, n: int) -> None:  # type: ignore[no-untyped-def]
+    service.runtime.deploy([("one_task.bpmn", open("bench/data/one_task.bpmn", "rb").read())])
+    with service.store.write() as s:
+        version_id = s.scalar(select(ProcessVersion.id))
+        ids = [str(uuid.uuid4()) for _ in range(n)]
+        s.execute(
+            insert(Instance),
+            [
+                dict(
+                    id=i,
+                    process_key="one_task",
+                    version_id=version_id,
+                    status="running",
+                    business_key=None,
+                    parent_instance_id=None,
+                    started_by="bench",
+                    data={},
+                    state={},
+                    task_id_counter=0,
+                    last_seq=0,
+                    head_hash="0" * 64,
+                    created_at=NOW,
+                    updated_at=NOW,
+                    ended_at=None,
+                    lock_version=1,
+                )
+                for i in ids
+            ],
+        )
+        s.execute(
+            insert(OpenTask),
+            [
+                dict(
+                    id=i,
+                    instance_id=i,
+                    process_key="one_task",
+                    element_id="Handle",
+                    name="处理",
+                    candidate_groups=[GROUPS[k % len(GROUPS)]],
+                    assignee=PEOPLE[k % len(PEOPLE)],
+                    form=[],
+                    created_at=NOW + timedelta(seconds=k),
+                    due_at=None,
+                )
+                for k, i in enumerate(ids)
+            ],
+        )
+        s.execute(
+            insert(TaskGroup), [dict(task_id=i, group=GROUPS[k % len(GROUPS)]) for k, i in enumerate(ids)]
+        )
+        s.execute(
+            insert(PendingTimer),
+            [
+                dict(
+                    kind="timer",
+                    instance_id=i,
+                    process_key=None,
+                    task_id=i,
+                    element_id="Wait",
+                    due_at=NOW + timedelta(hours=1, seconds=k),
+                )
+                for k, i in enumerate(ids)
+            ],
+        )
+
+
+def timed(fn, repeat: int = 50) -> float:  # type: ignore[no-untyped-def]
+    samples = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples) * 1000
+
+
+def measure(n: int) -> tuple[float, float, float]:
+    service = build_service(
+        f"sqlite:///{tempfile.mkdtemp()}/scale.sqlite3", clock=ManualClock(NOW), handlers=[]
+    )
+    fill(service, n)
+    service.clock.set(NOW + timedelta(hours=1, seconds=5))  # a handful of timers due
+    poll = timed(lambda: _due(service.runtime, 500))
+    mine = Actor("eng7", frozenset())  # assigned tasks only
+    group = Actor("eng7", frozenset({"duty_engineer"}))
+
+    def list_tasks(actor: Actor) -> None:
+        with service.store.read() as s:
+            tasks(s, actor, Page(page=1, per_page=20))
+
+    own, grouped = timed(lambda: list_tasks(mine)), timed(lambda: list_tasks(group))
+    service.close()
+    return poll, own, grouped
+
+
+def main() -> None:
+    small, large = measure(1_000), measure(100_000)
+    for label, a, b in zip(
+        ("timer poll", "GET /tasks, own tasks", "GET /tasks, a group's tasks"), small, large, strict=True
+    ):
+        print(f"{label:28} 1k: {a:7.2f} ms   100k: {b:7.2f} ms   ratio {b / a:5.2f} (target <= 2)")
+
+
+if __name__ == "__main__":
+    main()
