@@ -6,6 +6,8 @@ import hashlib
 import io
 import json
 import zipfile
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -94,18 +96,33 @@ def export_bundle(store: Store, instance_id: str) -> bytes:
     return buffer.getvalue()
 
 
-class _Ev:
-    def __init__(self, d: dict[str, Any]) -> None:
-        from datetime import datetime
+@dataclass
+class BundleEvent:
+    seq: int
+    op: int
+    type: str
+    at: datetime
+    actor: str | None
+    element_id: str | None
+    task_id: str | None
+    data: dict[str, Any]
+    digest: str
+    prev_hash: str
+    hash: str
 
-        self.__dict__.update(d)
-        self.at = datetime.fromisoformat(d["at"])
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> BundleEvent:
+        return cls(**{**d, "at": datetime.fromisoformat(d["at"])})
 
 
-def read_bundle(data: bytes) -> tuple[dict[str, Any], list[_Ev], dict[str, bytes]]:
+def read_bundle(data: bytes) -> tuple[dict[str, Any], list[BundleEvent], dict[str, bytes]]:
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         manifest = json.loads(zf.read("manifest.json"))
-        events = [_Ev(json.loads(line)) for line in zf.read("events.jsonl").decode().splitlines() if line]
+        events = [
+            BundleEvent.from_dict(json.loads(line))
+            for line in zf.read("events.jsonl").decode().splitlines()
+            if line
+        ]
         files = {n.split("/", 1)[1]: zf.read(n) for n in zf.namelist() if n.startswith("definitions/")}
     return manifest, events, files
 

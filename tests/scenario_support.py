@@ -64,6 +64,11 @@ FAULT = {"summary": "核心交换机端口故障", "channel": "hotline", "custom
 IMPACT = {"outage_minutes": 30, "affected_percent": 10, "safety_hazard": False}
 REPORT = {"symptom": "端口闪断", "impact": "部分业务中断", "handling": "更换光模块",
           "root_cause": "光模块老化", "solution": "更换", "prevention": "定期巡检光功率"}
+SITE = {"customer": "辽宁XX", "contract": "network_om", "site": "沈阳机房", "kind": "monthly"}
+CHECKS = dict.fromkeys(
+    ["check_physical_state", "check_power_cabling", "check_network_modules", "check_ports",
+     "check_routing_table", "check_cpu", "check_memory", "check_protocols", "check_hardware_diagnostics",
+     "check_error_logs", "check_room_temperature", "check_room_humidity", "check_room_power"], "normal")
 PLAN = {"plan_method": "切换备用链路", "plan_steps": "1. 切换 2. 更换", "plan_effect": "恢复业务",
         "plan_fallback": "回切", "plan_people": "专家组"}
 

@@ -11,24 +11,20 @@ from sqlalchemy import select
 from engine.store import Instance, PendingTimer
 
 from .scenario_support import (
+    CHECKS,
     CUSTOMER,
     DEPT,
     DESK,
     DUTY2,
     LEAD,
     SECOND,
+    SITE,
     Flow,
     bj,
     product_service,
     start,
     tick,
 )
-
-SITE = {"customer": "辽宁XX", "contract": "network_om", "site": "沈阳机房", "kind": "monthly"}
-CHECKS = dict.fromkeys(
-    ["check_physical_state", "check_power_cabling", "check_network_modules", "check_ports",
-     "check_routing_table", "check_cpu", "check_memory", "check_protocols", "check_hardware_diagnostics",
-     "check_error_logs", "check_room_temperature", "check_room_humidity", "check_room_power"], "normal")
 
 
 @pytest.fixture
