@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from engine.actor import Actor
 from engine.clock import ManualClock
+from engine.replay import Replayer, ReplayResult
 from engine.service import Service
 from engine.sla_report import clocks_for
 from engine.store import EventRow, Instance, OpenTask, OutboxMessage, PendingTimer, Record, SlaClockRow
@@ -117,6 +118,16 @@ class Flow:
 
     def completed(self) -> list[str]:
         return [e.element_id or "" for e in self.events() if e.type == "task_completed"]
+
+    def replay(self) -> ReplayResult:
+        """Rebuild the instance from its history alone (deterministic replay, engine/replay.py)."""
+        svc = self.svc
+        return Replayer(svc.store, svc.definitions, svc.runtime.sla, svc.settings).replay(self.id)
+
+    def replays(self) -> bool:
+        result = self.replay()
+        assert result.verified, result.divergence
+        return True
 
     def instance(self) -> Instance:
         with self.svc.store.read() as s:

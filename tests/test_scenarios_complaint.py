@@ -11,7 +11,7 @@ from .scenario_support import CUSTOMER, DEPT, DESK, PM, SECOND, T0, product_serv
 
 COMPLAINT = {"summary": "工程师未按约定时间到场", "customer": "辽宁XX", "contract": "network_om",
              "channel": "complaint_hotline"}
-REPLY_DUE = T0 + timedelta(hours=2)  # seed 001 §2.4: first reply to the customer within 2 h
+REPLY_DUE = T0 + timedelta(hours=2)  # seed 001_4ada53786a497df7.txt §2.4.1: 2 h
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def received(svc, clock, unanswered: bool = False):
     assert f.trail() == [
         ("instance_started", "StartEvent_complaint"), ("sla_started", "complaint_first_reply"),
         ("sla_started", "complaint_resolution"), ("task_created", "Task_record_complaint")]
-    # seed 001 §2.4: first reply within 2 h; resolved to the customer's satisfaction within half a month
+    # seed 001_4ada53786a497df7.txt §2.4.1: first reply within 2 h; §2.4.2: satisfied within half a month
     assert f.clock("complaint_first_reply")["due_at"] == REPLY_DUE
     assert f.clock("complaint_resolution")["due_at"] == T0 + timedelta(days=15)
     clock.advance(timedelta(minutes=10))  # the service center records it, apart from support requests
@@ -56,6 +56,7 @@ def test_first_reply_in_time(svc, clock):
     assert f.states() == {"complaint_first_reply": "met", "complaint_resolution": "met"}
     assert f.trail(0, "timer_fired", "sla_warning", "sla_breached") == []
     assert f.outbox() == [("sms", "project_manager")]  # the department director was never involved
+    assert f.replays()
 
 
 def test_first_reply_late_is_breached_by_the_scheduler_and_told_to_the_director(svc, clock):
@@ -86,13 +87,14 @@ def test_first_reply_late_is_breached_by_the_scheduler_and_told_to_the_director(
     f.do("Task_customer_feedback", CUSTOMER, satisfied=True)
     f.do("Task_close", DESK, satisfaction="basically_satisfied")
     assert f.states() == {"complaint_first_reply": "breached", "complaint_resolution": "met"}
+    assert f.replays()
 
 
 def test_escalated_to_the_director_twice_before_the_customer_is_satisfied(svc, clock):
     f = received(svc, clock)
     f.do("Task_first_reply", PM, first_reply="已收到")
     f.do("Task_investigate", PM, investigation="排班冲突", proposal="补派工程师")
-    for turn in (1, 2):  # seed 001 §2.4: not satisfied → department director, until no objection
+    for turn in (1, 2):  # seed 001_4ada53786a497df7.txt 投诉机制 7.2: to the director until no objection
         clock.advance(timedelta(days=3))
         f.do("Task_customer_feedback", CUSTOMER, satisfied=False, objection=f"第{turn}次不满意")
         handle = f.task("Task_director_handle")
@@ -101,7 +103,7 @@ def test_escalated_to_the_director_twice_before_the_customer_is_satisfied(svc, c
     assert f.task("Task_customer_feedback").candidate_groups == ["customer"]
     f.do("Task_customer_feedback", CUSTOMER, satisfied=True)
     close = f.task("Task_close")
-    assert close.due_at == T0 + timedelta(days=15)  # seed 001 §2.4: within half a month
+    assert close.due_at == T0 + timedelta(days=15)  # seed 001_4ada53786a497df7.txt §2.4.2: half a month
     clock.advance(timedelta(days=1))
     f.do("Task_close", DESK, satisfaction="satisfied", closing_notes="客户无异议")
     assert f.completed() == [
@@ -112,10 +114,11 @@ def test_escalated_to_the_director_twice_before_the_customer_is_satisfied(svc, c
     resolution = f.clock_row("complaint_resolution")
     assert (resolution.state, resolution.business_seconds) == ("met", (7 * 24 * 60 + 10) * 60)
     assert f.instance().status == "completed" and f.outbox() == [("sms", "project_manager")]
+    assert f.replays()
 
 
 def test_unanswered_request_goes_straight_to_the_director(svc, clock):
-    f = received(svc, clock, unanswered=True)  # seed 001 §2.4: straight to the manager in charge
+    f = received(svc, clock, unanswered=True)  # seed 001_4ada53786a497df7.txt §2.4.3: straight to the manager
     assert f.outbox() == [("sms", "department_director")] and "未响应" in f.messages()[0].body
     first = f.task("Task_director_first_reply")
     assert (first.candidate_groups, first.due_at) == (["department_director"], REPLY_DUE)
@@ -128,3 +131,15 @@ def test_unanswered_request_goes_straight_to_the_director(svc, clock):
 def test_outbox_messages_name_the_element_that_sent_them(lite, clock):
     f = received(lite, clock)
     assert f.messages()[0].element_id == "Task_notify_project_manager"
+
+
+@pytest.mark.xfail(strict=True, reason="engine bug: SlaEngine.attach (engine/sla.py) records an overdue "
+                   "sla_warning before the operation's input event and Replayer (engine/replay.py) takes the "
+                   "first event of an operation as its input; see report")
+def test_a_late_step_replays(lite, clock):
+    f = start(lite, "complaint", COMPLAINT)
+    clock.advance(timedelta(hours=1, minutes=40))  # past 75 % of the 2 h first reply; the scheduler never ran
+    f.do("Task_record_complaint", DESK, complaint_detail="迟到", unanswered_request=False)
+    late = [("sla_warning", "complaint_first_reply"), ("task_completed", "Task_record_complaint")]
+    assert f.trail(4)[:2] == late  # the catch-up comes first in the operation
+    assert f.replays()

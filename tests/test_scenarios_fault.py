@@ -43,7 +43,8 @@ def lite(sqlite_url, clock):  # known bugs are shown on one database
 
 def test_p4_solved_by_phone(svc, clock):
     f = start(svc, "fault_repair", {**FAULT, "level": "P4"}, business_key="F-P4")
-    # network_om (seed 001) has no workaround target for a general fault and no resolution clock at all.
+    # seed 001_4ada53786a497df7.txt §2.2.5.8: no workaround target for a general fault;
+    # network_om has no resolution clock (sla_targets.dmn).
     assert f.trail() == [
         ("instance_started", "StartEvent_fault_reported"), ("sla_started", "response"),
         ("sla_skipped", "workaround"), ("sla_skipped", "resolution"), ("sla_started", "escalation_tier4"),
@@ -55,10 +56,11 @@ def test_p4_solved_by_phone(svc, clock):
     f.do("Task_confirm_level", DESK, level="P4")
     phone = f.task("Task_phone_diagnosis")
     assert (phone.candidate_groups, phone.assignee) == (["duty_engineer"], "duty_engineer")  # day shift
-    assert phone.due_at == T0 + timedelta(hours=1)  # seed 001 §2.2.4.3: general fault, phone response 60 min
+    assert phone.due_at == T0 + timedelta(hours=1)  # seed 001_4ada53786a497df7.txt §2.2.4.3: 60 min
     pending = f.pending()
-    assert pending["Boundary_remote_2h"] == T0 + timedelta(hours=2)  # seed 001 §1.1.1: tier 1 → 2 after 2 h
-    # seed 001 §1.1.3: tier 4 after one working day (9 working hours from Monday 09:00)
+    # seed 001_4ada53786a497df7.txt §1.1.2 第1条: 2 h
+    assert pending["Boundary_remote_2h"] == T0 + timedelta(hours=2)
+    # seed 001_4ada53786a497df7.txt §1.1.2 第3条: tier 4 after one working day (9 working h from Mon 09:00)
     assert pending["sla:breach:escalation_tier4"] == bj("2026-03-03 09:00")
     clock.advance(timedelta(minutes=20))
     mark = f.mark()
@@ -73,11 +75,12 @@ def test_p4_solved_by_phone(svc, clock):
         ["callback", "escalation_tier2", "escalation_tier4", "report", "response", "writeup"], "met")
     assert f.skipped() == ["remote_response", "resolution", "workaround"]
     assert f.trail(0, "timer_fired") == []
-    # No project manager SMS: only P1/P2 are extra-urgent (seed 001 §2.1 step 2).
+    # No project manager SMS: only P1/P2 are extra-urgent (seed 001_4ada53786a497df7.txt 2.2.1.1).
     assert f.outbox() == [("sms", "technical_lead"), ("sms", "service_desk"), ("email", "customer")]
     fields = f.records()["fault_report"].data["fields"]
     assert (fields["level"], fields["report_time"], fields["remote_support_time"], fields["onsite_time"]) == (
         "P4", "2026-03-02 09:00", "2026-03-02 09:20", "—")
+    assert f.replays()
 
 
 def test_remote_repair_waits_for_consent_without_counting_it(svc, clock):
@@ -86,9 +89,10 @@ def test_remote_repair_waits_for_consent_without_counting_it(svc, clock):
     triage(f, "partial", "P2")
     phone = f.task("Task_phone_diagnosis")
     assert phone.assignee == "duty_engineer2"
-    assert phone.due_at == clock.now() + timedelta(minutes=30)  # seed 004: response within half an hour
+    # seed 004_777e0ef8db92c2e8.txt 服务承诺函 第2条: 30 min
+    assert phone.due_at == clock.now() + timedelta(minutes=30)
     assert f.outbox() == [("sms", "technical_lead"), ("sms", "project_manager")]  # P2 is extra-urgent
-    due = clock.now() + timedelta(hours=2)  # seed 004: P2 diagnosed and resolved within 2 h
+    due = clock.now() + timedelta(hours=2)  # seed 004_777e0ef8db92c2e8.txt 故障级别划分: P2 within 2 h
     assert f.pending()["sla:breach:resolution"] == due
     clock.advance(timedelta(minutes=10))
     f.do("Task_phone_diagnosis", DUTY2, diagnosis="需远程登录排查", solved=False)
@@ -99,7 +103,7 @@ def test_remote_repair_waits_for_consent_without_counting_it(svc, clock):
     clock.advance(timedelta(minutes=45))  # the customer's written consent takes 45 min
     assert f.clock("resolution")["state"] == "paused"
     f.do("Task_customer_consent", CUSTOMER, customer_consents=True, consent_reference="授权书-001")
-    # seed 001 §2.2.4.1: the customer's approval time is not counted in the committed service time
+    # seed 001_4ada53786a497df7.txt §2.2.4.1: the customer's approval time is not counted
     resumed = f.sla_event("sla_resumed", "resolution")
     assert resumed.element_id == "Task_customer_consent" and resumed.data["paused_seconds"] == 45 * 60
     assert f.pending()["sla:breach:resolution"] == due + timedelta(minutes=45)
@@ -113,7 +117,7 @@ def test_remote_repair_waits_for_consent_without_counting_it(svc, clock):
     assert (row.state, row.paused_seconds, row.business_seconds) == ("met", 2700, 30 * 60)
     assert f.instance().data["command_log"].startswith("conf t")  # the command log goes with the report
     assert f.task("Task_fill_report").assignee == "duty_engineer2"
-    assert f.trail(0, "timer_fired") == []
+    assert f.trail(0, "timer_fired") == [] and f.replays()
 
 
 def test_onsite_repair_with_customer_objections(svc, clock):
@@ -123,7 +127,7 @@ def test_onsite_repair_with_customer_objections(svc, clock):
     f.do("Task_phone_diagnosis", DUTY, diagnosis="板卡故障", solved=False)
     f.do("Task_customer_consent", CUSTOMER, customer_consents=False)
     assert f.outbox()[-1] == ("sms", "technical_lead")  # 需现场支持
-    # seed 001 §2.2.4.3: serious fault ≤ 100 km from Shenyang, on site within 1 h
+    # seed 001_4ada53786a497df7.txt §2.2.5.8: serious fault ≤ 100 km from Shenyang, on site within 1 h
     assert f.clock("onsite_arrival")["due_at"] == T0 + timedelta(hours=1, minutes=5)
     for turn, wait in ((1, 20), (2, 10)):
         clock.advance(timedelta(minutes=10))
@@ -144,7 +148,7 @@ def test_onsite_repair_with_customer_objections(svc, clock):
     f.do("Task_arrive_onsite", DUTY, service_request_signed=True)
     arrival = f.clock_row("onsite_arrival")  # 10 + 10 + 20 + 15 running minutes
     assert (arrival.state, arrival.business_seconds, arrival.paused_seconds) == ("met", 55 * 60, 30 * 60)
-    assert f.states()["spare_part"] == "met"  # seed 001 §2.2.5: spare part on site within 4 h
+    assert f.states()["spare_part"] == "met"  # seed 001_4ada53786a497df7.txt §2.2.7.1: spare part within 4 h
     # On site: the customer objects to the plan; it is revised, confirmed by the director, signed.
     f.do("Task_onsite_analysis", DUTY, onsite_findings="背板损坏", plan_changed=False)
     f.do("Task_customer_sign_plan", CUSTOMER, customer_agrees=False, customer_objection="需夜间施工")
@@ -163,6 +167,7 @@ def test_onsite_repair_with_customer_objections(svc, clock):
     assert f.instance().status == "completed"
     assert f.states()["escalation_tier3"] == "met" and f.trail(0, "timer_fired") == []
     assert f.records()["fault_report"].data["fields"]["onsite_time"] == "2026-03-02 10:30"
+    # No replay check here: the arrival came after the warning instant, see test_a_late_step_replays.
 
 
 def test_tier_2_senior_engineer_after_two_hours_on_the_phone(svc, clock):
@@ -170,12 +175,12 @@ def test_tier_2_senior_engineer_after_two_hours_on_the_phone(svc, clock):
     triage(f, "degraded", "P3")
     assert tick(svc, clock, at=T0 + timedelta(hours=1)) == 1  # only the response warning (75 % of 1 h)
     assert f.trail(0, "sla_warning", "sla_breached", "timer_fired") == [("sla_warning", "response")]
-    tick(svc, clock, SECOND)  # seed 001 §2.2.4.3: general fault, phone response 60 min
+    tick(svc, clock, SECOND)  # seed 001_4ada53786a497df7.txt §2.2.4.3: 60 min
     assert f.sla_event("sla_breached", "response").data["due_at"] == (T0 + timedelta(hours=1)).isoformat()
     mark = f.mark()
     tick(svc, clock, at=T0 + timedelta(hours=2))
     assert f.trail(mark) == [("sla_warning", "escalation_tier2")] and "Task_senior_support" not in f.open()
-    tick(svc, clock, SECOND)  # seed 001 §1.1.1: unsolved by phone/remote after 2 h → senior engineer
+    tick(svc, clock, SECOND)  # seed 001_4ada53786a497df7.txt §1.1.2 第1条: 2 h → tier 2
     assert f.trail(mark + 1) == [
         ("sla_breached", "escalation_tier2"), ("timer_fired", "Boundary_remote_2h"),
         ("service_task_completed", "Task_notify_senior_engineer"), ("task_created", "Task_senior_support"),
@@ -187,6 +192,7 @@ def test_tier_2_senior_engineer_after_two_hours_on_the_phone(svc, clock):
     f.do("Task_phone_diagnosis", DUTY, diagnosis="STP 环路", solved=True)
     assert f.states()["escalation_tier2"] == "breached"
     assert f.sla_event("sla_stopped", "escalation_tier2").element_id == "SubProcess_remote"
+    assert f.replays()
 
 
 def test_tiers_3_and_4_expert_group_then_vendor_and_replacement(svc, clock):
@@ -196,11 +202,12 @@ def test_tiers_3_and_4_expert_group_then_vendor_and_replacement(svc, clock):
     assert f.instance().data["tier4_due"] == "2026-03-09T16:00:00+08:00"
     to_onsite(f, clock)  # arrives 16:30
     arrived = bj("2026-03-06 16:30")
-    assert f.clock("escalation_tier3")["due_at"] == arrived + timedelta(hours=4)  # seed 001 §1.1.2
+    # seed 001_4ada53786a497df7.txt §1.1.2 第2条
+    assert f.clock("escalation_tier3")["due_at"] == arrived + timedelta(hours=4)
     mark = f.mark()
     tick(svc, clock, at=arrived + timedelta(hours=4))
     assert "Task_expert_consultation" not in f.open()
-    tick(svc, clock, SECOND)  # seed 001 §1.1.2: unsolved 4 h after arrival → expert group
+    tick(svc, clock, SECOND)  # seed 001_4ada53786a497df7.txt §1.1.2 第2条: 4 h → expert group
     assert f.trail(mark, "timer_fired", "sla_breached", "task_created") == [
         ("sla_breached", "escalation_tier3"), ("timer_fired", "Boundary_onsite_4h"),
         ("task_created", "Task_expert_consultation")]
@@ -210,7 +217,7 @@ def test_tiers_3_and_4_expert_group_then_vendor_and_replacement(svc, clock):
     assert tick(svc, clock, at=bj("2026-03-08 12:00")) == 0  # the weekend is not working time
     assert tick(svc, clock, at=bj("2026-03-09 16:00")) == 1
     assert f.trail(mark) == [("sla_warning", "escalation_tier4")]  # 75 % of 9 working hours
-    tick(svc, clock, SECOND)  # seed 001 §1.1.3: unsolved after one working day → vendor + replacement
+    tick(svc, clock, SECOND)  # seed 001_4ada53786a497df7.txt §1.1.2 第3条: 1 working day
     assert f.trail(mark + 1) == [
         ("sla_breached", "escalation_tier4"), ("timer_fired", "Boundary_onsite_1wd"),
         ("service_task_completed", "Task_vendor_case"),
@@ -231,6 +238,7 @@ def test_tiers_3_and_4_expert_group_then_vendor_and_replacement(svc, clock):
     assert f.open() == ["Task_preventive_talk", "Task_vendor_support"]
     assert {k: v for k, v in f.states().items() if k.startswith("escalation")} == {
         "escalation_tier2": "met", "escalation_tier3": "breached", "escalation_tier4": "breached"}
+    assert f.replays()
 
 
 @pytest.mark.xfail(strict=True, reason="handler bug: handlers/report.py report_fields lists every task "
@@ -240,5 +248,5 @@ def test_fault_report_names_only_the_engineers(lite, clock):
     triage(f, "none", "P4")
     f.do("Task_phone_diagnosis", DUTY, diagnosis="配置错误", solved=True)
     close_fault(f)
-    # seed 001 §2.2.6: the report names the engineers, not the service desk or the customer's signer
+    # seed 001_4ada53786a497df7.txt §2.2.6 (2): the report names the engineers, not the desk or the customer
     assert f.records()["fault_report"].data["fields"]["engineers"] == ["duty_engineer"]

@@ -47,7 +47,7 @@ def test_p1_fault_opens_an_incident_whose_ladder_fires_by_time(svc, clock):
     assert fault.instance().data["suggested_level"] == "P1"  # fault_level.dmn Rule_2: business stopped
     assert fault.trail(0, "service_task_completed", "instance_completed") == [
         ("service_task_completed", "Task_notify_technical_lead"),
-        ("service_task_completed", "Task_notify_project_manager"),  # seed 001 §2.1 step 2: extra-urgent
+        ("service_task_completed", "Task_notify_project_manager"),  # seed 001_4ada53786a497df7.txt 2.2.1.1
         ("service_task_completed", "Task_start_incident_p1"), ("instance_completed", None)]
     (child,) = fault.children()
     inc = Flow(svc, child.id)
@@ -55,11 +55,12 @@ def test_p1_fault_opens_an_incident_whose_ladder_fires_by_time(svc, clock):
     assert (child.data["fault_instance_id"], child.data["level"], child.data["contract"]) == (
         fault.id, "P1", "monitoring")
     opened = clock.now()
-    # seed 003 §1.1.7: level 1 → notify the manager in 15 min, team 30 min, expert remote 1 h, group 2 h
+    # seed 003_fc58e5a8846aff91.txt §1.1.7.2 (a)(c)(d)(e): manager 15 min, team 30 min,
+    # expert remote 1 h, expert group 2 h
     started = {e.data["clock"]: e.data["target"] for e in inc.events() if e.type == "sla_started"}
     assert started == {"emergency_notify_manager": "PT15M", "emergency_team": "PT30M",
                        "emergency_expert_remote": "PT1H", "emergency_expert_group": "PT2H",
-                       "onsite_arrival": "PT2H"}  # seed 003 §1.1.9: level 1 on site within 2 h
+                       "onsite_arrival": "PT2H"}  # seed 003_fc58e5a8846aff91.txt §1.1.8.3 表1-3: 2 h
     assert inc.skipped() == ["emergency_onsite_arrival", "emergency_plan", "emergency_response"]
     groups = {t.element_id: t.candidate_groups for t in inc.tasks()}
     assert groups == {"Task_dispatch_resources": ["technical_director"],
@@ -83,10 +84,13 @@ def test_p1_fault_opens_an_incident_whose_ladder_fires_by_time(svc, clock):
     for minutes, expected, told in rungs:
         mark, sent = inc.mark(), len(inc.messages())
         tick(svc, clock, at=opened + timedelta(minutes=minutes))  # exactly at the rung: not yet
-        assert inc.trail(mark, "sla_breached", "timer_fired", "service_task_completed") == []
+        assert {kind for kind, _ in inc.trail(mark)} <= {"sla_warning"}  # 75 % warnings only
+        mark = inc.mark()
         tick(svc, clock, SECOND)
-        assert inc.trail(mark, "sla_breached", "timer_fired", "service_task_completed") == expected
+        assert inc.trail(mark) == expected
         assert inc.outbox()[sent:] == ([("sms", told)] if told else [])
+    assert inc.trail(0, "sla_warning") == [("sla_warning", c) for c in (
+        "emergency_team", "emergency_expert_remote", "emergency_expert_group", "onsite_arrival")]
     bodies = [m.body for m in inc.messages()[2:]]
     assert "30分钟内未成立" in bodies[0] and "1小时内未远程访问" in bodies[1]
     assert "2小时内未成立" in bodies[2]
@@ -94,15 +98,15 @@ def test_p1_fault_opens_an_incident_whose_ladder_fires_by_time(svc, clock):
     assert inc.states() == {"emergency_notify_manager": "met", "emergency_team": "breached",
                             "emergency_expert_remote": "breached", "emergency_expert_group": "breached",
                             "onsite_arrival": "breached"}
+    assert fault.replays() and inc.replays()
 
 
 @pytest.mark.xfail(strict=True, reason="engine bug: a clock still running when its instance ends is never "
                    "closed (engine/sla.py SlaEngine has no end-of-instance hook); see report")
 def test_handing_a_p1_fault_to_an_incident_leaves_no_clock_running(lite, clock):
-    svc = lite
-    fault = start(svc, "fault_repair", {**FAULT, "contract": "monitoring", "level": "P1"})
+    fault = start(lite, "fault_repair", {**FAULT, "contract": "monitoring", "level": "P1"})
     triage(fault, "total", "P1")
-    tick(svc, clock, timedelta(days=1))  # seed 003: P1 phone response 30 min, long past
+    tick(lite, clock, timedelta(days=1))  # seed 003_fc58e5a8846aff91.txt §1.1.5.3: P1 phone response 30 min
     assert fault.instance().status == "completed"
     assert fault.states()["response"] != "running"
 
@@ -110,7 +114,7 @@ def test_handing_a_p1_fault_to_an_incident_leaves_no_clock_running(lite, clock):
 def test_failed_plan_goes_to_vendor_support(svc, clock):
     inc = start(svc, "incident", {"summary": "95598 系统宕机", "customer": "国网XX",
                                   "contract": "callcenter_95598", "level": "P1"})
-    # seed 000 §4: on site within 1 h of the report (emergency), §2: on-site support within 2 h
+    # seed 000_db496af449587f92.txt §4 第2条: emergency, on site within 1 h of the report
     assert inc.clock("emergency_onsite_arrival")["due_at"] == T0 + timedelta(hours=1)
     inc.do("Task_form_team", DIRECTOR, team_members="甲,乙,丙", coordinator="甲")
     inc.do("Task_expert_remote", EXPERT, expert_remote_findings="数据库锁表")
@@ -119,7 +123,7 @@ def test_failed_plan_goes_to_vendor_support(svc, clock):
     assert inc.task("Task_arrive_onsite").assignee == "duty_engineer"
     clock.advance(timedelta(minutes=40))
     inc.do("Task_arrive_onsite", DUTY, service_request_signed=True)
-    resolve = inc.clock("emergency_resolve")  # seed 000 §4 第2条: resolve within 2 h (see the xfail below)
+    resolve = inc.clock("emergency_resolve")  # seed 000_db496af449587f92.txt §4 第2条: 2 h
     assert resolve["target"] == "PT2H" and inc.states()["emergency_onsite_arrival"] == "met"
     clock.advance(timedelta(minutes=20))
     inc.do("Task_draw_plan", EXPERT, **PLAN, needs_test=False)
@@ -131,7 +135,8 @@ def test_failed_plan_goes_to_vendor_support(svc, clock):
     mark = inc.mark()
     inc.do("Task_implement_plan", DUTY, handling="重建索引", plan_succeeded=False)
     assert inc.task("Task_director_decide").candidate_groups == ["technical_director"]
-    inc.do("Task_director_decide", DIRECTOR, within_tolerance=False)  # seed 001 §2.2: external support
+    # seed 001_4ada53786a497df7.txt 事故处理 3.2.2.2: vendor
+    inc.do("Task_director_decide", DIRECTOR, within_tolerance=False)
     assert inc.trail(mark, "task_completed", "service_task_completed", "task_created") == [
         ("task_completed", "Task_implement_plan"), ("task_created", "Task_director_decide"),
         ("task_completed", "Task_director_decide"), ("service_task_completed", "Task_vendor_case"),
@@ -155,7 +160,7 @@ def test_failed_plan_goes_to_vendor_support(svc, clock):
     stopped = inc.sla_event("sla_stopped", "emergency_resolve")
     assert (stopped.element_id, stopped.data["state"]) == ("Event_incident_resolved", "breached")
     inc.do("Task_preventive_talk", DUTY, preventive_done=True, new_problem_found=False)
-    observe = clock.now() + timedelta(days=1)  # seed 003 §1.1.9: observe on site after the fix
+    observe = clock.now() + timedelta(days=1)  # seed 003_fc58e5a8846aff91.txt §1.1.7.2 第3条: observe
     assert inc.pending() == {"Event_observation": observe}
     assert tick(svc, clock, at=observe) == 0
     tick(svc, clock, SECOND)
@@ -175,8 +180,10 @@ def test_failed_plan_goes_to_vendor_support(svc, clock):
                             "emergency_resolve": "breached", "onsite_arrival": "met"}
     assert inc.outbox()[-2:] == [("sms", "service_desk"), ("email", "customer")]  # the special report
     assert set(inc.records()) == {"vendor_case", "fault_report"}
-    special = inc.records()["fault_report"].data["fields"]  # seed 001 §2.2: special report on a major fault
+    # seed 001_4ada53786a497df7.txt §4.4.5: special report
+    special = inc.records()["fault_report"].data["fields"]
     assert (special["onsite_time"], special["level"]) == ("2026-03-02 09:40", "P1")
+    # No replay check: the plan was drawn after the locate warning instant, see test_a_late_step_replays.
 
 
 @pytest.mark.xfail(strict=True, reason="process bug: processes/incident.bpmn puts sla.start of "
@@ -188,7 +195,7 @@ def test_emergency_resolve_counts_from_arrival(lite, clock):
     inc.do("Task_dispatch_resources", DIRECTOR, **DISPATCH)
     clock.advance(timedelta(minutes=40))
     inc.do("Task_arrive_onsite", DUTY, service_request_signed=True)
-    # seed 000 §4 第2条: locate within 1 h and resolve within 2 h, both counted from the arrival on site
+    # seed 000_db496af449587f92.txt §4 第2条: locate within 1 h, resolve within 2 h, from the arrival
     assert inc.clock("emergency_locate")["due_at"] == clock.now() + timedelta(hours=1)
     assert inc.clock("emergency_resolve")["due_at"] == clock.now() + timedelta(hours=2)
 

@@ -46,7 +46,8 @@ def plan_round(f, svc, clock, planned: str) -> None:
     """Plan with the customer, name the engineer, notify, wait until 3 days before (seed 001 §5.2)."""
     f.do("Task_plan", DESK, **SITE, planned_date=planned)
     f.do("Task_assign_engineer", LEAD, inspection_engineer="duty_engineer2")
-    reconfirm = bj(f"{planned} 09:00") - timedelta(days=3)  # seed 001 §5.2: re-confirmed 3 days before
+    # seed 001_4ada53786a497df7.txt §5.2 step 4: 3 days before
+    reconfirm = bj(f"{planned} 09:00") - timedelta(days=3)
     assert f.pending()["Event_reconfirm_due"] == reconfirm
     assert tick(svc, clock, at=reconfirm) == 0 and "Task_reconfirm" not in f.open()
     tick(svc, clock, SECOND)
@@ -57,7 +58,7 @@ def report_and_archive(f, signed: bool = True) -> None:
     f.do("Task_fill_report", DUTY2, report_summary="设备运行正常")
     reason = {} if signed else {"no_signature_reason": "负责人出差"}
     f.do("Task_customer_sign", CUSTOMER, signed=signed, **reason)
-    if not signed:  # seed 001 §5.2 step 5: the reason is written and the department manager signs
+    if not signed:  # seed 001_4ada53786a497df7.txt 3.1 1.1: no signature → reason + department manager
         f.do("Task_department_sign", DEPT, department_confirmed=True)
     f.do("Task_callback", DESK, satisfied=True)
     f.do("Task_receive_report", DESK, archive_ref="XJ-1")
@@ -69,7 +70,8 @@ def test_monthly_inspection_started_by_its_timer(svc, clock):
     assert start_timers(svc) == [first]
     assert tick(svc, clock, at=first) == 0
     assert tick(svc, clock, SECOND) == 1
-    assert start_timers(svc) == [bj("2026-04-25 09:00")]  # seed 001 §5.2: monthly
+    # seed 001_4ada53786a497df7.txt §2.3.3, §5.2: monthly
+    assert start_timers(svc) == [bj("2026-04-25 09:00")]
     with svc.store.read() as s:
         (row,) = s.scalars(select(Instance).where(Instance.process_key == "inspection")).all()
     f = Flow(svc, row.id)
@@ -88,8 +90,9 @@ def test_monthly_inspection_started_by_its_timer(svc, clock):
     report_and_archive(f)
     assert f.instance().status == "completed" and f.children() == []
     assert f.outbox() == [("email", "customer"), ("sms", "service_desk")]
-    assert f.states()["callback"] == "met"  # seed 001 §5.2 step 6: callback within 2 days
-    assert f.trail(0, "timer_fired") == [("timer_fired", "Event_reconfirm_due")]
+    # seed 001_4ada53786a497df7.txt §5.2 step 14: callback within 2 days
+    assert f.states()["callback"] == "met"
+    assert f.trail(0, "timer_fired") == [("timer_fired", "Event_reconfirm_due")] and f.replays()
 
 
 @pytest.mark.xfail(strict=True, reason="process bug: processes/inspection.bpmn starts inspection_notice when "
@@ -102,12 +105,14 @@ def test_a_scheduled_inspection_runs_its_notice_clock(lite, clock):
     f = Flow(lite, iid)
     f.do("Task_plan", DESK, **SITE, planned_date="2026-04-08")
     f.do("Task_assign_engineer", LEAD, inspection_engineer="duty_engineer2")
-    assert f.states().get("inspection_notice") == "met"  # seed 001 §5.2: notified 3 working days before
+    # seed 001_4ada53786a497df7.txt §2.3.3.3: 3 working days
+    assert f.states().get("inspection_notice") == "met"
 
 
 def test_customer_cancels_and_a_new_round_starts(svc, clock):
     f = start(svc, "inspection", SITE)
-    assert f.clock("inspection_notice")["target"] == "PT27H"  # seed 001 §5.2: 3 working days
+    # seed 001_4ada53786a497df7.txt §2.3.3.3: 3 working days
+    assert f.clock("inspection_notice")["target"] == "PT27H"
     plan_round(f, svc, clock, "2026-03-12")
     mark = f.mark()
     f.do("Task_reconfirm", DESK, customer_cancels=True, cancel_reason="客户停电检修")
@@ -124,7 +129,7 @@ def test_customer_cancels_and_a_new_round_starts(svc, clock):
     # One notice clock per instance: started in the first round, met when the customer was told.
     assert f.trail(0, "sla_started", "sla_met") == [("sla_started", "inspection_notice"),
                                                      ("sla_met", "inspection_notice")]
-    assert f.trail(0, "timer_fired") == [("timer_fired", "Event_reconfirm_due")] * 2
+    assert f.trail(0, "timer_fired") == [("timer_fired", "Event_reconfirm_due")] * 2 and f.replays()
 
 
 def test_anomaly_opens_a_linked_fault_repair(svc, clock):
@@ -137,7 +142,7 @@ def test_anomaly_opens_a_linked_fault_repair(svc, clock):
          anomaly_summary="CPU 持续 95%")
     assert f.task("Task_register_fault").assignee == "duty_engineer2"
     f.do("Task_register_fault", DUTY2, summary="核心交换机 CPU 持续高负载", level="P3")
-    (child,) = f.children()  # seed 001 §5.2 step 5: an anomaly goes to the fault repair process
+    (child,) = f.children()  # seed 001_4ada53786a497df7.txt §5.2 step 9.2: anomaly → fault
     assert child.process_key == "fault_repair" and child.parent_instance_id == f.id
     assert f.instance().data["fault_repair_instance_id"] == child.id
     assert {k: child.data[k] for k in ("source_instance_id", "channel", "summary", "level", "contract")} == {
@@ -145,9 +150,11 @@ def test_anomaly_opens_a_linked_fault_repair(svc, clock):
         "level": "P3", "contract": "network_om"}
     fault = Flow(svc, child.id)
     assert fault.open() == ["Task_record_impact"] and fault.outbox() == [("sms", "technical_lead")]
-    assert fault.clock("response")["due_at"] == clock.now() + timedelta(hours=1)  # seed 001: general, 60 min
+    # seed 001_4ada53786a497df7.txt §2.2.4.3: 60 min
+    assert fault.clock("response")["due_at"] == clock.now() + timedelta(hours=1)
     assert f.open() == ["Task_fill_report"]
     report_and_archive(f, signed=False)
     assert f.instance().status == "completed" and fault.instance().status == "running"
     assert f.completed()[-5:] == ["Task_customer_sign", "Task_department_sign", "Task_callback",
                                   "Task_receive_report", "Task_regional_review"]
+    assert f.replays() and fault.replays()
