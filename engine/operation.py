@@ -170,7 +170,8 @@ class Operation:
             result=outcome.result,
             effects=outcome.effects,
         )
-        self.effects.extend(outcome.effects)
+        # The outbox row names the step that wrote it; the recorded outcome stays as the handler gave it.
+        self.effects.extend({**e, "element_id": task.task_spec.bpmn_id} for e in outcome.effects)
         task.run()
         self.completed_manually(task)
 

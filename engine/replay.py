@@ -1,8 +1,8 @@
 """Deterministic replay: rebuild an instance from its pinned definition and its recorded inputs.
 
-Events are grouped by operation (`op`). The first event of each operation is its input (a start, a
-claim, a completion with its data, a message, an incident retry, a cancellation, or a scheduler
-tick); everything after it is what the engine did in response. Replay re-applies each input on a
+Events are grouped by operation (`op`). Each operation has one input (a start, a claim, a completion
+with its data, a message, an incident retry, a cancellation, or else a scheduler tick); everything
+else is what the engine did in response. Replay re-applies each input on a
 manual clock set to the recorded time, hands handlers their recorded outcomes (never calling them),
 and after each operation compares the state digest and the events it produced with the record.
 """
@@ -153,7 +153,9 @@ class Replayer:
     ) -> tuple[Operation, BpmnWorkflow]:
         from . import scheduling, tasks
 
-        first = group[0]
+        # SLA deadlines that passed before this operation are recorded ahead of its input (the engine
+        # catches up first), so the input is the first event of an input type, not the first event.
+        first = next((e for e in group if e.type in INPUTS), group[0])
         if wf is None:
             if first.type != "instance_started":
                 raise EngineError("history does not begin with instance_started", instance_id=instance_id)

@@ -29,12 +29,40 @@ def _local(value: Any) -> str:
     return moment.astimezone(TZ).strftime("%Y-%m-%d %H:%M")
 
 
+def _completions(history: list[dict[str, Any]], element: str | None) -> list[Any]:
+    wanted = {e.strip() for e in (element or "").split(",") if e.strip()}
+    return [e["at"] for e in history if e["type"] == "task_completed" and e["element_id"] in wanted]
+
+
 def _first_completion(history: list[dict[str, Any]], element: str | None) -> Any:
-    if not element:
-        return None
-    wanted = {e.strip() for e in element.split(",")}
-    return next(
-        (e["at"] for e in history if e["type"] == "task_completed" and e["element_id"] in wanted), None
+    done = _completions(history, element)
+    return done[0] if done else None
+
+
+def _last_completion(history: list[dict[str, Any]], element: str | None) -> Any:
+    """A repair retried after a failed plan was finished by its last attempt."""
+    done = _completions(history, element)
+    return done[-1] if done else None
+
+
+ENGINEER_GROUPS = {"duty_engineer", "senior_engineer", "expert_group", "vendor", "technical_lead"}
+
+
+def _engineers(history: list[dict[str, Any]]) -> list[str]:
+    """Who completed steps offered to engineering groups (not the desk, the customer or managers)."""
+    groups = {
+        e["element_id"]: set(e["data"].get("candidate_groups") or [])
+        for e in history
+        if e["type"] == "task_created"
+    }
+    return sorted(
+        {
+            e["actor"]
+            for e in history
+            if e["type"] == "task_completed"
+            and e["actor"] != "system"
+            and groups.get(e["element_id"], set()) & ENGINEER_GROUPS
+        }
     )
 
 
@@ -43,18 +71,12 @@ def report_fields(ctx: HandlerContext) -> dict[str, Any]:
     props = ctx.properties
     started = next((e["at"] for e in history if e["type"] == "instance_started"), None)
     customer = ctx.data.get("customer")
-    engineers = sorted(
-        {
-            e["actor"]
-            for e in history
-            if e["type"] == "task_completed" and e["actor"] not in ("system", customer, None)
-        }
-    )
+    engineers = _engineers(history)
     fields = {
         "report_time": _local(started),
         "remote_support_time": _local(_first_completion(history, props.get("remote_element"))),
         "onsite_time": _local(_first_completion(history, props.get("onsite_element"))),
-        "repair_time": _local(_first_completion(history, props.get("repair_element")) or ctx.now),
+        "repair_time": _local(_last_completion(history, props.get("repair_element")) or ctx.now),
         "engineers": engineers,
         "summary": ctx.data.get("summary", ""),
         "customer": customer or "",

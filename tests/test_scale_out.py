@@ -22,9 +22,14 @@ WAIT_SECONDS = 300
 
 def _counts(svc):
     with svc.store.read() as s:
-        fired = s.execute(select(EventRow.instance_id, func.count()).where(EventRow.type == "timer_fired")
-                          .group_by(EventRow.instance_id)).all()
-        escalations = s.scalar(select(func.count()).select_from(OpenTask).where(OpenTask.element_id == "Escalate"))
+        fired = s.execute(
+            select(EventRow.instance_id, func.count())
+            .where(EventRow.type == "timer_fired")
+            .group_by(EventRow.instance_id)
+        ).all()
+        escalations = s.scalar(
+            select(func.count()).select_from(OpenTask).where(OpenTask.element_id == "Escalate")
+        )
     return dict(fired), escalations
 
 
@@ -35,10 +40,16 @@ def test_three_workers_fire_each_timer_once(pg_url, clock, tmp_path: Path):
     deploy(svc, "rework.bpmn")
     # Started months ago on the simulated clock: for the workers' real clock every 2-hour timer is due.
     ids = {svc.runtime.start("rework", {"summary": f"#{n}"}, "desk") for n in range(INSTANCES)}
-    env = {**os.environ, "WEIBAO_DATABASE_URL": pg_url, "WEIBAO_PROCESSES_DIR": str(tmp_path),
-           "WEIBAO_TIMER_INTERVAL": "0.5"}
+    env = {
+        **os.environ,
+        "WEIBAO_DATABASE_URL": pg_url,
+        "WEIBAO_PROCESSES_DIR": str(tmp_path),
+        "WEIBAO_TIMER_INTERVAL": "0.5",
+    }
     logs = [open(tmp_path / f"worker{n}.log", "w") for n in range(WORKERS)]
-    workers = [subprocess.Popen([*weibao_command(), "worker"], env=env, stdout=log, stderr=log) for log in logs]
+    workers = [
+        subprocess.Popen([*weibao_command(), "worker"], env=env, stdout=log, stderr=log) for log in logs
+    ]
     try:
         deadline = time.monotonic() + WAIT_SECONDS
         fired, escalations = _counts(svc)
@@ -57,5 +68,7 @@ def test_three_workers_fire_each_timer_once(pg_url, clock, tmp_path: Path):
     assert set(fired) == ids, f"missed {len(ids - set(fired))}\n{worker_logs}"
     assert set(fired.values()) == {1}, "a timer fired twice"
     assert escalations == INSTANCES
-    assert codes == [0] * WORKERS, "\n".join((tmp_path / f"worker{n}.log").read_text()[-6000:] for n in range(WORKERS) if codes[n])
+    assert codes == [0] * WORKERS, "\n".join(
+        (tmp_path / f"worker{n}.log").read_text()[-6000:] for n in range(WORKERS) if codes[n]
+    )
     svc.close()

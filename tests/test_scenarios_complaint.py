@@ -126,16 +126,11 @@ def test_unanswered_request_goes_straight_to_the_director(svc, clock):
     assert f.states()["complaint_first_reply"] == "met" and f.open() == ["Task_director_handle"]
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: Effects.notify (engine/handler.py) records no "
-                   "element_id and engine/persist.py apply_effects writes '' for it; see report")
 def test_outbox_messages_name_the_element_that_sent_them(lite, clock):
     f = received(lite, clock)
     assert f.messages()[0].element_id == "Task_notify_project_manager"
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: SlaEngine.attach (engine/sla.py) records an overdue "
-                   "sla_warning before the operation's input event and Replayer (engine/replay.py) takes the "
-                   "first event of an operation as its input; see report")
 def test_a_late_step_replays(lite, clock):
     f = start(lite, "complaint", COMPLAINT)
     clock.advance(timedelta(hours=1, minutes=40))  # past 75 % of the 2 h first reply; the scheduler never ran

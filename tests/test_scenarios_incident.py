@@ -183,7 +183,7 @@ def test_failed_plan_goes_to_vendor_support(svc, clock):
     # seed 001_4ada53786a497df7.txt §4.4.5: special report
     special = inc.records()["fault_report"].data["fields"]
     assert (special["onsite_time"], special["level"]) == ("2026-03-02 09:40", "P1")
-    # No replay check: the plan was drawn after the locate warning instant, see test_a_late_step_replays.
+    assert inc.replays()  # the plan was drawn after the locate warning instant
 
 
 @pytest.mark.xfail(strict=True, reason="process bug: processes/incident.bpmn puts sla.start of "
@@ -200,8 +200,6 @@ def test_emergency_resolve_counts_from_arrival(lite, clock):
     assert inc.clock("emergency_resolve")["due_at"] == clock.now() + timedelta(hours=2)
 
 
-@pytest.mark.xfail(strict=True, reason="handler bug: handlers/report.py takes the *first* completion "
-                   "of repair_element as the repair time, i.e. the failed attempt when a plan is retried")
 def test_special_report_repair_time_is_the_successful_attempt(lite, clock):
     inc = start(lite, "incident", {"summary": "宕机", "customer": "国网XX", "contract": "callcenter_95598",
                                    "level": "P1"})
