@@ -81,6 +81,10 @@ class SlaEngine(NoSla):
             self._resume(op, name, str(task.id), task.task_spec.bpmn_id)
         for name in split_names(props.get("sla.stop")):
             self._stop(op, task, name)
+        # Clocks that count from the moment a step is done (arrival on site, a plan agreed), started
+        # with the data the step's form just supplied.
+        for name in split_names(props.get("sla.start_on_complete")):
+            self._start(op, task, name)
 
     def after_steps(self, op: Any) -> None:
         ctx = self._ctx(op)

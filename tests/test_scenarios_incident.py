@@ -186,9 +186,6 @@ def test_failed_plan_goes_to_vendor_support(svc, clock):
     assert inc.replays()  # the plan was drawn after the locate warning instant
 
 
-@pytest.mark.xfail(strict=True, reason="process bug: processes/incident.bpmn puts sla.start of "
-                   "emergency_locate/emergency_resolve on Task_arrive_onsite, which starts them when the "
-                   "task is created (dispatch), not when the engineer arrives; see report")
 def test_emergency_resolve_counts_from_arrival(lite, clock):
     inc = start(lite, "incident", {"summary": "宕机", "customer": "国网XX", "contract": "callcenter_95598",
                                   "level": "P1"})
