@@ -39,8 +39,10 @@ def settle(op: Operation) -> tuple[str, str]:
     status = "running"
     if op.cancelled:
         status = "cancelled"
+        op.rt.sla.on_finish(op)
     elif is_finished(op.wf):
         status = "completed"
+        op.rt.sla.on_finish(op)
         op.event("instance_completed", actor="system", data=json_safe(op.current_data()))
     compact(op.wf)
     return status, digest(op.wf)

@@ -72,8 +72,14 @@ class SlaEngine(NoSla):
         for name in split_names(props.get("sla.pause")):
             clock = _clocks(op).get(name)
             if clock is not None and sc.pause(clock, str(task.id), op.now):
-                op.event("sla_paused", element_id=task.task_spec.bpmn_id, task_id=str(task.id),
-                         actor="system", clock=name, paused_at=clock["paused_at"])
+                op.event(
+                    "sla_paused",
+                    element_id=task.task_spec.bpmn_id,
+                    task_id=str(task.id),
+                    actor="system",
+                    clock=name,
+                    paused_at=clock["paused_at"],
+                )
 
     def on_complete(self, op: Any, task: Any) -> None:
         props = op.element(task).properties
@@ -107,9 +113,11 @@ class SlaEngine(NoSla):
         if ctx is None:
             return None
         clocks = _clocks(ctx.op)
-        dues = [sc.due_of(clocks[n], sc.calendar_named(clocks[n]["calendar"]), ctx.op.now)
-                for n in split_names(ctx.op.element(task).properties.get("sla.stop"))
-                if n in clocks and not clocks[n]["stopped_at"]]
+        dues = [
+            sc.due_of(clocks[n], sc.calendar_named(clocks[n]["calendar"]), ctx.op.now)
+            for n in split_names(ctx.op.element(task).properties.get("sla.stop"))
+            if n in clocks and not clocks[n]["stopped_at"]
+        ]
         return min(dues, default=None)
 
     def pending_timers(self, op: Any) -> list[tuple[str, str, str | None, datetime]]:
@@ -117,8 +125,9 @@ class SlaEngine(NoSla):
             sync_table(op.session, op.instance_id, op.loaded.process_key, _clocks(op))
         if getattr(op, "cancelled", False) or is_finished(op.wf):
             return []
-        return [("sla", timer_element_id(kind, name), None, due)
-                for kind, name, due in sc.deadlines(_clocks(op))]
+        return [
+            ("sla", timer_element_id(kind, name), None, due) for kind, name, due in sc.deadlines(_clocks(op))
+        ]
 
     def fire(self, op: Any, element_id: str) -> None:
         # "sla:<warning|breach>:<clock>"; whichever deadline it was, record every one that has passed.
@@ -142,13 +151,20 @@ class SlaEngine(NoSla):
         try:
             return sc.decide(engine, name, inputs) or {"reason": "no sla_targets rule"}
         except Exception as exc:  # bad data (e.g. a text distance) must name the clock and the element
-            raise EngineError(f"SLA target of clock {name!r} could not be decided: {exc}",
-                              instance_id=op.instance_id, element_id=element, details=inputs) from exc
+            raise EngineError(
+                f"SLA target of clock {name!r} could not be decided: {exc}",
+                instance_id=op.instance_id,
+                element_id=element,
+                details=inputs,
+            ) from exc
 
     @staticmethod
     def _inputs(data: dict[str, Any], contract: Any = None) -> dict[str, Any]:
-        return {"contract": contract if contract is not None else data.get("contract"),
-                "level": data.get("level"), "distance_km": data.get("site_distance_km")}
+        return {
+            "contract": contract if contract is not None else data.get("contract"),
+            "level": data.get("level"),
+            "distance_km": data.get("site_distance_km"),
+        }
 
     # ----------------------------------------------------------------- transitions
     def _start(self, op: Any, task: Any, name: str) -> None:
@@ -164,8 +180,16 @@ class SlaEngine(NoSla):
             return
         clock = sc.new_clock(element, inputs, result, op.now, self.ratio)
         op.wf.data.setdefault("_sla", {})[name] = clock
-        op.event("sla_started", **where, clock=name, **inputs, target=clock["target"],
-                 calendar=clock["calendar"], due_at=clock["due_at"], warn_at=clock["warn_at"])
+        op.event(
+            "sla_started",
+            **where,
+            clock=name,
+            **inputs,
+            target=clock["target"],
+            calendar=clock["calendar"],
+            due_at=clock["due_at"],
+            warn_at=clock["warn_at"],
+        )
 
     def _resume(self, op: Any, name: str, task_id: str | None, element: str | None) -> None:
         clock = _clocks(op).get(name)
@@ -174,19 +198,47 @@ class SlaEngine(NoSla):
         seconds = sc.resume(clock, task_id, op.now, self.ratio)
         if seconds is not None:
             self._ctx(op).changed = True
-            op.event("sla_resumed", element_id=element, task_id=task_id, actor="system", clock=name,
-                     paused_seconds=seconds, due_at=clock["due_at"])
+            op.event(
+                "sla_resumed",
+                element_id=element,
+                task_id=task_id,
+                actor="system",
+                clock=name,
+                paused_seconds=seconds,
+                due_at=clock["due_at"],
+            )
 
     def _stop(self, op: Any, task: Any, name: str) -> None:
+        self._finish_clock(op, name, task.task_spec.bpmn_id, str(task.id))
+
+    def on_finish(self, op: Any) -> None:
+        """The instance ended (completed, handed over, cancelled): clocks nobody stopped stop now, so
+        none stays running for ever and the report counts them."""
+        for name in list(_clocks(op)):
+            self._finish_clock(op, name, None, None, reason="instance_ended")
+
+    def _finish_clock(
+        self, op: Any, name: str, element_id: str | None, task_id: str | None, reason: str | None = None
+    ) -> None:
         clock = _clocks(op).get(name)
         if clock is None or clock["stopped_at"]:
             return
         self._tick(op, name, clock)
-        self._resume(op, name, None, task.task_spec.bpmn_id)  # stopping ends any pause first
+        self._resume(op, name, None, element_id)  # stopping ends any pause first
         sc.stop(clock, op.now, self.ratio)
         kind = "sla_met" if clock["state"] == "met" else "sla_stopped"
-        op.event(kind, element_id=task.task_spec.bpmn_id, task_id=str(task.id), actor="system", clock=name,
-                 state=clock["state"], due_at=clock["due_at"], business_seconds=clock["business_seconds"])
+        extra = {"reason": reason} if reason else {}
+        op.event(
+            kind,
+            element_id=element_id,
+            task_id=task_id,
+            actor="system",
+            clock=name,
+            state=clock["state"],
+            due_at=clock["due_at"],
+            business_seconds=clock["business_seconds"],
+            **extra,
+        )
 
     def _tick(self, op: Any, name: str, clock: dict[str, Any]) -> None:
         """Record the warning and the breach whose time has passed (strictly, like the scheduler: a
@@ -195,12 +247,24 @@ class SlaEngine(NoSla):
             return
         if not clock["warned"] and datetime.fromisoformat(clock["warn_at"]) < op.now:
             clock["warned"] = True
-            op.event("sla_warning", actor="system", clock=name, warn_at=clock["warn_at"],
-                     due_at=clock["due_at"], ratio=self.ratio)
+            op.event(
+                "sla_warning",
+                actor="system",
+                clock=name,
+                warn_at=clock["warn_at"],
+                due_at=clock["due_at"],
+                ratio=self.ratio,
+            )
         if datetime.fromisoformat(clock["due_at"]) < op.now:
             clock.update(state="breached", breached_at=clock["due_at"])
-            op.event("sla_breached", actor="system", clock=name, due_at=clock["due_at"], level=clock["level"],
-                     target=clock["target"])
+            op.event(
+                "sla_breached",
+                actor="system",
+                clock=name,
+                due_at=clock["due_at"],
+                level=clock["level"],
+                target=clock["target"],
+            )
 
     def _catch_up(self, op: Any) -> None:
         for name, clock in sorted(_clocks(op).items()):
@@ -228,14 +292,27 @@ class SlaEngine(NoSla):
             before = {k: clock[k] for k in ("level", "distance_km", "target", "calendar", "due_at")}
             clock.update(level=inputs["level"], distance_km=inputs["distance_km"])
             if not result.get("target"):
-                op.event("sla_skipped", actor="system", clock=name,
-                         reason=f"{result['reason']} after re-level", **inputs)
+                op.event(
+                    "sla_skipped",
+                    actor="system",
+                    clock=name,
+                    reason=f"{result['reason']} after re-level",
+                    **inputs,
+                )
                 continue
             sc.retarget(clock, result, self.ratio)
             ctx.changed = True
-            op.event("sla_relevelled", actor="system", clock=name, before=before, level=clock["level"],
-                     distance_km=clock["distance_km"], target=clock["target"], calendar=clock["calendar"],
-                     due_at=clock["due_at"])
+            op.event(
+                "sla_relevelled",
+                actor="system",
+                clock=name,
+                before=before,
+                level=clock["level"],
+                distance_km=clock["distance_km"],
+                target=clock["target"],
+                calendar=clock["calendar"],
+                due_at=clock["due_at"],
+            )
 
     # ----------------------------------------------------------------- reading
     def clocks_for(self, session: Any, instance_id: str) -> list[dict[str, Any]]:
@@ -255,8 +332,11 @@ class SlaEngine(NoSla):
         clock = _clocks(op).get(name)
         if clock is None:
             started = sorted(_clocks(op)) or "none"
-            raise EngineError(f"sla_due({name!r}): SLA clock {name!r} has not started in this instance "
-                              f"(started clocks: {started})", instance_id=op.instance_id)
+            raise EngineError(
+                f"sla_due({name!r}): SLA clock {name!r} has not started in this instance "
+                f"(started clocks: {started})",
+                instance_id=op.instance_id,
+            )
         return sc.local_iso(sc.due_of(clock, sc.calendar_named(clock["calendar"]), op.now))
 
     def _business_due(self, duration: str, calendar: str = "workdays") -> str:

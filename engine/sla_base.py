@@ -19,6 +19,9 @@ class NoSla:
     def after_steps(self, op: Any) -> None:
         return None
 
+    def on_finish(self, op: Any) -> None:
+        return None
+
     def task_due(self, task: Any) -> datetime | None:
         return None
 

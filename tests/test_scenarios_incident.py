@@ -101,8 +101,6 @@ def test_p1_fault_opens_an_incident_whose_ladder_fires_by_time(svc, clock):
     assert fault.replays() and inc.replays()
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: a clock still running when its instance ends is never "
-                   "closed (engine/sla.py SlaEngine has no end-of-instance hook); see report")
 def test_handing_a_p1_fault_to_an_incident_leaves_no_clock_running(lite, clock):
     fault = start(lite, "fault_repair", {**FAULT, "contract": "monitoring", "level": "P1"})
     triage(fault, "total", "P1")
