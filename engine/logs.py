@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 CONTEXT_KEYS = ("instance_id", "element_id", "process_key", "event_types", "topic")
 
@@ -28,10 +29,22 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is at the time, so a replaced stream is never written after close."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def configure(fmt: str | None = None, level: int = logging.INFO) -> None:
     """`WEIBAO_LOG_FORMAT=text` for people at a terminal; JSON otherwise, for log collectors."""
     fmt = fmt or os.environ.get("WEIBAO_LOG_FORMAT", "json")
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     if fmt == "text":
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     else:
