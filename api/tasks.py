@@ -39,10 +39,9 @@ TaskPage = page_of(TaskSchema, "TaskPage")
 
 
 def _precheck(task_id: str, who: Actor) -> str:
-    """Refuses early what the engine would refuse less precisely.
-
-    A task claimed by a colleague is a conflict (someone else got there first), not a permission
-    problem; the engine reports it as forbidden, so the API tells the two apart here.
+    """Visibility first: a task outside the caller's scope (another customer's) answers 404, which the
+    engine, knowing nothing of scopes, cannot say. A task held by a colleague is a 409 in the engine
+    too; answering it here adds the holder to the error details.
     """
     with weibao().service.store.read() as session:
         row = queries.open_task(session, who, task_id)
