@@ -11,7 +11,6 @@ from flask import g, request
 from engine.actor import Actor
 from engine.errors import Forbidden
 from engine.queries import Scope
-from engine.users import actor_for_token
 
 from .context import weibao
 from .errors import Unauthenticated
@@ -25,7 +24,7 @@ def authenticate() -> None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("a bearer token is required: Authorization: Bearer <token>")
-    actor = actor_for_token(weibao().service.store, token.strip())
+    actor = weibao().service.tokens.actor(token.strip())
     if actor is None:
         raise Unauthenticated("unknown or revoked token")
     g.actor = actor

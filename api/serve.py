@@ -25,8 +25,9 @@ def settings_from_env() -> dict[str, Any]:
     settings: dict[str, Any] = {}
     if os.environ.get("WEIBAO_PROCESSES_DIR"):
         settings["processes_dir"] = os.environ["WEIBAO_PROCESSES_DIR"]
-    if os.environ.get("WEIBAO_TIMER_INTERVAL"):
-        settings["timer_interval"] = float(os.environ["WEIBAO_TIMER_INTERVAL"])
+    for key in ("timer_interval", "token_cache_seconds"):
+        if os.environ.get(f"WEIBAO_{key.upper()}"):
+            settings[key] = float(os.environ[f"WEIBAO_{key.upper()}"])
     for key in OUTBOX_ENV:
         value = os.environ.get(f"WEIBAO_{key.upper()}")
         if value:

@@ -7,7 +7,7 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from .spiff import strip_wrapper
@@ -30,39 +30,46 @@ def assignee_of(task: Any, element: Any) -> str | None:
     return name
 
 
+_TASKS = OpenTask.__table__
+_GROUPS = TaskGroup.__table__
+_TIMERS = PendingTimer.__table__
+_TASKS_OF = select(_TASKS.c.id, _TASKS.c.assignee, _TASKS.c.due_at) \
+    .where(_TASKS.c.instance_id == bindparam("instance"))
+_SET_TASK = update(_TASKS).where(_TASKS.c.id == bindparam("key")) \
+    .values(assignee=bindparam("assignee"), due_at=bindparam("due_at"))
+_TIMERS_OF = select(_TIMERS.c.due_at, _TIMERS.c.kind, _TIMERS.c.element_id, _TIMERS.c.task_id) \
+    .where(_TIMERS.c.instance_id == bindparam("instance"))
+
+
 def refresh_tasks(session: Session, op: Any, due_for: Any) -> None:
-    existing = {
-        row.id: row for row in session.scalars(select(OpenTask).where(OpenTask.instance_id == op.instance_id))
-    }
-    current = set()
+    conn = session.connection()
+    existing = {r.id: (r.assignee, r.due_at) for r in conn.execute(_TASKS_OF, {"instance": op.instance_id})}
+    added, groups, changed, current = [], [], [], set()
     for task in iter_tasks(op.wf, TaskState.READY):
         if not isinstance(task.task_spec, UserTask):
             continue
         tid = str(task.id)
         current.add(tid)
         el = op.element(task)
-        row = existing.get(tid)
-        if row is None:
-            row = OpenTask(
-                id=tid,
-                instance_id=op.instance_id,
-                process_key=op.loaded.process_key,
-                element_id=el.id,
-                name=el.name,
-                candidate_groups=list(el.candidate_groups),
-                form=[f.to_dict() for f in el.form],
-                created_at=op.now,
-                assignee=None,
-            )
-            session.add(row)
-            for group in el.candidate_groups:
-                session.add(TaskGroup(task_id=tid, group=group))
-        row.assignee = assignee_of(task, el)
-        row.due_at = due_for(task)
+        now = (assignee_of(task, el), due_for(task))
+        if tid not in existing:
+            added.append({"id": tid, "instance_id": op.instance_id, "process_key": op.loaded.process_key,
+                          "element_id": el.id, "name": el.name, "candidate_groups": list(el.candidate_groups),
+                          "form": [f.to_dict() for f in el.form], "created_at": op.now,
+                          "assignee": now[0], "due_at": now[1]})
+            groups.extend({"task_id": tid, "group": g} for g in el.candidate_groups)
+        elif existing[tid] != now:
+            changed.append({"key": tid, "assignee": now[0], "due_at": now[1]})
     gone = [tid for tid in existing if tid not in current]
     if gone:
-        session.execute(delete(TaskGroup).where(TaskGroup.task_id.in_(gone)))
-        session.execute(delete(OpenTask).where(OpenTask.id.in_(gone)))
+        conn.execute(delete(_GROUPS).where(_GROUPS.c.task_id.in_(gone)))
+        conn.execute(delete(_TASKS).where(_TASKS.c.id.in_(gone)))
+    if added:
+        conn.execute(insert(_TASKS), added)
+    if groups:
+        conn.execute(insert(_GROUPS), groups)
+    if changed:
+        conn.execute(_SET_TASK, changed)
 
 
 TimedItem = tuple[datetime, str, str, str | None]  # due, kind, element_id, task_id
@@ -81,14 +88,22 @@ def timed_items(op: Any, extra: list[tuple[str, str, str | None, datetime]]) -> 
         if retry_at and not task.internal_data.get("weibao_incident"):
             items.append((datetime.fromisoformat(retry_at), "retry", task.task_spec.bpmn_id, str(task.id)))
     items.extend((due, kind, element_id, task_id) for kind, element_id, task_id, due in extra)
-    return sorted(items, key=lambda i: (i[0], i[1], i[2], i[3] or ""))
+    return sorted(items, key=_order)
+
+
+def _order(item: TimedItem) -> tuple[datetime, str, str, str]:
+    return item[0], item[1], item[2], item[3] or ""
 
 
 def refresh_timers(session: Session, op: Any, items: list[TimedItem]) -> None:
-    session.execute(delete(PendingTimer).where(PendingTimer.instance_id == op.instance_id))
-    for due, kind, element_id, task_id in items:
-        session.add(
-            PendingTimer(
-                kind=kind, instance_id=op.instance_id, task_id=task_id, element_id=element_id, due_at=due
-            )
-        )
+    conn = session.connection()
+    stored = sorted((tuple(r) for r in conn.execute(_TIMERS_OF, {"instance": op.instance_id})), key=_order)
+    if stored == sorted(items, key=_order):
+        return  # most steps leave the timers as they were: no rewrite, no index churn
+    conn.execute(delete(_TIMERS).where(_TIMERS.c.instance_id == op.instance_id))
+    if items:
+        conn.execute(insert(_TIMERS), [
+            {"kind": kind, "instance_id": op.instance_id, "process_key": None, "task_id": task_id,
+             "element_id": element_id, "due_at": due}
+            for due, kind, element_id, task_id in items
+        ])

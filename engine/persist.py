@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from .actor import SYSTEM
-from .errors import NotFound
+from .errors import Conflict, NotFound
 from .events import chain_hash, event_payload
 from .indexes import refresh_tasks, refresh_timers, timed_items
 from .state import canonical, compact, digest, is_finished
@@ -20,14 +22,61 @@ if TYPE_CHECKING:
     from .runtime import Runtime
 
 
-def row_for_update(session: Session, store: Store, instance_id: str) -> Instance:
-    query = select(Instance).where(Instance.id == instance_id)
-    if not store.is_sqlite:  # SQLite writers are already serialised by BEGIN IMMEDIATE
-        query = query.with_for_update()
-    row = session.scalar(query)
-    if row is None:
+@dataclass
+class InstanceRecord:
+    """The instance row an operation works on, read and written with plain statements: the ORM's unit
+    of work costs more than the rest of a step. `lock_version` is the optimistic version it was read at."""
+
+    id: str
+    process_key: str
+    version_id: int
+    status: str
+    business_key: str | None
+    parent_instance_id: str | None
+    started_by: str
+    data: dict[str, Any]
+    state: dict[str, Any]
+    task_id_counter: int
+    last_seq: int
+    head_hash: str
+    created_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+    lock_version: int = 0  # 0: not stored yet
+
+    def values(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+_INSTANCES = Instance.__table__
+_EVENTS = EventRow.__table__
+_SELECT_ROW = select(_INSTANCES).where(_INSTANCES.c.id == bindparam("id"))
+_SELECT_ROW_LOCKED = _SELECT_ROW.with_for_update()
+_UPDATE_ROW = update(_INSTANCES).where(
+    _INSTANCES.c.id == bindparam("key"), _INSTANCES.c.lock_version == bindparam("seen")
+)
+
+
+def row_for_update(session: Session, store: Store, instance_id: str) -> InstanceRecord:
+    # SQLite writers are already serialised by BEGIN IMMEDIATE
+    query = _SELECT_ROW if store.is_sqlite else _SELECT_ROW_LOCKED
+    found = session.connection().execute(query, {"id": instance_id}).first()
+    if found is None:
         raise NotFound(f"no instance {instance_id}", instance_id=instance_id)
-    return row
+    return InstanceRecord(**found._mapping)
+
+
+def write_row(session: Session, row: InstanceRecord) -> None:
+    values = row.values()
+    conn = session.connection()
+    if row.lock_version == 0:
+        conn.execute(insert(_INSTANCES), {**values, "lock_version": 1})
+        return
+    values["lock_version"] = row.lock_version + 1
+    del values["id"]
+    done = conn.execute(_UPDATE_ROW, {**values, "key": row.id, "seen": row.lock_version})
+    if done.rowcount != 1:
+        raise Conflict(f"instance {row.id} was changed by another operation; try again", instance_id=row.id)
 
 
 def json_safe(value: Any) -> Any:
@@ -48,29 +97,17 @@ def settle(op: Operation) -> tuple[str, str]:
     return status, digest(op.wf)
 
 
-def append_events(session: Session, row: Instance, op: Operation, state_digest: str) -> None:
+def append_events(session: Session, row: InstanceRecord, op: Operation, state_digest: str) -> None:
     first = row.last_seq + 1
+    rows = []
     for ev in op.events:
         ev.data = json_safe(ev.data)
         row.last_seq += 1
         payload = event_payload(row.id, row.last_seq, first, ev, state_digest)
         new_hash = chain_hash(row.head_hash, payload)
-        session.add(
-            EventRow(
-                instance_id=row.id,
-                seq=row.last_seq,
-                op=first,
-                type=ev.type,
-                at=ev.at,
-                actor=ev.actor,
-                element_id=ev.element_id,
-                task_id=ev.task_id,
-                data=ev.data,
-                digest=state_digest,
-                prev_hash=row.head_hash,
-                hash=new_hash,
-            )
-        )
+        rows.append({"instance_id": row.id, "seq": row.last_seq, "op": first, "type": ev.type, "at": ev.at,
+                     "actor": ev.actor, "element_id": ev.element_id, "task_id": ev.task_id, "data": ev.data,
+                     "digest": state_digest, "prev_hash": row.head_hash, "hash": new_hash})
         row.head_hash = new_hash
         if ev.type == "incident_opened":
             session.add(
@@ -86,9 +123,11 @@ def append_events(session: Session, row: Instance, op: Operation, state_digest: 
                     resolved_at=None,
                 )
             )
+    if rows:
+        session.connection().execute(insert(_EVENTS), rows)
 
 
-def persist(rt: Runtime, session: Session, row: Instance, op: Operation, counter: int) -> None:
+def persist(rt: Runtime, session: Session, row: InstanceRecord, op: Operation, counter: int) -> None:
     status, state_digest = settle(op)
     if status != "running":
         row.status, row.ended_at = status, op.now
@@ -97,7 +136,8 @@ def persist(rt: Runtime, session: Session, row: Instance, op: Operation, counter
     row.data = json_safe(op.current_data())
     row.updated_at = op.now
     append_events(session, row, op, state_digest)
-    session.flush()
+    write_row(session, row)
+    session.flush()  # incidents, which refer to nothing the statements above depend on
     refresh_tasks(session, op, rt.sla.task_due)
     refresh_timers(session, op, timed_items(op, rt.sla.pending_timers(op)))
 

@@ -25,7 +25,7 @@ from .events import GENESIS
 from .handler import HandlerRegistry
 from .invoker import LiveInvoker
 from .operation import Operation
-from .persist import apply_effects, persist, row_for_update
+from .persist import InstanceRecord, apply_effects, persist, row_for_update
 from .sla_base import NoSla
 from .spiff import WeibaoScriptEngine, make_serializer
 from .spiff_patches import TaskIdSource, use_task_ids
@@ -78,7 +78,7 @@ class Runtime:
         with use_clock(self.clock), use_task_ids(ids):
             yield ids
 
-    def load_workflow(self, row: Instance, loaded: Any) -> BpmnWorkflow:
+    def load_workflow(self, row: Any, loaded: Any) -> BpmnWorkflow:
         wf = self.serializer.from_dict(row.state, spec=loaded.spec, subprocess_specs=loaded.subprocess_specs)
         wf.script_engine = self.script_engine()
         return wf
@@ -151,7 +151,7 @@ class Runtime:
             forms.validate([], data, where=f"start of {process_key}")
         new_id = instance_id or str(uuid.uuid4())
         now = self.clock.now()
-        row = Instance(
+        row = InstanceRecord(
             id=new_id,
             process_key=process_key,
             version_id=loaded.id,
@@ -185,7 +185,6 @@ class Runtime:
             )
             self.sla.attach(op, row)
             op.advance()
-            session.add(row)
             persist(self, session, row, op, ids.counter)
         apply_effects(self, session, op)
         return new_id

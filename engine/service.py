@@ -35,6 +35,7 @@ class Service:
     clock: Clock
     settings: dict[str, Any] = field(default_factory=dict)
     scheduler: Any = None
+    tokens: Any = None  # users.TokenCache: who a bearer token belongs to
 
     def deploy_processes(self, directory: str | Path | None = None) -> list[Any]:
         directory = Path(directory or self.settings.get("processes_dir") or DEFAULT_PROCESSES)
@@ -84,4 +85,7 @@ def build_service(
 
         sla = SlaEngine(clock, settings)
     runtime = Runtime(store, definitions, registry, clock, settings, sla=sla)
-    return Service(store, definitions, runtime, clock, settings)
+    from .users import TokenCache
+
+    tokens = TokenCache(store, float(settings.get("token_cache_seconds", 5.0)))
+    return Service(store, definitions, runtime, clock, settings, tokens=tokens)

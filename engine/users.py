@@ -9,12 +9,14 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, delete, select
+from sqlalchemy import ForeignKey, String, bindparam, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .actor import Actor
@@ -135,12 +137,53 @@ def get_user(store: Store, name: str) -> UserInfo:
         return UserInfo(user.name, list(user.groups), list(user.roles))
 
 
+_TOKEN_USER = select(User.name, User.groups, User.roles) \
+    .join(ApiToken, ApiToken.user_name == User.name).where(ApiToken.hash == bindparam("hash"))
+
+
 def actor_for_token(store: Store, token: str) -> Actor | None:
     if not token:
         return None
-    with store.read() as session:
-        user = session.scalar(select(User).join(ApiToken, ApiToken.user_name == User.name)
-                              .where(ApiToken.hash == hash_token(token)))
-        if user is None:
-            return None
-        return Actor(user.name, frozenset(user.groups), frozenset(user.roles))
+    with store.engine.connect() as conn:
+        found = conn.execute(_TOKEN_USER, {"hash": hash_token(token)}).first()
+    if found is None:
+        return None
+    return Actor(found.name, frozenset(found.groups), frozenset(found.roles))
+
+
+class TokenCache:
+    """Remembers which user a token belongs to for `ttl` seconds, so that a request does not pay a
+    database round trip to authenticate.
+
+    The price is staleness: a token replaced, or a user's groups changed, by another process (the
+    `weibao user` command) takes effect here within `ttl` seconds. Unknown tokens are never remembered,
+    so a token issued elsewhere works at once. Expiry uses the monotonic clock: it is about how old the
+    copy is, not about business time, which is the engine clock's alone.
+    """
+
+    def __init__(self, store: Store, ttl: float = 5.0, size: int = 10_000) -> None:
+        self.store, self.ttl, self.size = store, ttl, size
+        self._known: dict[str, tuple[float, Actor]] = {}
+        self._lock = threading.Lock()
+
+    def actor(self, token: str) -> Actor | None:
+        if self.ttl <= 0:
+            return actor_for_token(self.store, token)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._known.get(token)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        found = actor_for_token(self.store, token)
+        with self._lock:
+            if found is None:
+                self._known.pop(token, None)
+            else:
+                if len(self._known) >= self.size:
+                    self._known.clear()  # bounded: a flood of tokens costs lookups, never memory
+                self._known[token] = (now + self.ttl, found)
+        return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._known.clear()
