@@ -29,7 +29,7 @@ from .persist import InstanceRecord, apply_effects, persist, row_for_update
 from .sla_base import NoSla
 from .spiff import WeibaoScriptEngine, make_serializer
 from .spiff_patches import TaskIdSource, use_task_ids
-from .store import EventRow, Instance, OpenTask, Store
+from .store import EventRow, OpenTask, Store
 
 log = logging.getLogger("weibao.runtime")
 
