@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from .spiff import strip_wrapper
 from .state import iter_tasks
-from .store import OpenTask, PendingTimer, TaskGroup
+from .store import TABLES
 from .timers import timer_due
 
 
@@ -30,9 +30,9 @@ def assignee_of(task: Any, element: Any) -> str | None:
     return name
 
 
-_TASKS = OpenTask.__table__
-_GROUPS = TaskGroup.__table__
-_TIMERS = PendingTimer.__table__
+_TASKS = TABLES["open_tasks"]
+_GROUPS = TABLES["open_task_groups"]
+_TIMERS = TABLES["pending_timers"]
 _TASKS_OF = select(_TASKS.c.id, _TASKS.c.assignee, _TASKS.c.due_at) \
     .where(_TASKS.c.instance_id == bindparam("instance"))
 _SET_TASK = update(_TASKS).where(_TASKS.c.id == bindparam("key")) \
@@ -44,7 +44,10 @@ _TIMERS_OF = select(_TIMERS.c.due_at, _TIMERS.c.kind, _TIMERS.c.element_id, _TIM
 def refresh_tasks(session: Session, op: Any, due_for: Any) -> None:
     conn = session.connection()
     existing = {r.id: (r.assignee, r.due_at) for r in conn.execute(_TASKS_OF, {"instance": op.instance_id})}
-    added, groups, changed, current = [], [], [], set()
+    added: list[dict[str, Any]] = []
+    groups: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    current: set[str] = set()
     for task in iter_tasks(op.wf, TaskState.READY):
         if not isinstance(task.task_spec, UserTask):
             continue

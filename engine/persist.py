@@ -15,7 +15,7 @@ from .errors import Conflict, NotFound
 from .events import chain_hash, event_payload
 from .indexes import refresh_tasks, refresh_timers, timed_items
 from .state import canonical, compact, digest, is_finished
-from .store import EventRow, IncidentRow, Instance, OutboxMessage, Record, Store
+from .store import TABLES, IncidentRow, OutboxMessage, Record, Store
 
 if TYPE_CHECKING:
     from .operation import Operation
@@ -48,8 +48,8 @@ class InstanceRecord:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-_INSTANCES = Instance.__table__
-_EVENTS = EventRow.__table__
+_INSTANCES = TABLES["instances"]
+_EVENTS = TABLES["events"]
 _SELECT_ROW = select(_INSTANCES).where(_INSTANCES.c.id == bindparam("id"))
 _SELECT_ROW_LOCKED = _SELECT_ROW.with_for_update()
 _UPDATE_ROW = update(_INSTANCES).where(

@@ -288,3 +288,7 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# Plain tables for the hot paths that skip the ORM's unit of work (persist, indexes).
+TABLES = Base.metadata.tables
