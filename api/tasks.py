@@ -106,6 +106,6 @@ def unclaim(task_id: str) -> Any:
 def complete(body: dict[str, Any], task_id: str) -> Any:
     """Complete the task with its form data (validated against the form; unknown fields refused)."""
     who = auth.require_writer()
-    _precheck(task_id, who)
-    instance_id = weibao().service.runtime.complete(task_id, body["data"], who)
+    known = _precheck(task_id, who) or None
+    instance_id = weibao().service.runtime.complete(task_id, body["data"], who, instance_id=known)
     return {"instance_id": instance_id, "task": None}

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from .clock import Clock
@@ -25,6 +25,8 @@ from .store import DefinitionFile, FileHead, ProcessVersion, Store
 from .validation import Checked, Source, check
 
 SLA_DECISION = "sla_targets"
+_LATEST_ID = select(ProcessVersion.id).where(ProcessVersion.process_key == bindparam("key")) \
+    .order_by(ProcessVersion.version.desc()).limit(1)
 
 
 def sha256(data: bytes) -> str:
@@ -195,6 +197,12 @@ class Definitions:
         if row is None:
             raise NotFound(f"no deployed process {process_key!r}")
         return row
+
+    def latest_id(self, session: Session, process_key: str) -> int:
+        found = session.connection().execute(_LATEST_ID, {"key": process_key}).scalar()
+        if found is None:
+            raise NotFound(f"no deployed process {process_key!r}")
+        return int(found)
 
     def load(self, session: Session, version_id: int, verify: bool = False) -> LoadedVersion:
         """Parsed spec of a version; `verify` re-hashes the stored files (replay does)."""

@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from .actor import SYSTEM, Actor, as_actor
@@ -32,6 +32,7 @@ from .spiff_patches import TaskIdSource, use_task_ids
 from .store import EventRow, OpenTask, Store
 
 log = logging.getLogger("weibao.runtime")
+_TASK_INSTANCE = select(OpenTask.instance_id).where(OpenTask.id == bindparam("id"))
 
 
 def _log_operation(op: Operation) -> None:
@@ -139,8 +140,9 @@ class Runtime:
     ) -> str:
         from . import forms
 
-        version = self.definitions.latest(session, process_key) if version_id is None else None
-        loaded = self.definitions.load(session, version_id or version.id)  # type: ignore[union-attr]
+        if version_id is None:
+            version_id = self.definitions.latest_id(session, process_key)
+        loaded = self.definitions.load(session, version_id)
         model = loaded.model
         if scheduled_at is not None:
             # A start timer has nobody to fill the start form; the first task collects the details.
@@ -209,9 +211,9 @@ class Runtime:
     # ----------------------------------------------------------------- tasks
     def _task_instance(self, task_id: str) -> str:
         with self.store.read() as session:
-            row = session.get(OpenTask, task_id)
-            if row is not None:
-                return row.instance_id
+            found = session.connection().execute(_TASK_INSTANCE, {"id": task_id}).scalar()
+            if found is not None:
+                return str(found)
             seen = session.scalar(select(EventRow.instance_id).where(EventRow.task_id == task_id).limit(1))
         if seen is not None:
             raise Conflict(f"task {task_id} is already completed or no longer open", instance_id=seen)
@@ -231,11 +233,14 @@ class Runtime:
         with self.operation(self._task_instance(task_id), who) as op:
             unclaim(op, task_id, who)
 
-    def complete(self, task_id: str, data: dict[str, Any] | None, actor: Actor | str | None) -> str:
+    def complete(self, task_id: str, data: dict[str, Any] | None, actor: Actor | str | None,
+                 instance_id: str | None = None) -> str:
+        """`instance_id`, when the caller has just looked the task up, saves looking it up again; the
+        operation still checks that the task is open in that instance."""
         from .tasks import complete
 
         who = as_actor(actor)
-        instance_id = self._task_instance(task_id)
+        instance_id = instance_id or self._task_instance(task_id)
         with self.operation(instance_id, who) as op:
             complete(op, task_id, data if data is not None else {}, who)
         return instance_id

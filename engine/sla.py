@@ -318,6 +318,10 @@ class SlaEngine(NoSla):
     def clocks_for(self, session: Any, instance_id: str) -> list[dict[str, Any]]:
         return clocks_for(session, instance_id, self.clock.now())
 
+    def clocks_from_data(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        """The clocks from an instance's stored data (which carries the `_sla` records), measured now."""
+        return clock_views(data.get("_sla") or {}, self.clock.now())
+
     def clocks_from_state(self, wf: Any, now: datetime) -> list[dict[str, Any]]:
         return clock_views(wf.data.get("_sla") or {}, now)
 
