@@ -99,10 +99,12 @@ def cmd_user_token(args: argparse.Namespace) -> int:
 
 
 def _serve_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("serve", help="run the HTTP API (waitress), the timer scheduler, deploy processes/")
+    p = sub.add_parser("serve", help="run the HTTP API (granian), the timer scheduler, deploy processes/")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080, help="0 picks a free port (printed on start)")
-    p.add_argument("--threads", type=int, default=8)
+    p.add_argument("--threads", type=int, default=8, help="requests handled at once by each worker")
+    p.add_argument("--workers", type=int, default=1,
+                   help="worker processes, each with its own timer scheduler (PostgreSQL only above 1)")
     p.add_argument("--demo", action="store_true", help="create one user per group and role, print tokens")
     p.add_argument("--tokens-file", help="with --demo: also write the token lines to this file (mode 600)")
     p.add_argument("--clock", choices=("system", "manual"), default="system",

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
+import time
 from datetime import datetime
 from typing import Any
 
 from engine.clock import ManualClock, SystemClock
 from engine.errors import DefinitionInvalid
+from engine.logs import configure as configure_logging
 from engine.service import Service, build_service
 
 from . import demo
@@ -52,13 +56,6 @@ def _manual_clock(start: str | None) -> ManualClock:
     return ManualClock(moment)
 
 
-def _stop_on_sigterm() -> None:
-    def stop(signum: int, frame: Any) -> None:
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-
-
 def _prepare(args: argparse.Namespace, manual: bool) -> Service:
     clock = _manual_clock(getattr(args, "clock_start", None)) if manual else None
     service = build_service(clock=clock, settings=settings_from_env())
@@ -85,30 +82,98 @@ def _print_demo_tokens(service: Service, tokens_file: str | None) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from waitress import create_server
+    """Deploys and prints the demo tokens here, then hands the socket to granian, whose worker
+    processes (`worker_app`) each run the API and a timer scheduler on the same database."""
+    from granian import Granian
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
 
     manual = args.clock == "manual"
+    workers = _worker_count(args, manual)
     service = _prepare(args, manual)
     try:
-        app = create_app({"WEIBAO_SERVICE": service, "WEIBAO_MANUAL_CLOCK": manual})
         if args.demo:
             _print_demo_tokens(service, args.tokens_file)
-        try:
-            server: Any = create_server(app, host=args.host, port=args.port, threads=args.threads)
-        except OSError as exc:
-            print(f"weibao: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
-            return 1
-        service.start_scheduler()
-        _stop_on_sigterm()
-        # The last line on standard output: scripts wait for it, and it names the port when --port 0.
-        print(f"Weibao listening on http://{args.host}:{server.effective_port}/api/v1 "
-              f"(docs: /api/v1/docs, clock: {args.clock})", flush=True)
-        server.run()
-    except KeyboardInterrupt:
-        pass
+        os.environ[WORKER_OPTIONS] = json.dumps(
+            {"clock": args.clock, "clock_start": service.clock.now().isoformat() if manual else None})
     finally:
-        service.close()
+        service.close()  # the workers open their own connections: none may cross a fork
+    port = args.port or _free_port(args.host)
+    server = Granian("api.serve:worker_app", address=args.host, port=port, interface=Interfaces.WSGI,
+                     factory=True, workers=workers, blocking_threads=args.threads,
+                     log_level=LogLevels.warning)
+    line = (f"Weibao listening on http://{args.host}:{port}/api/v1 (docs: /api/v1/docs, clock: {args.clock}, "
+            f"workers: {workers})")
+    server.on_startup(lambda: _announce_from_child(args.host, port, line))
+    server.serve()
     return 0
+
+
+def _announce_from_child(host: str, port: int, line: str) -> None:
+    # A process, not a thread: granian forks its workers next, and a fork copies the locks another
+    # thread holds but not the thread that would release them.
+    if os.fork() == 0:
+        try:
+            _announce(host, port, line)
+        finally:
+            os._exit(0)
+
+
+def _announce(host: str, port: int, line: str) -> None:
+    """The last line on standard output: scripts wait for it, and it names the port when --port 0. It
+    is printed once a connection is accepted, which is when a worker serves."""
+    for _ in range(1200):
+        try:
+            socket.create_connection((host, port), timeout=0.5).close()
+        except OSError:
+            time.sleep(0.05)
+            continue
+        print(line, flush=True)
+        return
+    log.error("no worker accepted connections on %s:%s within a minute", host, port)
+
+
+WORKER_OPTIONS = "WEIBAO_SERVE_WORKER"
+
+
+def _worker_count(args: argparse.Namespace, manual: bool) -> int:
+    workers = max(1, args.workers)
+    url = os.environ.get("WEIBAO_DATABASE_URL") or "sqlite"
+    if workers > 1 and (manual or url.startswith("sqlite")):
+        raise SystemExit("--workers above 1 needs PostgreSQL and the system clock: SQLite has one writer "
+                         "process, and a manual clock lives in one process")
+    return workers
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def worker_app() -> Any:
+    """The WSGI app of one granian worker process: its own service, scheduler and connections."""
+    _die_with_parent()
+    configure_logging()
+    options = json.loads(os.environ.get(WORKER_OPTIONS) or "{}")
+    manual = options.get("clock") == "manual"
+    clock = ManualClock(datetime.fromisoformat(options["clock_start"])) if manual else None
+    service = build_service(clock=clock, settings=settings_from_env())
+    app = create_app({"WEIBAO_SERVICE": service, "WEIBAO_MANUAL_CLOCK": manual})
+    service.start_scheduler()
+    return app
+
+
+def _die_with_parent() -> None:
+    """A worker must not outlive `weibao serve`: killed with SIGKILL, the parent cannot stop it, so the
+    kernel is asked to (Linux); elsewhere the worker notices at its next look at its parent."""
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)  # the parent died before the request above was made
 
 
 def worker(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ Usage: python -m bench.http_throughput [seconds-per-run]
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -17,7 +18,7 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
+import urllib.parse
 from pathlib import Path
 
 from bench.floor import floor_rate
@@ -26,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 CALLS = ("start", "list", "complete", "read")
 
 
-def _serve(url: str, workdir: Path) -> tuple[subprocess.Popen[str], str, str]:
+def _serve(url: str, workdir: Path, extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen[str], str, str]:
     processes = workdir / "processes"
     processes.mkdir(exist_ok=True)
     (processes / "one_task.bpmn").write_bytes((HERE / "data" / "one_task.bpmn").read_bytes())
@@ -36,7 +37,8 @@ def _serve(url: str, workdir: Path) -> tuple[subprocess.Popen[str], str, str]:
         "WEIBAO_PROCESSES_DIR": str(processes),
         "WEIBAO_LOG_FORMAT": "text",
     }
-    cmd = [str(Path(sys.executable).with_name("weibao")), "serve", "--demo", "--port", "0", "--threads", "8"]
+    cmd = [str(Path(sys.executable).with_name("weibao")), "serve", "--demo", "--port", "0", "--threads", "8",
+           *extra]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     token, base = "", ""
     assert proc.stdout is not None
@@ -49,22 +51,28 @@ def _serve(url: str, workdir: Path) -> tuple[subprocess.Popen[str], str, str]:
     return proc, base, token
 
 
-def _call(base: str, token: str, method: str, path: str, body: dict | None = None) -> dict:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(
-        base + "/api/v1" + path,
-        data=data,
-        method=method,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        return json.loads(resp.read() or b"{}")
+class Client:
+    """One client: a persistent (keep-alive) connection, as any HTTP client library keeps."""
+
+    def __init__(self, base: str, token: str) -> None:
+        parts = urllib.parse.urlsplit(base)
+        self.conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def call(self, method: str, path: str, body: dict | None = None) -> dict:
+        data = json.dumps(body).encode() if body is not None else None
+        self.conn.request(method, "/api/v1" + path, body=data, headers=self.headers)
+        response = self.conn.getresponse()
+        payload = response.read()
+        if response.status >= 300:
+            raise RuntimeError(f"{method} {path}: {response.status} {payload[:200]!r}")
+        return json.loads(payload or b"{}")
 
 
-def _flow(base: str, token: str, times: dict[str, list[float]]) -> None:
+def _flow(client: Client, times: dict[str, list[float]]) -> None:
     def timed(name: str, *args: object) -> dict:
         t0 = time.perf_counter()
-        out = _call(base, token, *args)  # type: ignore[arg-type]
+        out = client.call(*args)  # type: ignore[arg-type]
         times[name].append(time.perf_counter() - t0)
         return out
 
@@ -80,8 +88,9 @@ def run(base: str, token: str, clients: int, seconds: float) -> tuple[float, dic
     stop = time.monotonic() + seconds
 
     def client(i: int) -> None:
+        connection = Client(base, token)
         while time.monotonic() < stop:
-            _flow(base, token, times)
+            _flow(connection, times)
             done[i] += 1
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
@@ -97,8 +106,9 @@ def report(label: str, url: str, seconds: float, floor: float) -> None:
     with tempfile.TemporaryDirectory() as workdir:
         proc, base, token = _serve(url, Path(workdir))
         try:
+            warm = Client(base, token)
             for _ in range(20):
-                _flow(base, token, {c: [] for c in CALLS})  # warm up
+                _flow(warm, {c: [] for c in CALLS})
             for clients in (1, 8):
                 rate, times = run(base, token, clients, seconds)
                 calls = "  ".join(

@@ -6,11 +6,12 @@ else the whole store. Rows outside the scope are reported as unknown, so their e
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import ColumnElement, and_, bindparam, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from .actor import Actor
@@ -55,12 +56,19 @@ class Page:
 
 
 def _paged(session: Session, query: Any, page: Page) -> tuple[list[Any], int]:
-    offset = (page.page - 1) * page.per_page
-    rows = list(session.execute(query.limit(page.per_page).offset(offset)).all())
-    if 0 < len(rows) < page.per_page or (not rows and offset == 0):
-        return rows, offset + len(rows)  # the last page tells the total without counting
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = list(session.execute(query.limit(page.per_page).offset((page.page - 1) * page.per_page)).all())
+    total = _known_total(rows, page)
+    if total is None:
+        total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     return rows, total
+
+
+def _known_total(rows: list[Any], page: Page) -> int | None:
+    """The last page tells the total without counting."""
+    offset = (page.page - 1) * page.per_page
+    if 0 < len(rows) < page.per_page or (not rows and offset == 0):
+        return offset + len(rows)
+    return None
 
 
 # ----------------------------------------------------------------- processes
@@ -185,28 +193,59 @@ def _sees_all(actor: Actor) -> bool:
     return actor.is_admin or "auditor" in actor.roles
 
 
-def _workable(actor: Actor) -> ColumnElement[bool]:
-    """Tasks the actor may work on: assigned to them, or unassigned and offered to one of their groups."""
-    mine = OpenTask.assignee == actor.name
-    if not actor.groups:
-        return or_(mine, false())
-    offered = select(TaskGroup.task_id).where(TaskGroup.group.in_(sorted(actor.groups)))
-    return or_(mine, and_(OpenTask.assignee.is_(None), OpenTask.id.in_(offered)))
+@functools.lru_cache(maxsize=64)
+def _task_branch(kind: str, customer: bool, by_instance: bool, by_process: bool) -> Any:
+    """Open tasks of one kind, "all", "mine" (assigned to :me) or "offered" (unassigned, offered to one of
+    :groups), built once per shape: parameters carry the values."""
+    query = select(*_TASK_COLUMNS)
+    if customer:
+        named = Instance.data["customer"].as_string() == bindparam("customer")
+        query = query.join(Instance, Instance.id == OpenTask.instance_id) \
+            .where(or_(Instance.started_by == bindparam("customer"), named))
+    if kind == "mine":
+        query = query.where(OpenTask.assignee == bindparam("me"))
+    elif kind == "offered":
+        groups = select(TaskGroup.task_id).where(TaskGroup.group.in_(bindparam("groups", expanding=True)))
+        query = query.where(OpenTask.assignee.is_(None), OpenTask.id.in_(groups))
+    if by_instance:
+        query = query.where(OpenTask.instance_id == bindparam("instance"))
+    if by_process:
+        query = query.where(OpenTask.process_key == bindparam("process"))
+    return query
+
+
+def _in_order(query: Any) -> Any:
+    return query.order_by(OpenTask.created_at, OpenTask.id)
+
+
+@functools.lru_cache(maxsize=64)
+def _task_page(kinds: tuple[str, ...], *shape: bool) -> tuple[Any, list[Any]]:
+    """A page of tasks and the counts that make its total. Each kind is read in index order and cut at
+    the end of the page before the kinds are merged: the cost follows the page, not the open tasks."""
+    branches = [_task_branch(kind, *shape) for kind in kinds]
+    counts = [select(func.count()).select_from(b.subquery()) for b in branches]
+    if len(branches) == 1:
+        page = _in_order(branches[0])
+    else:
+        cut = [select(*_in_order(b).limit(bindparam("upto")).subquery().c) for b in branches]
+        merged = union_all(*cut).subquery()
+        page = select(*merged.c).order_by(merged.c.created_at, merged.c.id)
+    return page.limit(bindparam("per_page")).offset(bindparam("offset")), counts
 
 
 def tasks(session: Session, actor: Actor, page: Page, *, instance_id: str | None = None,
           process: str | None = None) -> tuple[list[dict[str, Any]], int]:
-    query = select(*_TASK_COLUMNS)
-    scope = Scope.of(actor)
-    if scope.customer is not None:
-        query = query.join(Instance, Instance.id == OpenTask.instance_id).where(scope.instances())
-    if not _sees_all(actor):
-        query = query.where(_workable(actor))
-    if instance_id is not None:
-        query = query.where(OpenTask.instance_id == instance_id)
-    if process is not None:
-        query = query.where(OpenTask.process_key == process)
-    rows, total = _paged(session, query.order_by(OpenTask.created_at, OpenTask.id), page)
+    customer = Scope.of(actor).customer
+    kinds = ("all",) if _sees_all(actor) else ("mine", "offered") if actor.groups else ("mine",)
+    query, counts = _task_page(kinds, customer is not None, instance_id is not None, process is not None)
+    offset = (page.page - 1) * page.per_page
+    params = {"customer": customer, "me": actor.name, "groups": sorted(actor.groups), "instance": instance_id,
+              "process": process, "per_page": page.per_page, "offset": offset, "upto": offset + page.per_page}
+    conn = session.connection()
+    rows = list(conn.execute(query, params))
+    total = _known_total(rows, page)
+    if total is None:
+        total = sum(conn.execute(count, params).scalar() or 0 for count in counts)
     return [task_dict(r) for r in rows], total
 
 

@@ -114,6 +114,7 @@ class OpenTask(Base):
     """Index of open user tasks, refreshed by every operation; never the source of truth."""
 
     __tablename__ = "open_tasks"
+    __table_args__ = (Index("ix_open_tasks_worklist", "assignee", "created_at", "id"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id"), index=True)
     process_key: Mapped[str] = mapped_column(String(128), index=True)

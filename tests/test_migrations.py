@@ -6,13 +6,20 @@ from datetime import UTC, datetime
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
-from engine.migrate import migrate, upgrade_to
+from engine.migrate import config_for, migrate, upgrade_to
 from engine.store import Base, Store
 
 from .conftest import make_service
 from .engine_support import ENGINEER, TEST_HANDLERS, deploy, the_task
+
+HEAD = ScriptDirectory.from_config(config_for(None)).get_current_head()
+
+
+def test_the_newest_revision_is_the_task_list_index() -> None:
+    assert HEAD == "0003"  # a new migration must be added to the tests that upgrade old schemas
 
 
 def _diff(store: Store) -> list:
@@ -34,9 +41,10 @@ def test_first_schema_upgrades_to_current_and_keeps_data(db_url, clock):
         )
     migrate(store)
     assert _diff(store) == []
+    assert "ix_open_tasks_worklist" in {i["name"] for i in inspect(store.engine).get_indexes("open_tasks")}
     with store.engine.connect() as conn:
         assert conn.execute(text("SELECT attempts, status FROM outbox")).one() == (0, "pending")
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD
     store.dispose()
 
     svc = make_service(db_url, clock, handlers=TEST_HANDLERS)  # the upgraded database works
@@ -52,5 +60,5 @@ def test_new_database_is_created_at_head(db_url):
     migrate(store)  # idempotent
     assert _diff(store) == []
     with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD
     store.dispose()

@@ -1,26 +1,35 @@
-"""Three worker processes on one PostgreSQL: every due timer fires exactly once, none is missed."""
+"""Several processes on one PostgreSQL: two `weibao serve` (one with two worker processes) and one
+`weibao worker`. Every due timer fires exactly once and none is missed, while the same task completions
+are sent to both servers at once: exactly one of each pair is applied, the other is a clean 409."""
 
 from __future__ import annotations
 
+import json
 import os
+import random
 import subprocess
 import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
 from engine.store import EventRow, OpenTask
+from engine.users import add_user
 
-from .conftest import make_service
+from .conftest import ROOT, make_service
 from .engine_support import TEST_HANDLERS, deploy
-from .test_e2e_serve import weibao_command
+from .test_e2e_serve import _read_startup, weibao_command
 
 INSTANCES = 1000
-WORKERS = 3
+RACED = 200  # one-task instances whose task both servers are asked to complete
 WAIT_SECONDS = 300
 
 
-def _counts(svc):
+def _counts(svc: Any) -> tuple[dict[str, int], int]:
     with svc.store.read() as s:
         fired = s.execute(
             select(EventRow.instance_id, func.count())
@@ -30,27 +39,74 @@ def _counts(svc):
         escalations = s.scalar(
             select(func.count()).select_from(OpenTask).where(OpenTask.element_id == "Escalate")
         )
-    return dict(fired), escalations
+    return dict(fired), escalations or 0
 
 
-def test_three_workers_fire_each_timer_once(pg_url, clock, tmp_path: Path):
-    svc = make_service(pg_url, clock, handlers=TEST_HANDLERS)
+def _complete(base: str, token: str, task_id: str) -> int:
+    request = urllib.request.Request(
+        f"{base}/tasks/{task_id}/complete",
+        data=json.dumps({"data": {"done": True}}).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def _processes(env: dict[str, str], tmp_path: Path) -> tuple[list[subprocess.Popen[str]], list[str]]:
+    commands = [["serve", "--port", "0", "--workers", "2"], ["serve", "--port", "0"], ["worker"]]
+    procs, bases = [], []
+    for n, command in enumerate(commands):
+        log = open(tmp_path / f"process{n}.log", "w")
+        out = subprocess.PIPE if command[0] == "serve" else log
+        proc = subprocess.Popen([*weibao_command(), *command], env=env, stdout=out, stderr=log, text=True)
+        procs.append(proc)
+        if command[0] == "serve":
+            bases.append(_read_startup(proc)[0])
+    return procs, bases
+
+
+def _race(bases: list[str], token: str, task_ids: list[str]) -> dict[str, list[int]]:
+    """Each task is sent to every server; the requests of all tasks run shuffled on eight threads."""
+    jobs = [(task_id, base) for task_id in task_ids for base in bases]
+    random.Random(7).shuffle(jobs)
+    with ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(lambda job: _complete(job[1], token, job[0]), jobs))
+    outcome: dict[str, list[int]] = {t: [] for t in task_ids}
+    for (task_id, _), code in zip(jobs, codes, strict=True):
+        outcome[task_id].append(code)
+    return outcome
+
+
+def _prepare(svc: Any) -> tuple[set[str], list[str], str]:
     svc.store.drop_all()
     svc.store.create_all()
     deploy(svc, "rework.bpmn")
-    # Started months ago on the simulated clock: for the workers' real clock every 2-hour timer is due.
-    ids = {svc.runtime.start("rework", {"summary": f"#{n}"}, "desk") for n in range(INSTANCES)}
+    svc.runtime.deploy([("one_task.bpmn", (ROOT / "bench" / "data" / "one_task.bpmn").read_bytes())])
+    # Started months ago on the simulated clock: for the processes' real clock every 2-hour timer is due.
+    timed = {svc.runtime.start("rework", {"summary": f"#{n}"}, "desk") for n in range(INSTANCES)}
+    raced = [svc.runtime.start("one_task", {}, "desk") for _ in range(RACED)]
+    with svc.store.read() as s:
+        task_ids = list(s.scalars(select(OpenTask.id).where(OpenTask.instance_id.in_(raced))))
+    return timed, task_ids, add_user(svc.store, svc.clock, "desk", groups=["service_desk"])
+
+
+def test_servers_and_a_worker_fire_each_timer_once_and_apply_each_completion_once(pg_url, clock, tmp_path):
+    svc = make_service(pg_url, clock, handlers=TEST_HANDLERS)
+    timed, task_ids, token = _prepare(svc)
     env = {
         **os.environ,
         "WEIBAO_DATABASE_URL": pg_url,
         "WEIBAO_PROCESSES_DIR": str(tmp_path),
         "WEIBAO_TIMER_INTERVAL": "0.5",
+        "PYTHONUNBUFFERED": "1",
     }
-    logs = [open(tmp_path / f"worker{n}.log", "w") for n in range(WORKERS)]
-    workers = [
-        subprocess.Popen([*weibao_command(), "worker"], env=env, stdout=log, stderr=log) for log in logs
-    ]
+    procs, bases = _processes(env, tmp_path)
     try:
+        outcome = _race(bases, token, task_ids)
         deadline = time.monotonic() + WAIT_SECONDS
         fired, escalations = _counts(svc)
         while len(fired) < INSTANCES and time.monotonic() < deadline:
@@ -59,16 +115,22 @@ def test_three_workers_fire_each_timer_once(pg_url, clock, tmp_path: Path):
         time.sleep(2)  # a late duplicate would land now
         fired, escalations = _counts(svc)
     finally:
-        for worker in workers:
-            worker.terminate()
-        codes = [w.wait(timeout=60) for w in workers]
-        for log in logs:
-            log.close()
-    worker_logs = "\n".join((tmp_path / f"worker{n}.log").read_text()[-2000:] for n in range(WORKERS))
-    assert set(fired) == ids, f"missed {len(ids - set(fired))}\n{worker_logs}"
+        for proc in procs:
+            proc.terminate()
+        codes = [p.wait(timeout=60) for p in procs]
+    logs = "\n".join((tmp_path / f"process{n}.log").read_text()[-3000:] for n in range(len(procs)))
+    assert set(fired) == timed, f"missed {len(timed - set(fired))}\n{logs}"
     assert set(fired.values()) == {1}, "a timer fired twice"
     assert escalations == INSTANCES
-    assert codes == [0] * WORKERS, "\n".join(
-        (tmp_path / f"worker{n}.log").read_text()[-6000:] for n in range(WORKERS) if codes[n]
-    )
+    assert all(sorted(c) == [200, 409] for c in outcome.values()), [
+        c for c in outcome.values() if 200 not in c
+    ]
+    with svc.store.read() as s:
+        completed = s.execute(
+            select(EventRow.task_id, func.count())
+            .where(EventRow.type == "task_completed", EventRow.task_id.in_(task_ids))
+            .group_by(EventRow.task_id)
+        ).all()
+    assert dict(completed) == {t: 1 for t in task_ids}
+    assert codes == [0, 0, 0], logs
     svc.close()
