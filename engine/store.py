@@ -7,6 +7,7 @@ step costs the same on a young and an old instance; the history lives in the app
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -263,6 +264,8 @@ class Store:
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         if self.is_sqlite:
             _sqlite_setup(self.engine)
+        self._writer: contextlib.AbstractContextManager[Any] = \
+            threading.RLock() if self.is_sqlite else contextlib.nullcontext()
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.engine.execution_options(weibao_write=True), expire_on_commit=False)
 
@@ -279,7 +282,10 @@ class Store:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
-        with self._write() as session, session.begin():
+        # SQLite has one writer at a time. Threads of this process queue here, in order, instead of in
+        # SQLite's busy handler, which polls with growing sleeps and made the slowest writer wait 0.5 s
+        # under eight clients. Other processes still wait in BEGIN IMMEDIATE.
+        with self._writer, self._write() as session, session.begin():
             yield session
 
     @contextlib.contextmanager
