@@ -11,7 +11,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -161,15 +161,16 @@ class TokenCache:
     copy is, not about business time, which is the engine clock's alone.
     """
 
-    def __init__(self, store: Store, ttl: float = 5.0, size: int = 10_000) -> None:
-        self.store, self.ttl, self.size = store, ttl, size
+    def __init__(self, store: Store, ttl: float = 5.0, size: int = 10_000,
+                 timer: Callable[[], float] = time.monotonic) -> None:
+        self.store, self.ttl, self.size, self.timer = store, ttl, size, timer
         self._known: dict[str, tuple[float, Actor]] = {}
         self._lock = threading.Lock()
 
     def actor(self, token: str) -> Actor | None:
         if self.ttl <= 0:
             return actor_for_token(self.store, token)
-        now = time.monotonic()
+        now = self.timer()
         with self._lock:
             hit = self._known.get(token)
         if hit is not None and hit[0] > now:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 
@@ -34,6 +35,28 @@ def test_work_list_follows_groups(api: ApiHarness) -> None:
         assert api.get("/tasks", outsider).json == {"items": [], "total": 0}
     for overseer in ("admin", "auditor"):
         assert api.get("/tasks", overseer).json["total"] == 1
+
+
+def test_work_list_pages_merge_claimed_and_offered_tasks_in_creation_order(api: ApiHarness) -> None:
+    works = []
+    for _ in range(5):
+        works.append(api.work_task(api.start())["id"])
+        api.clock.advance(timedelta(minutes=1))
+    for claimed in (works[1], works[3]):
+        assert api.post(f"/tasks/{claimed}/claim", "duty_engineer").status_code == 200
+
+    def pages(user: str) -> tuple[list[str], set[int]]:
+        seen, totals = [], set()
+        for page in (1, 2, 3, 4):
+            body = api.get(f"/tasks?per_page=2&page={page}", user).json
+            seen += [t["id"] for t in body["items"]]
+            totals.add(body["total"])
+        return seen, totals
+
+    # Two claimed by this engineer and three still offered to the group, in the order they were created.
+    assert pages("duty_engineer") == (works, {5})
+    # A colleague in the same group sees only the three nobody has claimed.
+    assert pages("dave") == ([works[0], works[2], works[4]], {3})
 
 
 def test_work_list_filters(api: ApiHarness) -> None:
