@@ -101,7 +101,7 @@ def serve(args: argparse.Namespace) -> int:
     port = args.port or _free_port(args.host)
     server = Granian("api.serve:worker_app", address=args.host, port=port, interface=Interfaces.WSGI,
                      factory=True, workers=workers, blocking_threads=args.threads,
-                     log_level=LogLevels.warning)
+                     log_level=LogLevels.error)  # its advice on thread counts is noise here
     line = (f"Weibao listening on http://{args.host}:{port}/api/v1 (docs: /api/v1/docs, clock: {args.clock}, "
             f"workers: {workers})")
     server.on_startup(lambda: _announce_from_child(args.host, port, line))
