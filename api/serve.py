@@ -94,8 +94,9 @@ def serve(args: argparse.Namespace) -> int:
     try:
         if args.demo:
             _print_demo_tokens(service, args.tokens_file)
-        os.environ[WORKER_OPTIONS] = json.dumps(
-            {"clock": args.clock, "clock_start": service.clock.now().isoformat() if manual else None})
+        os.environ[WORKER_OPTIONS] = json.dumps({
+            "clock": args.clock, "clock_start": service.clock.now().isoformat() if manual else None,
+            "parent": os.getpid()})
     finally:
         service.close()  # the workers open their own connections: none may cross a fork
     port = args.port or _free_port(args.host)
@@ -153,9 +154,9 @@ def _free_port(host: str) -> int:
 
 def worker_app() -> Any:
     """The WSGI app of one granian worker process: its own service, scheduler and connections."""
-    _die_with_parent()
-    configure_logging()
     options = json.loads(os.environ.get(WORKER_OPTIONS) or "{}")
+    _die_with_parent(options.get("parent"))
+    configure_logging()
     manual = options.get("clock") == "manual"
     clock = ManualClock(datetime.fromisoformat(options["clock_start"])) if manual else None
     service = build_service(clock=clock, settings=settings_from_env())
@@ -164,15 +165,14 @@ def worker_app() -> Any:
     return app
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int | None) -> None:
     """A worker must not outlive `weibao serve`: killed with SIGKILL, the parent cannot stop it, so the
-    kernel is asked to (Linux); elsewhere the worker notices at its next look at its parent."""
-    parent = os.getppid()
+    kernel is asked to (Linux only; elsewhere a killed server may leave its workers running)."""
     if sys.platform.startswith("linux"):
         import ctypes
 
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:
+    if parent is not None and os.getppid() != parent:
         os._exit(1)  # the parent died before the request above was made
 
 

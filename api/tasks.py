@@ -7,7 +7,7 @@ from typing import Any
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from engine import queries
+from engine import queries, worklist
 from engine.actor import Actor
 from engine.errors import Conflict
 
@@ -44,7 +44,7 @@ def _precheck(task_id: str, who: Actor) -> str:
     too; answering it here adds the holder to the error details.
     """
     with weibao().service.store.read() as session:
-        row = queries.open_task(session, who, task_id)
+        row = worklist.open_task(session, who, task_id)
     if row is None:
         return ""  # not open: the engine says whether it never existed or is already done
     taken = row.assignee and row.assignee != who.name and not who.is_admin
@@ -56,8 +56,8 @@ def _precheck(task_id: str, who: Actor) -> str:
 
 def _after(task_id: str, instance_id: str) -> dict[str, Any]:
     with weibao().service.store.read() as session:
-        row = queries.open_task(session, auth.actor(), task_id)
-        return {"instance_id": instance_id, "task": queries.task_dict(row) if row is not None else None}
+        row = worklist.open_task(session, auth.actor(), task_id)
+        return {"instance_id": instance_id, "task": worklist.task_dict(row) if row is not None else None}
 
 
 @blp.route("")
@@ -67,7 +67,7 @@ def list_tasks(args: dict[str, Any]) -> Any:
     """Open tasks assigned to the caller or offered to one of their groups (admins and auditors: all)."""
     page = queries.Page(args["page"], args["per_page"])
     with weibao().service.store.read() as session:
-        items, total = queries.tasks(session, auth.actor(), page, instance_id=args.get("instance"),
+        items, total = worklist.tasks(session, auth.actor(), page, instance_id=args.get("instance"),
                                      process=args.get("process"))
     return {"items": items, "total": total}
 
@@ -77,7 +77,7 @@ def list_tasks(args: dict[str, Any]) -> Any:
 def get_task(task_id: str) -> Any:
     """One open task the caller may work on."""
     with weibao().service.store.read() as session:
-        return queries.visible_task(session, auth.actor(), task_id)
+        return worklist.visible_task(session, auth.actor(), task_id)
 
 
 @blp.route("/<task_id>/claim", methods=["POST"])

@@ -17,10 +17,11 @@ from sqlalchemy import insert, select
 
 from engine.actor import Actor
 from engine.clock import ManualClock
-from engine.queries import Page, tasks
+from engine.paging import Page
 from engine.scheduling import _due
 from engine.service import build_service
 from engine.store import Instance, OpenTask, PendingTimer, ProcessVersion, TaskGroup
+from engine.worklist import tasks
 
 NOW = datetime(2026, 3, 2, 1, tzinfo=UTC)
 GROUPS = ["duty_engineer", "senior_engineer", "service_desk", "technical_lead", "customer", "vendor"]
