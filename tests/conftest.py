@@ -74,3 +74,19 @@ def engine_service(db_url: str, clock: ManualClock) -> Iterator[Service]:
     svc = make_service(db_url, clock, handlers=TEST_HANDLERS)
     yield svc
     svc.close()
+
+
+@pytest.fixture
+def svc(db_url: str, clock: ManualClock) -> Iterator[Service]:
+    """The shipped product for the scenario tests: its handlers and the diagrams in processes/."""
+    from .scenario_support import product_service
+
+    yield from product_service(db_url, clock)
+
+
+@pytest.fixture
+def lite(sqlite_url: str, clock: ManualClock) -> Iterator[Service]:
+    """The same on SQLite alone, where a scenario shows a known bug on one database."""
+    from .scenario_support import product_service
+
+    yield from product_service(sqlite_url, clock)

@@ -5,23 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
-from .scenario_support import CUSTOMER, DEPT, DESK, PM, SECOND, T0, product_service, start, tick
+from .scenario_support import CUSTOMER, DEPT, DESK, PM, SECOND, T0, start, tick
 
 COMPLAINT = {"summary": "工程师未按约定时间到场", "customer": "辽宁XX", "contract": "network_om",
              "channel": "complaint_hotline"}
 REPLY_DUE = T0 + timedelta(hours=2)  # seed 001_4ada53786a497df7.txt §2.4.1: 2 h
-
-
-@pytest.fixture
-def svc(db_url, clock):
-    yield from product_service(db_url, clock)
-
-
-@pytest.fixture
-def lite(sqlite_url, clock):  # known bugs are shown on one database
-    yield from product_service(sqlite_url, clock)
 
 
 def received(svc, clock, unanswered: bool = False):

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from .scenario_support import (
     CUSTOMER,
     DESK,
@@ -23,22 +21,11 @@ from .scenario_support import (
     T0,
     bj,
     close_fault,
-    product_service,
     start,
     tick,
     to_onsite,
     triage,
 )
-
-
-@pytest.fixture
-def svc(db_url, clock):
-    yield from product_service(db_url, clock)
-
-
-@pytest.fixture
-def lite(sqlite_url, clock):  # known bugs are shown on one database
-    yield from product_service(sqlite_url, clock)
 
 
 def test_p4_solved_by_phone(svc, clock):

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from .scenario_support import (
     CUSTOMER,
     DESK,
@@ -21,23 +19,12 @@ from .scenario_support import (
     T0,
     VENDOR,
     Flow,
-    product_service,
     start,
     tick,
     triage,
 )
 
 DISPATCH = {"dispatched_engineers": "duty_engineer", "duty_engineer": "duty_engineer"}
-
-
-@pytest.fixture
-def svc(db_url, clock):
-    yield from product_service(db_url, clock)
-
-
-@pytest.fixture
-def lite(sqlite_url, clock):  # known bugs are shown on one database
-    yield from product_service(sqlite_url, clock)
 
 
 def test_p1_fault_opens_an_incident_whose_ladder_fires_by_time(svc, clock):

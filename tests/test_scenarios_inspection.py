@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
 from sqlalchemy import select
 
 from engine.store import Instance, PendingTimer
@@ -21,20 +20,9 @@ from .scenario_support import (
     SITE,
     Flow,
     bj,
-    product_service,
     start,
     tick,
 )
-
-
-@pytest.fixture
-def svc(db_url, clock):
-    yield from product_service(db_url, clock)
-
-
-@pytest.fixture
-def lite(sqlite_url, clock):  # known bugs are shown on one database
-    yield from product_service(sqlite_url, clock)
 
 
 def start_timers(svc):
