@@ -52,6 +52,9 @@ _INSTANCES = TABLES["instances"]
 _EVENTS = TABLES["events"]
 _SELECT_ROW = select(_INSTANCES).where(_INSTANCES.c.id == bindparam("id"))
 _SELECT_ROW_LOCKED = _SELECT_ROW.with_for_update()
+# What an operation may change; who started the instance, when and on which version never change.
+_CHANGED_BY_OPERATIONS = ("status", "data", "state", "task_id_counter", "last_seq", "head_hash", "updated_at",
+                          "ended_at")
 _UPDATE_ROW = update(_INSTANCES).where(
     _INSTANCES.c.id == bindparam("key"), _INSTANCES.c.lock_version == bindparam("seen")
 )
@@ -72,9 +75,9 @@ def write_row(session: Session, row: InstanceRecord) -> None:
     if row.lock_version == 0:
         conn.execute(insert(_INSTANCES), {**values, "lock_version": 1})
         return
-    values["lock_version"] = row.lock_version + 1
-    del values["id"]
-    done = conn.execute(_UPDATE_ROW, {**values, "key": row.id, "seen": row.lock_version})
+    changed = {name: values[name] for name in _CHANGED_BY_OPERATIONS}
+    changed["lock_version"] = row.lock_version + 1
+    done = conn.execute(_UPDATE_ROW, {**changed, "key": row.id, "seen": row.lock_version})
     if done.rowcount != 1:
         raise Conflict(f"instance {row.id} was changed by another operation; try again", instance_id=row.id)
 
