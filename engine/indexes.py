@@ -10,6 +10,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from .prepared import Prepared
 from .spiff import strip_wrapper
 from .state import iter_tasks
 from .store import TABLES
@@ -33,17 +34,26 @@ def assignee_of(task: Any, element: Any) -> str | None:
 _TASKS = TABLES["open_tasks"]
 _GROUPS = TABLES["open_task_groups"]
 _TIMERS = TABLES["pending_timers"]
-_TASKS_OF = select(_TASKS.c.id, _TASKS.c.assignee, _TASKS.c.due_at) \
-    .where(_TASKS.c.instance_id == bindparam("instance"))
-_SET_TASK = update(_TASKS).where(_TASKS.c.id == bindparam("key")) \
-    .values(assignee=bindparam("assignee"), due_at=bindparam("due_at"))
-_TIMERS_OF = select(_TIMERS.c.due_at, _TIMERS.c.kind, _TIMERS.c.element_id, _TIMERS.c.task_id) \
-    .where(_TIMERS.c.instance_id == bindparam("instance"))
+_TASKS_OF = Prepared(select(_TASKS.c.id, _TASKS.c.assignee, _TASKS.c.due_at)
+                     .where(_TASKS.c.instance_id == bindparam("instance")))
+_SET_TASK = Prepared(update(_TASKS).where(_TASKS.c.id == bindparam("key"))
+                     .values(assignee=bindparam("assignee"), due_at=bindparam("due_at")))
+# The task's group rows go with it (ON DELETE CASCADE).
+_DROP_TASK = Prepared(delete(_TASKS).where(_TASKS.c.id == bindparam("key")))
+_ADD_TASK = Prepared(insert(_TASKS), [c.key for c in _TASKS.c])
+_ADD_GROUP = Prepared(insert(_GROUPS), ["task_id", "group"])
+_TIMERS_OF = Prepared(select(_TIMERS.c.due_at, _TIMERS.c.kind, _TIMERS.c.element_id, _TIMERS.c.task_id)
+                      .where(_TIMERS.c.instance_id == bindparam("instance")))
+_DROP_TIMERS = Prepared(delete(_TIMERS).where(_TIMERS.c.instance_id == bindparam("instance")))
+_TIMER_KEYS = ["kind", "instance_id", "process_key", "task_id", "element_id", "due_at"]
+_ADD_TIMER = Prepared(insert(_TIMERS), _TIMER_KEYS)
 
 
-def refresh_tasks(session: Session, op: Any, due_for: Any) -> None:
+def refresh_tasks(session: Session, op: Any, due_for: Any, new: bool = False) -> None:
+    """`new`: the instance was just created, so it has no rows to compare with."""
     conn = session.connection()
-    existing = {r.id: (r.assignee, r.due_at) for r in conn.execute(_TASKS_OF, {"instance": op.instance_id})}
+    rows = [] if new else _TASKS_OF.rows(conn, {"instance": op.instance_id})
+    existing = {r.id: (r.assignee, r.due_at) for r in rows}
     added: list[dict[str, Any]] = []
     groups: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
@@ -63,16 +73,10 @@ def refresh_tasks(session: Session, op: Any, due_for: Any) -> None:
             groups.extend({"task_id": tid, "group": g} for g in el.candidate_groups)
         elif existing[tid] != now:
             changed.append({"key": tid, "assignee": now[0], "due_at": now[1]})
-    gone = [tid for tid in existing if tid not in current]
-    if gone:
-        conn.execute(delete(_GROUPS).where(_GROUPS.c.task_id.in_(gone)))
-        conn.execute(delete(_TASKS).where(_TASKS.c.id.in_(gone)))
-    if added:
-        conn.execute(insert(_TASKS), added)
-    if groups:
-        conn.execute(insert(_GROUPS), groups)
-    if changed:
-        conn.execute(_SET_TASK, changed)
+    _DROP_TASK.run(conn, [{"key": tid} for tid in existing if tid not in current])
+    _ADD_TASK.run(conn, added)
+    _ADD_GROUP.run(conn, groups)
+    _SET_TASK.run(conn, changed)
 
 
 TimedItem = tuple[datetime, str, str, str | None]  # due, kind, element_id, task_id
@@ -98,14 +102,16 @@ def _order(item: TimedItem) -> tuple[datetime, str, str, str]:
     return item[0], item[1], item[2], item[3] or ""
 
 
-def refresh_timers(session: Session, op: Any, items: list[TimedItem]) -> None:
+def refresh_timers(session: Session, op: Any, items: list[TimedItem], new: bool = False) -> None:
     conn = session.connection()
-    stored = sorted((tuple(r) for r in conn.execute(_TIMERS_OF, {"instance": op.instance_id})), key=_order)
+    rows = [] if new else _TIMERS_OF.rows(conn, {"instance": op.instance_id})
+    stored = sorted((tuple(r) for r in rows), key=_order)
     if stored == sorted(items, key=_order):
         return  # most steps leave the timers as they were: no rewrite, no index churn
-    conn.execute(delete(_TIMERS).where(_TIMERS.c.instance_id == op.instance_id))
+    if stored:
+        _DROP_TIMERS.run(conn, {"instance": op.instance_id})
     if items:
-        conn.execute(insert(_TIMERS), [
+        _ADD_TIMER.run(conn, [
             {"kind": kind, "instance_id": op.instance_id, "process_key": None, "task_id": task_id,
              "element_id": element_id, "due_at": due}
             for due, kind, element_id, task_id in items

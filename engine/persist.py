@@ -14,6 +14,7 @@ from .actor import SYSTEM
 from .errors import Conflict, NotFound
 from .events import chain_hash, event_payload
 from .indexes import refresh_tasks, refresh_timers, timed_items
+from .prepared import Prepared
 from .state import canonical, compact, digest, is_finished
 from .store import TABLES, IncidentRow, OutboxMessage, Record, Store
 
@@ -50,35 +51,35 @@ class InstanceRecord:
 
 _INSTANCES = TABLES["instances"]
 _EVENTS = TABLES["events"]
-_SELECT_ROW = select(_INSTANCES).where(_INSTANCES.c.id == bindparam("id"))
-_SELECT_ROW_LOCKED = _SELECT_ROW.with_for_update()
+_SELECT_ROW = Prepared(select(_INSTANCES).where(_INSTANCES.c.id == bindparam("id")))
+_SELECT_ROW_LOCKED = Prepared(_SELECT_ROW.statement.with_for_update())
 # What an operation may change; who started the instance, when and on which version never change.
 _CHANGED_BY_OPERATIONS = ("status", "data", "state", "task_id_counter", "last_seq", "head_hash", "updated_at",
                           "ended_at")
-_UPDATE_ROW = update(_INSTANCES).where(
-    _INSTANCES.c.id == bindparam("key"), _INSTANCES.c.lock_version == bindparam("seen")
-)
+_INSERT_ROW = Prepared(insert(_INSTANCES), [c.key for c in _INSTANCES.c])
+_SAME_VERSION = (_INSTANCES.c.id == bindparam("key")) & (_INSTANCES.c.lock_version == bindparam("seen"))
+_UPDATE_ROW = Prepared(update(_INSTANCES).where(_SAME_VERSION), [*_CHANGED_BY_OPERATIONS, "lock_version"])
+_INSERT_EVENTS = Prepared(insert(_EVENTS), [c.key for c in _EVENTS.c if c.key != "id"])
 
 
 def row_for_update(session: Session, store: Store, instance_id: str) -> InstanceRecord:
     # SQLite writers are already serialised by BEGIN IMMEDIATE
     query = _SELECT_ROW if store.is_sqlite else _SELECT_ROW_LOCKED
-    found = session.connection().execute(query, {"id": instance_id}).first()
+    found = query.first(session.connection(), {"id": instance_id})
     if found is None:
         raise NotFound(f"no instance {instance_id}", instance_id=instance_id)
-    return InstanceRecord(**found._mapping)
+    return InstanceRecord(**found._asdict())
 
 
 def write_row(session: Session, row: InstanceRecord) -> None:
     values = row.values()
     conn = session.connection()
     if row.lock_version == 0:
-        conn.execute(insert(_INSTANCES), {**values, "lock_version": 1})
+        _INSERT_ROW.run(conn, {**values, "lock_version": 1})
         return
     changed = {name: values[name] for name in _CHANGED_BY_OPERATIONS}
     changed["lock_version"] = row.lock_version + 1
-    done = conn.execute(_UPDATE_ROW, {**changed, "key": row.id, "seen": row.lock_version})
-    if done.rowcount != 1:
+    if _UPDATE_ROW.run(conn, {**changed, "key": row.id, "seen": row.lock_version}) != 1:
         raise Conflict(f"instance {row.id} was changed by another operation; try again", instance_id=row.id)
 
 
@@ -127,7 +128,7 @@ def append_events(session: Session, row: InstanceRecord, op: Operation, state_di
                 )
             )
     if rows:
-        session.connection().execute(insert(_EVENTS), rows)
+        _INSERT_EVENTS.run(session.connection(), rows)
 
 
 def persist(rt: Runtime, session: Session, row: InstanceRecord, op: Operation, counter: int) -> None:
@@ -138,11 +139,12 @@ def persist(rt: Runtime, session: Session, row: InstanceRecord, op: Operation, c
     row.task_id_counter = counter
     row.data = json_safe(op.current_data())
     row.updated_at = op.now
+    new = row.lock_version == 0
     append_events(session, row, op, state_digest)
     write_row(session, row)
     session.flush()  # incidents, which refer to nothing the statements above depend on
-    refresh_tasks(session, op, rt.sla.task_due)
-    refresh_timers(session, op, timed_items(op, rt.sla.pending_timers(op)))
+    refresh_tasks(session, op, rt.sla.task_due, new)
+    refresh_timers(session, op, timed_items(op, rt.sla.pending_timers(op)), new)
 
 
 def apply_effects(rt: Runtime, session: Session, op: Operation) -> None:
