@@ -58,7 +58,8 @@ class Prepared:
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
                 converters.append((key, process))
-        row, results = None, ()
+        row: Any = None
+        results: tuple[Callable[[Any], Any] | None, ...] = ()
         if getattr(self.statement, "is_select", False):
             columns = list(self.statement.selected_columns)
             row = namedtuple("Row", [c.key for c in columns])  # type: ignore[misc]
@@ -77,7 +78,7 @@ class Prepared:
     def _cursor(self, conn: Connection, plan: _Plan, params: Params | list[Params]) -> Any:
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         many = isinstance(params, list)
-        args = [self._args(plan, p) for p in params] if many else self._args(plan, params)
+        args = [self._args(plan, p) for p in params] if isinstance(params, list) else self._args(plan, params)
         try:
             if many:
                 cursor.executemany(plan.sql, args)
