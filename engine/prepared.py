@@ -32,6 +32,10 @@ class _Plan:
     error: type[Exception]
 
 
+def _row_type(names: list[str]) -> Any:
+    return namedtuple("Row", names)  # type: ignore[misc]
+
+
 class Prepared:
     """One Core statement; `column_keys` names the columns of an INSERT or UPDATE given as parameters."""
 
@@ -62,7 +66,7 @@ class Prepared:
         results: tuple[Callable[[Any], Any] | None, ...] = ()
         if getattr(self.statement, "is_select", False):
             columns = list(self.statement.selected_columns)
-            row = namedtuple("Row", [c.key for c in columns])  # type: ignore[misc]
+            row = _row_type([c.key for c in columns])
             results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
         return _Plan(compiled.string, names, bool(dialect.positional), defaults, tuple(converters), row,
                      results, dialect.loaded_dbapi.Error)
