@@ -43,7 +43,7 @@ EventPage = page_of(EventSchema, "EventPage")
 
 
 @blp.route("/<instance_id>/history")
-@blp.arguments(HistoryArgs, location="query")
+@blp.arguments(HistoryArgs(), location="query")
 @blp.response(200, EventPage)
 def history(args: dict[str, Any], instance_id: str) -> Any:
     """The instance's events in order, with their hash chain."""
@@ -78,7 +78,7 @@ class ReplaySchema(ma.Schema):
 
 
 @blp.route("/<instance_id>/replay")
-@blp.arguments(ReplayArgs, location="query")
+@blp.arguments(ReplayArgs(), location="query")
 @blp.response(200, ReplaySchema)
 def replay(args: dict[str, Any], instance_id: str) -> Any:
     """Rebuild the instance from its pinned definition and recorded inputs, comparing state digests;

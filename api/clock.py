@@ -88,7 +88,7 @@ def read() -> Any:
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(MoveSchema)
+@blp.arguments(MoveSchema())
 @blp.response(200, ClockSchema)
 def move(body: dict[str, Any]) -> Any:
     """Move time forward (admins, process owners) and fire every timer that came due before answering."""

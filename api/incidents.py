@@ -40,7 +40,7 @@ IncidentPage = page_of(IncidentSchema, "IncidentPage")
 
 
 @blp.route("")
-@blp.arguments(IncidentArgs, location="query")
+@blp.arguments(IncidentArgs(), location="query")
 @blp.response(200, IncidentPage)
 def list_incidents(args: dict[str, Any]) -> Any:
     """Incidents, newest first (not for customers)."""

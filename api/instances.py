@@ -44,12 +44,12 @@ InstancePage = page_of(InstanceSummarySchema, "InstancePage")
 
 def _detail(instance_id: str) -> dict[str, Any]:
     service = weibao().service
-    with service.store.read() as session:
-        return queries.instance(session, auth.scope(), instance_id, service.runtime.sla)
+    with service.store.snapshot() as conn:
+        return queries.instance(conn, auth.scope(), instance_id, service.runtime.sla)
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(StartSchema)
+@blp.arguments(StartSchema())
 @blp.response(201, InstanceSchema, headers={"Location": {"schema": {"type": "string"},
                                                           "description": "the new instance"}})
 def start(body: dict[str, Any]) -> Any:
@@ -65,7 +65,7 @@ def start(body: dict[str, Any]) -> Any:
 
 
 @blp.route("")
-@blp.arguments(InstanceListArgs, location="query")
+@blp.arguments(InstanceListArgs(), location="query")
 @blp.response(200, InstancePage)
 def list_instances(args: dict[str, Any]) -> Any:
     """Instances, newest first; customers see only their own."""
@@ -83,7 +83,7 @@ def get_instance(instance_id: str) -> Any:
 
 
 @blp.route("/<instance_id>/cancel", methods=["POST"])
-@blp.arguments(CancelSchema, required=False)
+@blp.arguments(CancelSchema(), required=False)
 @blp.response(200, InstanceSchema)
 def cancel(body: dict[str, Any], instance_id: str) -> Any:
     """Cancel a running instance (department or technical directors, admins)."""

@@ -49,7 +49,7 @@ def _check_visible(scope: queries.Scope, body: dict[str, Any]) -> None:
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(MessageSchema)
+@blp.arguments(MessageSchema())
 @blp.response(200, DeliveredSchema)
 def deliver(body: dict[str, Any]) -> Any:
     """Correlate by business key or instance id; 409 when the instance is not waiting for it."""

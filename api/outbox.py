@@ -37,7 +37,7 @@ OutboxPage = page_of(OutboxSchema, "OutboxPage")
 
 
 @blp.route("")
-@blp.arguments(OutboxArgs, location="query")
+@blp.arguments(OutboxArgs(), location="query")
 @blp.response(200, OutboxPage)
 def list_outbox(args: dict[str, Any]) -> Any:
     """Notifications in the order they were written (not for customers)."""

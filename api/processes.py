@@ -61,7 +61,7 @@ DeployedPage = page_of(DeployedSchema, "DeployedPage")
 
 
 @blp.route("")
-@blp.arguments(PageArgs, location="query")
+@blp.arguments(PageArgs(), location="query")
 @blp.response(200, ProcessPage)
 def list_processes(args: dict[str, Any]) -> Any:
     """Deployed process keys with their newest version."""
@@ -82,7 +82,7 @@ def get_process(key: str) -> Any:
 
 
 @blp.route("/<key>/versions")
-@blp.arguments(PageArgs, location="query")
+@blp.arguments(PageArgs(), location="query")
 @blp.response(200, ProcessPage)
 def list_versions(args: dict[str, Any], key: str) -> Any:
     """Every deployed version of a process, newest first."""
@@ -92,7 +92,7 @@ def list_versions(args: dict[str, Any], key: str) -> Any:
 
 
 @blp.route("/<key>/xml")
-@blp.arguments(XmlArgs, location="query")
+@blp.arguments(XmlArgs(), location="query")
 @blp.response(200, content_type="application/xml", description="The BPMN file that defines the process")
 def diagram(args: dict[str, Any], key: str) -> Any:
     """The diagram of a version, as deployed."""
@@ -112,7 +112,7 @@ def _read(storage: Any) -> tuple[str, bytes]:
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(UploadSchema, location="files")
+@blp.arguments(UploadSchema(), location="files")
 @blp.response(201, DeployedPage, description="At least one new version was created")
 @blp.alt_response(200, schema=DeployedPage, description="Everything was already deployed with this content")
 def deploy(args: dict[str, Any]) -> Any:

@@ -37,7 +37,7 @@ class SlaReportSchema(ma.Schema):
 
 
 @blp.route("/sla")
-@blp.arguments(SlaReportArgs, location="query")
+@blp.arguments(SlaReportArgs(), location="query")
 @blp.response(200, SlaReportSchema)
 @blp.doc(responses={"200": {"description": "JSON, or CSV with format=csv", "content": {
     "application/json": {"schema": SlaReportSchema}, "text/csv": {"schema": {"type": "string"}}}}})

@@ -8,6 +8,8 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
+from .dumping import FastDump
+
 MAX_TEXT = 1000
 MAX_PAGE = 1_000_000
 
@@ -45,13 +47,13 @@ class PageArgs(ma.Schema):
 
 def page_of(item: type[ma.Schema], name: str) -> type[ma.Schema]:
     """A collection response: `{"items": [...], "total": N}`."""
-    return ma.Schema.from_dict({
+    return FastDump.from_dict({
         "items": ma.fields.List(ma.fields.Nested(item), required=True),
         "total": ma.fields.Integer(required=True, metadata={"description": "items over all pages"}),
     }, name=name)
 
 
-class FormFieldSchema(ma.Schema):
+class FormFieldSchema(FastDump):
     id = ma.fields.String(required=True)
     label = ma.fields.String(required=True)
     type = ma.fields.String(required=True, metadata={"description": "string, long, boolean, date or enum"})
@@ -60,7 +62,7 @@ class FormFieldSchema(ma.Schema):
                           metadata={"description": "allowed values (enum)"})
 
 
-class TaskSchema(ma.Schema):
+class TaskSchema(FastDump):
     id = ma.fields.String(required=True)
     instance_id = ma.fields.String(required=True)
     process = ma.fields.String(required=True)
@@ -73,7 +75,7 @@ class TaskSchema(ma.Schema):
     form = ma.fields.List(ma.fields.Nested(FormFieldSchema), required=True)
 
 
-class SlaClockSchema(ma.Schema):
+class SlaClockSchema(FastDump):
     clock = ma.fields.String(required=True)
     state = ma.fields.String(required=True, metadata={"description": "running, paused, met or breached"})
     started_at = Timestamp(allow_none=True)
@@ -85,7 +87,7 @@ class SlaClockSchema(ma.Schema):
     remaining_seconds = ma.fields.Float(allow_none=True, metadata={"description": "business time left"})
 
 
-class InstanceSummarySchema(ma.Schema):
+class InstanceSummarySchema(FastDump):
     id = ma.fields.String(required=True)
     process = ma.fields.String(required=True)
     version = ma.fields.Integer(required=True)

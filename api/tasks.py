@@ -13,6 +13,7 @@ from engine.errors import Conflict
 
 from . import auth
 from .context import weibao
+from .dumping import FastDump
 from .schemas import PageArgs, TaskSchema, Text, page_of
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="User tasks")
@@ -29,7 +30,7 @@ class CompleteSchema(ma.Schema):
                           metadata={"description": "the task form's fields; unknown fields are refused"})
 
 
-class TaskResultSchema(ma.Schema):
+class TaskResultSchema(FastDump):
     instance_id = ma.fields.String(required=True)
     task = ma.fields.Nested(TaskSchema, allow_none=True, required=True,
                             metadata={"description": "the task after the change; null once completed"})
@@ -43,8 +44,8 @@ def _precheck(task_id: str, who: Actor) -> str:
     engine, knowing nothing of scopes, cannot say. A task held by a colleague is a 409 in the engine
     too; answering it here adds the holder to the error details.
     """
-    with weibao().service.store.read() as session:
-        row = worklist.open_task(session, who, task_id)
+    with weibao().service.store.snapshot() as conn:
+        row = worklist.open_task(conn, who, task_id)
     if row is None:
         return ""  # not open: the engine says whether it never existed or is already done
     taken = row.assignee and row.assignee != who.name and not who.is_admin
@@ -55,19 +56,19 @@ def _precheck(task_id: str, who: Actor) -> str:
 
 
 def _after(task_id: str, instance_id: str) -> dict[str, Any]:
-    with weibao().service.store.read() as session:
-        row = worklist.open_task(session, auth.actor(), task_id)
+    with weibao().service.store.snapshot() as conn:
+        row = worklist.open_task(conn, auth.actor(), task_id)
         return {"instance_id": instance_id, "task": worklist.task_dict(row) if row is not None else None}
 
 
 @blp.route("")
-@blp.arguments(TaskListArgs, location="query")
+@blp.arguments(TaskListArgs(), location="query")
 @blp.response(200, TaskPage)
 def list_tasks(args: dict[str, Any]) -> Any:
     """Open tasks assigned to the caller or offered to one of their groups (admins and auditors: all)."""
     page = queries.Page(args["page"], args["per_page"])
-    with weibao().service.store.read() as session:
-        items, total = worklist.tasks(session, auth.actor(), page, instance_id=args.get("instance"),
+    with weibao().service.store.snapshot() as conn:
+        items, total = worklist.tasks(conn, auth.actor(), page, instance_id=args.get("instance"),
                                      process=args.get("process"))
     return {"items": items, "total": total}
 
@@ -76,8 +77,8 @@ def list_tasks(args: dict[str, Any]) -> Any:
 @blp.response(200, TaskSchema)
 def get_task(task_id: str) -> Any:
     """One open task the caller may work on."""
-    with weibao().service.store.read() as session:
-        return worklist.visible_task(session, auth.actor(), task_id)
+    with weibao().service.store.snapshot() as conn:
+        return worklist.visible_task(conn, auth.actor(), task_id)
 
 
 @blp.route("/<task_id>/claim", methods=["POST"])
@@ -101,7 +102,7 @@ def unclaim(task_id: str) -> Any:
 
 
 @blp.route("/<task_id>/complete", methods=["POST"])
-@blp.arguments(CompleteSchema)
+@blp.arguments(CompleteSchema())
 @blp.response(200, TaskResultSchema)
 def complete(body: dict[str, Any], task_id: str) -> Any:
     """Complete the task with its form data (validated against the form; unknown fields refused)."""

@@ -20,13 +20,14 @@ from sqlalchemy.orm import Session
 from .clock import Clock
 from .errors import DefinitionInvalid, EngineError, NotFound
 from .model import Element, ProcessModel
+from .prepared import Prepared
 from .spiff import normalize_timers
 from .store import DefinitionFile, FileHead, ProcessVersion, Store
 from .validation import Checked, Source, check
 
 SLA_DECISION = "sla_targets"
-_LATEST_ID = select(ProcessVersion.id).where(ProcessVersion.process_key == bindparam("key")) \
-    .order_by(ProcessVersion.version.desc()).limit(1)
+_LATEST_ID = Prepared(select(ProcessVersion.id).where(ProcessVersion.process_key == bindparam("key"))
+                      .order_by(ProcessVersion.version.desc()).limit(1))
 
 
 def sha256(data: bytes) -> str:
@@ -199,7 +200,7 @@ class Definitions:
         return row
 
     def latest_id(self, session: Session, process_key: str) -> int:
-        found = session.connection().execute(_LATEST_ID, {"key": process_key}).scalar()
+        found = _LATEST_ID.scalar(session.connection(), {"key": process_key})
         if found is None:
             raise NotFound(f"no deployed process {process_key!r}")
         return int(found)

@@ -23,7 +23,7 @@ Params = dict[str, Any]
 @dataclass(frozen=True)
 class _Plan:
     sql: str
-    names: tuple[str, ...]  # in the order a positional driver wants them
+    slots: tuple[tuple[str, str, int | None], ...]  # driver's name, parameter, position in an IN list
     positional: bool
     defaults: Params
     binds: tuple[tuple[str, Callable[[Any], Any]], ...]  # parameters that need converting
@@ -33,43 +33,53 @@ class _Plan:
 
 
 def _row_type(names: list[str]) -> Any:
-    return namedtuple("Row", names)  # type: ignore[misc]
+    return namedtuple("Row", [n or "_" for n in names], rename=True)  # type: ignore[misc]
 
 
 class Prepared:
-    """One Core statement; `column_keys` names the columns of an INSERT or UPDATE given as parameters."""
+    """One Core statement; `column_keys` names the columns of an INSERT or UPDATE given as parameters.
+    An IN list (`bindparam(..., expanding=True)`) is planned once per length."""
 
     def __init__(self, statement: Any, column_keys: Sequence[str] | None = None) -> None:
         self.statement = statement
         self.column_keys = list(column_keys) if column_keys is not None else None
-        self._plans: dict[str, _Plan] = {}
+        # SQLAlchemy's own list of a statement's parameters (private, stable through 2.1, see pyproject)
+        self._lists = tuple(sorted(b.key for b in statement._get_embedded_bindparams() if b.expanding))
+        self._plans: dict[tuple[Any, ...], _Plan] = {}
 
-    def _plan(self, dialect: Dialect) -> _Plan:
-        plan = self._plans.get(dialect.name)
+    def _plan(self, dialect: Dialect, params: Params) -> _Plan:
+        key = (dialect.name, *(len(params[name]) for name in self._lists))
+        plan = self._plans.get(key)
         if plan is None:
-            plan = self._plans[dialect.name] = self._compile(dialect)
+            plan = self._plans[key] = self._compile(dialect, params)
         return plan
 
-    def _compile(self, dialect: Dialect) -> _Plan:
+    def _compile(self, dialect: Dialect, params: Params) -> _Plan:
         compiled: Any = self.statement.compile(dialect=dialect, column_keys=self.column_keys)
         binds = compiled.binds
-        if any(b.expanding for b in binds.values()):
-            raise ValueError("IN lists with expanding parameters cannot be prepared")
-        names = tuple(compiled.positiontup) if dialect.positional else tuple(binds)
+        sql, names = compiled.string, list(compiled.positiontup or binds)
+        where: dict[str, tuple[str, int | None]] = {name: (name, None) for name in names}
+        if self._lists:
+            expanded = compiled.construct_expanded_state({**dict.fromkeys(binds), **params})
+            sql, names = expanded.statement, list(expanded.positiontup or expanded.parameters)
+            where = {name: (name, None) for name in names}
+            for key, parts in expanded.parameter_expansion.items():
+                where.update({part: (key, i) for i, part in enumerate(parts)})
         defaults = {k: b.value for k, b in binds.items() if b.value is not None and b.callable is None}
         converters = []
         for key, bind in binds.items():
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
-                converters.append((key, process))
+                converters.append((key, _each(process) if bind.expanding else process))
         row: Any = None
         results: tuple[Callable[[Any], Any] | None, ...] = ()
         if getattr(self.statement, "is_select", False):
             columns = list(self.statement.selected_columns)
             row = _row_type([c.key for c in columns])
             results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
-        return _Plan(compiled.string, names, bool(dialect.positional), defaults, tuple(converters), row,
-                     results, dialect.loaded_dbapi.Error)
+        slots = tuple((name, *where[name]) for name in names)
+        return _Plan(sql, slots, bool(dialect.positional), defaults, tuple(converters), row, results,
+                     dialect.loaded_dbapi.Error)
 
     @staticmethod
     def _args(plan: _Plan, params: Params) -> Any:
@@ -77,7 +87,8 @@ class Prepared:
         for key, process in plan.binds:
             if key in values:
                 values[key] = process(values[key])
-        return tuple(values[n] for n in plan.names) if plan.positional else values
+        slots = ((name, values[key] if i is None else values[key][i]) for name, key, i in plan.slots)
+        return tuple(v for _, v in slots) if plan.positional else dict(slots)
 
     def _cursor(self, conn: Connection, plan: _Plan, params: Params | list[Params]) -> Any:
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -97,14 +108,16 @@ class Prepared:
         """Run DML, once or for each parameter set; the number of rows it matched."""
         if isinstance(params, list) and not params:
             return 0
-        cursor = self._cursor(conn, self._plan(conn.dialect), params)
+        first = params[0] if isinstance(params, list) else params
+        cursor = self._cursor(conn, self._plan(conn.dialect, first), params)
         count = int(cursor.rowcount)
         cursor.close()
         return count
 
     def rows(self, conn: Connection, params: Params | None = None) -> list[Any]:
-        plan = self._plan(conn.dialect)
-        cursor = self._cursor(conn, plan, params or {})
+        params = params or {}
+        plan = self._plan(conn.dialect, params)
+        cursor = self._cursor(conn, plan, params)
         fetched = cursor.fetchall()
         cursor.close()
         make, results = plan.row._make, plan.results
@@ -120,3 +133,7 @@ class Prepared:
     def scalar(self, conn: Connection, params: Params | None = None) -> Any:
         found = self.first(conn, params)
         return found[0] if found is not None else None
+
+
+def _each(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda values: [process(v) for v in values]

@@ -10,11 +10,13 @@ from typing import Any
 
 from lxml import etree
 from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from .errors import NotFound
 from .events import verify_chain
 from .paging import Page, Scope, paged
+from .prepared import Prepared
 from .store import (
     DefinitionFile,
     EventRow,
@@ -113,10 +115,14 @@ _TASKS_OF = select(*TASK_COLUMNS).where(OpenTask.instance_id == bindparam("id"))
     .order_by(OpenTask.created_at, OpenTask.id)
 
 
-def instance(session: Session, scope: Scope, instance_id: str, sla: Any = None) -> dict[str, Any]:
-    query = _DETAIL if scope.customer is None else _DETAIL.where(scope.instances())
-    conn = session.connection()
-    row = conn.execute(query, {"id": instance_id}).first()
+_DETAIL_FAST, _TASKS_OF_FAST = Prepared(_DETAIL), Prepared(_TASKS_OF)
+
+
+def instance(conn: Connection, scope: Scope, instance_id: str, sla: Any = None) -> dict[str, Any]:
+    if scope.customer is None:
+        row = _DETAIL_FAST.first(conn, {"id": instance_id})
+    else:
+        row = conn.execute(_DETAIL.where(scope.instances()), {"id": instance_id}).first()
     if row is None:
         raise NotFound(f"no instance {instance_id}", instance_id=instance_id)
     out = _instance_dict(row, row.version)
@@ -124,17 +130,17 @@ def instance(session: Session, scope: Scope, instance_id: str, sla: Any = None) 
     # the clocks are reported under "sla", and the rest is not the business's data.
     data = row.data or {}
     out["data"] = {k: v for k, v in data.items() if not k.startswith("_")}
-    out["open_tasks"] = [task_dict(t) for t in conn.execute(_TASKS_OF, {"id": instance_id})]
-    out["sla"] = _clocks(session, sla, instance_id, data)
+    out["open_tasks"] = [task_dict(t) for t in _TASKS_OF_FAST.rows(conn, {"id": instance_id})]
+    out["sla"] = _clocks(conn, sla, instance_id, data)
     return out
 
 
-def _clocks(session: Session, sla: Any, instance_id: str, data: dict[str, Any]) -> list[dict[str, Any]]:
+def _clocks(conn: Connection, sla: Any, instance_id: str, data: dict[str, Any]) -> list[dict[str, Any]]:
     """From the data already read when the SLA engine can; an engine may also look them up itself."""
     if (from_data := getattr(sla, "clocks_from_data", None)) is not None:
         return list(from_data(data))
     if (clocks_for := getattr(sla, "clocks_for", None)) is not None:
-        return list(clocks_for(session, instance_id))
+        return list(clocks_for(Session(bind=conn), instance_id))
     return []
 
 

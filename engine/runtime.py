@@ -26,13 +26,14 @@ from .handler import HandlerRegistry
 from .invoker import LiveInvoker
 from .operation import Operation
 from .persist import InstanceRecord, apply_effects, persist, row_for_update
+from .prepared import Prepared
 from .sla_base import NoSla
 from .spiff import WeibaoScriptEngine, make_serializer
 from .spiff_patches import TaskIdSource, use_task_ids
 from .store import EventRow, OpenTask, Store
 
 log = logging.getLogger("weibao.runtime")
-_TASK_INSTANCE = select(OpenTask.instance_id).where(OpenTask.id == bindparam("id"))
+_TASK_INSTANCE = Prepared(select(OpenTask.instance_id).where(OpenTask.id == bindparam("id")))
 
 
 def _log_operation(op: Operation) -> None:
@@ -211,7 +212,7 @@ class Runtime:
     # ----------------------------------------------------------------- tasks
     def _task_instance(self, task_id: str) -> str:
         with self.store.read() as session:
-            found = session.connection().execute(_TASK_INSTANCE, {"id": task_id}).scalar()
+            found = _TASK_INSTANCE.scalar(session.connection(), {"id": task_id})
             if found is not None:
                 return str(found)
             seen = session.scalar(select(EventRow.instance_id).where(EventRow.task_id == task_id).limit(1))

@@ -27,7 +27,7 @@ from sqlalchemy import (
     create_engine,
     event,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -292,6 +292,13 @@ class Store:
     def read(self) -> Iterator[Session]:
         with self._read() as session:
             yield session
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """Plain reads in one transaction, for the hot paths: an ORM session costs more to open and close
+        than the reads of a work list or an instance view."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -11,11 +11,12 @@ import functools
 from typing import Any
 
 from sqlalchemy import bindparam, func, or_, select, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from .actor import Actor
 from .errors import NotFound
 from .paging import Page, Scope, known_total
+from .prepared import Prepared
 from .store import Instance, OpenTask, TaskGroup
 
 TASK_COLUMNS = tuple(OpenTask.__table__.c)
@@ -68,10 +69,11 @@ def _task_page(kinds: tuple[str, ...], *shape: bool) -> tuple[Any, list[Any]]:
         cut = [select(*_in_order(b).limit(bindparam("upto")).subquery().c) for b in branches]
         merged = union_all(*cut).subquery()
         page = select(*merged.c).order_by(merged.c.created_at, merged.c.id)
-    return page.limit(bindparam("per_page")).offset(bindparam("offset")), counts
+    page = page.limit(bindparam("per_page")).offset(bindparam("offset"))
+    return Prepared(page), [Prepared(c) for c in counts]
 
 
-def tasks(session: Session, actor: Actor, page: Page, *, instance_id: str | None = None,
+def tasks(conn: Connection, actor: Actor, page: Page, *, instance_id: str | None = None,
           process: str | None = None) -> tuple[list[dict[str, Any]], int]:
     customer = Scope.of(actor).customer
     kinds = ("all",) if _sees_all(actor) else ("mine", "offered") if actor.groups else ("mine",)
@@ -79,21 +81,19 @@ def tasks(session: Session, actor: Actor, page: Page, *, instance_id: str | None
     offset = (page.page - 1) * page.per_page
     params = {"customer": customer, "me": actor.name, "groups": sorted(actor.groups), "instance": instance_id,
               "process": process, "per_page": page.per_page, "offset": offset, "upto": offset + page.per_page}
-    conn = session.connection()
-    rows = list(conn.execute(query, params))
+    rows = query.rows(conn, params)
     total = known_total(rows, page)
     if total is None:
-        total = sum(conn.execute(count, params).scalar() or 0 for count in counts)
+        total = sum(count.scalar(conn, params) or 0 for count in counts)
     return [task_dict(r) for r in rows], total
 
 
-_OPEN_TASK = select(*TASK_COLUMNS).where(OpenTask.id == bindparam("id"))
+_OPEN_TASK = Prepared(select(*TASK_COLUMNS).where(OpenTask.id == bindparam("id")))
 
 
-def open_task(session: Session, actor: Actor, task_id: str) -> Any:
+def open_task(conn: Connection, actor: Actor, task_id: str) -> Any:
     """The open task if the actor may know of it; None when it is not open (the engine tells why)."""
-    conn = session.connection()
-    row = conn.execute(_OPEN_TASK, {"id": task_id}).first()
+    row = _OPEN_TASK.first(conn, {"id": task_id})
     scope = Scope.of(actor)
     if row is None or scope.customer is None:
         return row
@@ -103,8 +103,8 @@ def open_task(session: Session, actor: Actor, task_id: str) -> Any:
     return row
 
 
-def visible_task(session: Session, actor: Actor, task_id: str) -> dict[str, Any]:
-    row = open_task(session, actor, task_id)
+def visible_task(conn: Connection, actor: Actor, task_id: str) -> dict[str, Any]:
+    row = open_task(conn, actor, task_id)
     offered = row is not None and bool(actor.groups.intersection(row.candidate_groups))
     if row is None or not (_sees_all(actor) or row.assignee == actor.name or offered):
         raise NotFound(f"no open task {task_id}")
