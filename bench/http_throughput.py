@@ -21,10 +21,11 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from bench.floor import floor_rate
+from bench.floor import Floor
 
 HERE = Path(__file__).resolve().parent
 CALLS = ("start", "list", "complete", "read")
+SLICES = 10
 
 
 def _serve(url: str, workdir: Path, extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen[str], str, str]:
@@ -82,8 +83,9 @@ def _flow(client: Client, times: dict[str, list[float]]) -> None:
     timed("read", "GET", f"/instances/{inst['id']}")
 
 
-def run(base: str, token: str, clients: int, seconds: float) -> tuple[float, dict[str, list[float]]]:
-    times: dict[str, list[float]] = {c: [] for c in CALLS}
+def run(base: str, token: str, clients: int, seconds: float,
+        times: dict[str, list[float]]) -> tuple[int, float]:
+    """Flows done by `clients` concurrent clients in about `seconds`, and the seconds they took."""
     done = [0] * clients
     stop = time.monotonic() + seconds
 
@@ -99,10 +101,25 @@ def run(base: str, token: str, clients: int, seconds: float) -> tuple[float, dic
         t.start()
     for t in threads:
         t.join()
-    return sum(done) / (time.perf_counter() - t0), times
+    return sum(done), time.perf_counter() - t0
 
 
-def report(label: str, url: str, seconds: float, floor: float) -> None:
+def interleaved(base: str, token: str, clients: int, seconds: float,
+                floor: Floor) -> tuple[float, float, dict[str, list[float]]]:
+    """The flow and the floor in alternating slices, so that both see the same machine: this machine's
+    speed changes by 2x or more within minutes, which made a floor measured once meaningless."""
+    times: dict[str, list[float]] = {c: [] for c in CALLS}
+    flows = floors = 0
+    flow_s = floor_s = 0.0
+    for _ in range(SLICES):
+        count, elapsed = run(base, token, clients, seconds / SLICES, times)
+        flows, flow_s = flows + count, flow_s + elapsed
+        count, elapsed = floor.run(seconds / SLICES)
+        floors, floor_s = floors + count, floor_s + elapsed
+    return flows / flow_s, floors / floor_s, times
+
+
+def report(label: str, url: str, seconds: float, floor: Floor) -> None:
     with tempfile.TemporaryDirectory() as workdir:
         proc, base, token = _serve(url, Path(workdir))
         try:
@@ -110,16 +127,14 @@ def report(label: str, url: str, seconds: float, floor: float) -> None:
             for _ in range(20):
                 _flow(warm, {c: [] for c in CALLS})
             for clients in (1, 8):
-                rate, times = run(base, token, clients, seconds)
+                rate, floor_rate, times = interleaved(base, token, clients, seconds, floor)
                 calls = "  ".join(
                     f"{c} p50 {statistics.median(v) * 1000:.1f}/p95 "
                     f"{statistics.quantiles(v, n=20)[18] * 1000:.1f} ms"
                     for c, v in times.items()
                 )
-                share = rate / floor
-                print(
-                    f"{label:10} {clients} client(s): {rate:6.1f} instances/s ({share:.2f} of floor)  {calls}"
-                )
+                print(f"{label:10} {clients} client(s): {rate:6.1f} instances/s, floor {floor_rate:5.1f} "
+                      f"({rate / floor_rate:.2f} of floor)  {calls}")
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -127,8 +142,9 @@ def report(label: str, url: str, seconds: float, floor: float) -> None:
 
 def main() -> None:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 10.0
-    floor = floor_rate(seconds)
-    print(f"floor (plain SpiffWorkflow, one SQLite commit per step, in-process): {floor:.1f} instances/s")
+    floor = Floor()
+    print("floor: plain SpiffWorkflow, one SQLite commit per step, in-process; measured in slices between "
+          "the slices of each run")
     with tempfile.TemporaryDirectory() as tmp:
         report("sqlite", f"sqlite:///{tmp}/bench.sqlite3", seconds, floor)
     sys.path.insert(0, str(HERE.parent))

@@ -111,7 +111,7 @@ def probes(n: int):  # type: ignore[no-untyped-def]
     group = Actor("eng7", frozenset({"duty_engineer"}))
 
     def list_tasks(actor: Actor) -> None:
-        with service.store.read() as s:
+        with service.store.snapshot() as s:
             tasks(s, actor, Page(page=1, per_page=20))
 
     return service, [lambda: _due(service.runtime, 500), lambda: list_tasks(mine), lambda: list_tasks(group)]
