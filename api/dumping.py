@@ -59,14 +59,24 @@ def _field(field: ma.fields.Field) -> Convert:
     raise _Unknown(kind.__name__)
 
 
-_READERS: dict[tuple[type, bool], Convert] = {}
+_READERS: dict[tuple[type, bool], Convert | None] = {}
 
 
 def reader(schema: type[ma.Schema], many: bool = False) -> Convert:
     """Plain functions equivalent to `schema().dump`; raises _Unknown for what they cannot do."""
-    cached = _READERS.get((schema, many))
-    if cached is not None:
-        return cached
+    key = (schema, many)
+    if key not in _READERS:
+        try:
+            _READERS[key] = _read(schema, many)
+        except _Unknown:
+            _READERS[key] = None  # a schema is read once, also when marshmallow has to dump it
+    made = _READERS[key]
+    if made is None:
+        raise _Unknown(schema.__name__)
+    return made
+
+
+def _read(schema: type[ma.Schema], many: bool) -> Convert:
     instance = schema()
     if instance._hooks.get("pre_dump") or instance._hooks.get("post_dump"):
         raise _Unknown("dump hooks")
@@ -81,9 +91,7 @@ def reader(schema: type[ma.Schema], many: bool = False) -> Convert:
             raise _Unknown(type(obj).__name__)
         return {key: convert(obj[attr]) for key, attr, convert in plan if attr in obj}
 
-    made: Convert = (lambda objs: [one(o) for o in objs]) if many else one
-    _READERS[(schema, many)] = made
-    return made
+    return (lambda objs: [one(o) for o in objs]) if many else one
 
 
 class FastDump(ma.Schema):

@@ -49,7 +49,3 @@ class Floor:
             count += 1
         return count, time.perf_counter() - t0
 
-
-def floor_rate(seconds: float = 5.0) -> float:
-    count, elapsed = Floor().run(seconds)
-    return count / elapsed

@@ -57,14 +57,14 @@ class Prepared:
     def _compile(self, dialect: Dialect, params: Params) -> _Plan:
         compiled: Any = self.statement.compile(dialect=dialect, column_keys=self.column_keys)
         binds = compiled.binds
-        sql, names = compiled.string, list(compiled.positiontup or binds)
-        where: dict[str, tuple[str, int | None]] = {name: (name, None) for name in names}
+        sql, names, lists = compiled.string, list(compiled.positiontup or binds), {}
         if self._lists:
             expanded = compiled.construct_expanded_state({**dict.fromkeys(binds), **params})
             sql, names = expanded.statement, list(expanded.positiontup or expanded.parameters)
-            where = {name: (name, None) for name in names}
-            for key, parts in expanded.parameter_expansion.items():
-                where.update({part: (key, i) for i, part in enumerate(parts)})
+            lists = expanded.parameter_expansion
+        where: dict[str, tuple[str, int | None]] = {name: (name, None) for name in names}
+        for key, parts in lists.items():
+            where.update({part: (key, i) for i, part in enumerate(parts)})
         defaults = {k: b.value for k, b in binds.items() if b.value is not None and b.callable is None}
         converters = []
         for key, bind in binds.items():
@@ -92,12 +92,13 @@ class Prepared:
 
     def _cursor(self, conn: Connection, plan: _Plan, params: Params | list[Params]) -> Any:
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        many = isinstance(params, list)
-        args = [self._args(plan, p) for p in params] if isinstance(params, list) else self._args(plan, params)
+        args: Any = None
         try:
-            if many:
+            if isinstance(params, list):
+                args = [self._args(plan, p) for p in params]
                 cursor.executemany(plan.sql, args)
             else:
+                args = self._args(plan, params)
                 cursor.execute(plan.sql, args)
         except plan.error as exc:
             cursor.close()

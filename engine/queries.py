@@ -140,7 +140,8 @@ def _clocks(conn: Connection, sla: Any, instance_id: str, data: dict[str, Any]) 
     if (from_data := getattr(sla, "clocks_from_data", None)) is not None:
         return list(from_data(data))
     if (clocks_for := getattr(sla, "clocks_for", None)) is not None:
-        return list(clocks_for(Session(bind=conn), instance_id))
+        with Session(bind=conn) as session:
+            return list(clocks_for(session, instance_id))
     return []
 
 
