@@ -8,6 +8,7 @@ import marshmallow as ma
 from flask import url_for
 from flask_smorest import Blueprint
 from marshmallow import validate
+from sqlalchemy.engine import Connection
 
 from engine import queries
 from engine.errors import InvalidInput, NotFound
@@ -55,13 +56,22 @@ def _detail(instance_id: str) -> dict[str, Any]:
 def start(body: dict[str, Any]) -> Any:
     """Start an instance of the newest version of a process, with its start-form data."""
     who = auth.require_writer()
+    runtime, scope = weibao().service.runtime, auth.scope()
+
+    def read_back(conn: Connection, new_id: str) -> tuple[str, dict[str, Any] | None]:
+        try:
+            return new_id, queries.instance(conn, scope, new_id, runtime.sla)
+        except NotFound:
+            return new_id, None  # outside the caller's scope: the start stands, the read below says 404
+
     try:
-        instance_id = weibao().service.runtime.start(body["process"], body["data"], who, body["business_key"])
+        instance_id, detail = runtime.start_then(read_back, body["process"], body["data"], who,
+                                                 body["business_key"])
     except NotFound as exc:
         # The process is named in the body: an unknown one is bad input, not a missing resource.
         raise InvalidInput(exc.message, details={"fields": {"process": "is not a deployed process"}}) from exc
     location = url_for("instances.get_instance", instance_id=instance_id)
-    return _detail(instance_id), 201, {"Location": location}
+    return detail or _detail(instance_id), 201, {"Location": location}
 
 
 @blp.route("")

@@ -9,12 +9,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from .actor import SYSTEM, Actor, as_actor
@@ -33,6 +35,8 @@ from .spiff_patches import TaskIdSource, use_task_ids
 from .store import EventRow, OpenTask, Store
 
 log = logging.getLogger("weibao.runtime")
+T = TypeVar("T")
+TaskCheck = Callable[[Connection], "str | None"]
 _TASK_INSTANCE = Prepared(select(OpenTask.instance_id).where(OpenTask.id == bindparam("id")))
 
 
@@ -86,9 +90,13 @@ class Runtime:
         return wf
 
     @contextlib.contextmanager
-    def operation(self, instance_id: str, actor: Actor) -> Iterator[Operation]:
+    def operation(self, instance: str | Callable[[Session], str], actor: Actor) -> Iterator[Operation]:
+        """`instance` is the instance id, or finds it inside the operation's transaction (a task's
+        instance), which saves the caller a transaction of its own."""
+        instance_id = instance if isinstance(instance, str) else ""
         try:
             with self.store.write() as session:
+                instance_id = instance_id or cast(Callable[[Session], str], instance)(session)
                 row = row_for_update(session, self.store, instance_id)
                 if row.status != "running":
                     raise Conflict(f"instance {instance_id} is {row.status}", instance_id=instance_id)
@@ -120,12 +128,29 @@ class Runtime:
         parent_instance_id: str | None = None,
         instance_id: str | None = None,
     ) -> str:
+        return self.start_then(lambda _conn, new_id: new_id, process_key, data, actor, business_key,
+                               parent_instance_id, instance_id)
+
+    def start_then(
+        self,
+        then: Callable[[Connection, str], T],
+        process_key: str,
+        data: dict[str, Any] | None = None,
+        actor: Actor | str | None = None,
+        business_key: str | None = None,
+        parent_instance_id: str | None = None,
+        instance_id: str | None = None,
+    ) -> T:
+        """Start, then read the new instance back in the same transaction: `then` sees exactly what
+        is committed, and the caller saves a transaction of its own. An error in `then` undoes the
+        start, so it should only read."""
         who = as_actor(actor)
         with self.store.write() as session:
             new_id = self.start_in(
                 session, process_key, data or {}, who, business_key, parent_instance_id, instance_id
             )
-        return new_id
+            session.flush()  # rows the start added through the ORM, for plain reads to see
+            return then(session.connection(), new_id)
 
     def start_in(
         self,
@@ -210,41 +235,50 @@ class Runtime:
         return self.deploy([(p.name, p.read_bytes()) for p in paths], actor)
 
     # ----------------------------------------------------------------- tasks
-    def _task_instance(self, task_id: str) -> str:
-        with self.store.read() as session:
-            found = _TASK_INSTANCE.scalar(session.connection(), {"id": task_id})
+    @staticmethod
+    def _task_instance(task_id: str, check: TaskCheck | None = None) -> Callable[[Session], str]:
+        """Finds a task's instance inside the operation's transaction. `check` (the caller's own
+        look at the task, e.g. whether the caller may see it) runs first and may name the instance."""
+
+        def find(session: Session) -> str:
+            conn = session.connection()
+            known = check(conn) if check is not None else None
+            found = known or _TASK_INSTANCE.scalar(conn, {"id": task_id})
             if found is not None:
                 return str(found)
             seen = session.scalar(select(EventRow.instance_id).where(EventRow.task_id == task_id).limit(1))
-        if seen is not None:
-            raise Conflict(f"task {task_id} is already completed or no longer open", instance_id=seen)
-        raise NotFound(f"no task {task_id}")
+            if seen is not None:
+                raise Conflict(f"task {task_id} is already completed or no longer open", instance_id=seen)
+            raise NotFound(f"no task {task_id}")
 
-    def claim(self, task_id: str, actor: Actor | str | None) -> None:
+        return find
+
+    def claim(self, task_id: str, actor: Actor | str | None, check: TaskCheck | None = None) -> str:
         from .tasks import claim
 
         who = as_actor(actor)
-        with self.operation(self._task_instance(task_id), who) as op:
+        with self.operation(self._task_instance(task_id, check), who) as op:
             claim(op, task_id, who)
+        return op.instance_id
 
-    def unclaim(self, task_id: str, actor: Actor | str | None) -> None:
+    def unclaim(self, task_id: str, actor: Actor | str | None, check: TaskCheck | None = None) -> str:
         from .tasks import unclaim
 
         who = as_actor(actor)
-        with self.operation(self._task_instance(task_id), who) as op:
+        with self.operation(self._task_instance(task_id, check), who) as op:
             unclaim(op, task_id, who)
+        return op.instance_id
 
     def complete(self, task_id: str, data: dict[str, Any] | None, actor: Actor | str | None,
-                 instance_id: str | None = None) -> str:
-        """`instance_id`, when the caller has just looked the task up, saves looking it up again; the
-        operation still checks that the task is open in that instance."""
+                 check: TaskCheck | None = None) -> str:
+        """`check` runs in the operation's transaction before anything else; the operation still
+        checks that the task is open in the instance it names."""
         from .tasks import complete
 
         who = as_actor(actor)
-        instance_id = instance_id or self._task_instance(task_id)
-        with self.operation(instance_id, who) as op:
+        with self.operation(self._task_instance(task_id, check), who) as op:
             complete(op, task_id, data if data is not None else {}, who)
-        return instance_id
+        return op.instance_id
 
     # ----------------------------------------------------------------- messages, timers, incidents
     def correlate(

@@ -7,6 +7,7 @@ step costs the same on a young and an old instance; the history lives in the app
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -245,8 +247,15 @@ def _sqlite_setup(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
         # Writers serialise at BEGIN instead of failing later on a stale snapshot.
-        immediate = conn.get_execution_options().get("weibao_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # On the driver itself: a full SQLAlchemy execution here cost more than the reads of an
+        # instance view. Its errors are wrapped as SQLAlchemy would (a busy database stays an
+        # OperationalError of sqlalchemy.exc).
+        sql = "BEGIN IMMEDIATE" if conn.get_execution_options().get("weibao_write", False) else "BEGIN"
+        driver = conn.connection.driver_connection
+        try:
+            driver.execute(sql)
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(sql, (), exc, sqlite3.Error, dialect=conn.dialect) from exc
 
 
 class Store:
