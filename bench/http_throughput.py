@@ -2,7 +2,9 @@
 
 Runs the real `weibao serve` on loopback, with 1 and 8 concurrent clients, on SQLite and (when the
 machine has PostgreSQL binaries) PostgreSQL. Prints instances/s and p50/p95 per call, and the ratio to
-the floor: the same flow done in-process with plain SpiffWorkflow and one SQLite commit per step.
+the floor: the same flow done in-process with plain SpiffWorkflow and one SQLite commit per step. On
+SQLite it also prints the floor over HTTP (bench/floor_app.py): the same four calls served by plain
+Flask, SpiffWorkflow and SQLite on the same server and client, without any of Weibao's features.
 Usage: python -m bench.http_throughput [seconds-per-run]
 """
 
@@ -12,6 +14,7 @@ import http.client
 import json
 import os
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -104,40 +107,80 @@ def run(base: str, token: str, clients: int, seconds: float,
     return sum(done), time.perf_counter() - t0
 
 
-def interleaved(base: str, token: str, clients: int, seconds: float,
-                floor: Floor) -> tuple[float, float, dict[str, list[float]]]:
-    """The flow and the floor in alternating slices, so that both see the same machine: this machine's
-    speed changes by 2x or more within minutes, which made a floor measured once meaningless."""
+def _serve_floor(workdir: Path) -> tuple[subprocess.Popen[str], str]:
+    """The floor app (bench/floor_app.py) on the same server, with the same worker and thread counts."""
+    port = _free_port()
+    env = {**os.environ, "WEIBAO_FLOOR_DB": str(workdir / "floor.sqlite3"),
+           "PYTHONPATH": os.pathsep.join(filter(None, (str(HERE.parent), os.environ.get("PYTHONPATH"))))}
+    cmd = [str(Path(sys.executable).with_name("granian")), "--interface", "wsgi", "--factory", "--host",
+           "127.0.0.1", "--port", str(port), "--workers", "1", "--blocking-threads", "8",
+           "--log-level", "error", "bench.floor_app:make"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+    for _ in range(600):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return proc, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("the floor app did not start")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def interleaved(base: str, token: str, clients: int, seconds: float, floor: Floor,
+                http_floor: str | None) -> tuple[float, float, float | None, dict[str, list[float]]]:
+    """The flow, the floor and the floor over HTTP in alternating slices, so that all see the same
+    machine: this machine's speed changes by 2x or more within minutes, which made a floor measured
+    once meaningless."""
     times: dict[str, list[float]] = {c: [] for c in CALLS}
-    flows = floors = 0
-    flow_s = floor_s = 0.0
+    done = {"flow": [0, 0.0], "floor": [0, 0.0], "http": [0, 0.0]}
+
+    def add(key: str, count: int, elapsed: float) -> None:
+        done[key][0] += count
+        done[key][1] += elapsed
+
     for _ in range(SLICES):
-        count, elapsed = run(base, token, clients, seconds / SLICES, times)
-        flows, flow_s = flows + count, flow_s + elapsed
-        count, elapsed = floor.run(seconds / SLICES)
-        floors, floor_s = floors + count, floor_s + elapsed
-    return flows / flow_s, floors / floor_s, times
+        add("flow", *run(base, token, clients, seconds / SLICES, times))
+        add("floor", *floor.run(seconds / SLICES))
+        if http_floor is not None:
+            add("http", *run(http_floor, "", clients, seconds / SLICES, {c: [] for c in CALLS}))
+    rates = {k: n / s if s else None for k, (n, s) in done.items()}
+    return rates["flow"] or 0.0, rates["floor"] or 0.0, rates["http"], times
+
+
+def _line(label: str, clients: int, rate: float, floor_rate: float, http_rate: float | None,
+          times: dict[str, list[float]]) -> str:
+    calls = "  ".join(
+        f"{c} p50 {statistics.median(v) * 1000:.1f}/p95 {statistics.quantiles(v, n=20)[18] * 1000:.1f} ms"
+        for c, v in times.items()
+    )
+    over_http = f", floor over HTTP {http_rate:5.1f} ({rate / http_rate:.2f} of it)" if http_rate else ""
+    return (f"{label:10} {clients} client(s): {rate:6.1f} instances/s, floor {floor_rate:5.1f} "
+            f"({rate / floor_rate:.2f} of floor){over_http}  {calls}")
 
 
 def report(label: str, url: str, seconds: float, floor: Floor) -> None:
     with tempfile.TemporaryDirectory() as workdir:
         proc, base, token = _serve(url, Path(workdir))
+        floor_proc, http_floor = _serve_floor(Path(workdir)) if label == "sqlite" else (None, None)
         try:
-            warm = Client(base, token)
-            for _ in range(20):
-                _flow(warm, {c: [] for c in CALLS})
+            for target, key in ((base, token), (http_floor, "")):
+                if target is not None:
+                    warm = Client(target, key)
+                    for _ in range(20):
+                        _flow(warm, {c: [] for c in CALLS})
             for clients in (1, 8):
-                rate, floor_rate, times = interleaved(base, token, clients, seconds, floor)
-                calls = "  ".join(
-                    f"{c} p50 {statistics.median(v) * 1000:.1f}/p95 "
-                    f"{statistics.quantiles(v, n=20)[18] * 1000:.1f} ms"
-                    for c, v in times.items()
-                )
-                print(f"{label:10} {clients} client(s): {rate:6.1f} instances/s, floor {floor_rate:5.1f} "
-                      f"({rate / floor_rate:.2f} of floor)  {calls}")
+                print(_line(label, clients, *interleaved(base, token, clients, seconds, floor, http_floor)))
         finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+            for p in (proc, floor_proc):
+                if p is not None:
+                    p.terminate()
+                    p.wait(timeout=30)
 
 
 def main() -> None:
