@@ -87,6 +87,7 @@ def make() -> Flask:
 
     @app.post("/api/v1/instances")
     def start() -> Any:
+        request.get_json()  # read as any service reads its input; an unread body breaks keep-alive
         return flow.start(), 201
 
     @app.get("/api/v1/tasks")
