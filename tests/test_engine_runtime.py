@@ -7,10 +7,11 @@ from datetime import timedelta
 import pytest
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import insert, select
 
 from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.events import verify_chain
-from engine.store import IncidentRow
+from engine.store import IncidentRow, Instance, Record
 
 from .engine_support import (
     DESK,
@@ -173,3 +174,62 @@ def test_senior_cannot_complete_the_engineers_task(rework):
     iid = rework.runtime.start("rework", {"summary": "s"}, "alice")
     with pytest.raises(Forbidden):
         rework.runtime.complete(the_task(rework, iid, "Work"), {"ok": True}, SENIOR)
+
+
+def test_a_callers_check_runs_in_the_operation_and_a_refusal_writes_nothing(rework, clock):
+    iid = rework.runtime.start("rework", {"summary": "s"}, "alice")
+    task_id = the_task(rework, iid, "Work")
+    before = (types(rework, iid), instance(rework, iid).lock_version)
+    seen: list[bool] = []
+
+    def refuse(conn):
+        seen.append(conn.in_transaction())
+        raise Conflict("not yours", instance_id=iid)
+
+    with pytest.raises(Conflict, match="not yours"):
+        rework.runtime.complete(task_id, {"ok": True}, ENGINEER, check=refuse)
+    assert seen == [True]
+    assert (types(rework, iid), instance(rework, iid).lock_version) == before
+
+    # Whatever the check does goes with the operation: here the form is refused after it ran.
+    def mark(conn):
+        conn.execute(insert(Record).values(id="probe", kind="probe", instance_id=iid, data={},
+                                           created_at=clock.now()))
+        return None
+
+    with pytest.raises(InvalidInput):
+        rework.runtime.complete(task_id, {"ok": "yes"}, ENGINEER, check=mark)
+    with rework.store.read() as session:
+        assert session.get(Record, "probe") is None
+
+    # A check that names the instance saves the lookup; one that knows nothing leaves it to the engine.
+    assert rework.runtime.claim(task_id, ENGINEER, check=lambda conn: iid) == iid
+    assert rework.runtime.complete(task_id, {"ok": True}, ENGINEER, check=lambda conn: None) == iid
+    assert types(rework, iid).count("task_completed") == 1
+    with pytest.raises(Conflict, match="already completed"):
+        rework.runtime.complete(task_id, {"ok": True}, ENGINEER, check=lambda conn: None)
+
+
+def test_start_then_reads_the_new_instance_in_its_transaction(rework):
+    read = rework.runtime.start_then(
+        lambda conn, new_id: (new_id, conn.in_transaction(), _status(conn, new_id)),
+        "rework", {"summary": "s"}, "alice",
+    )
+    new_id, in_transaction, status = read
+    assert in_transaction and status == "running"
+    assert instance(rework, new_id).status == "running"
+
+    def broken(conn, new_id):
+        raise RuntimeError("read failed")
+
+    with pytest.raises(RuntimeError):
+        rework.runtime.start_then(broken, "rework", {"summary": "s"}, "alice", instance_id=_ID)
+    with rework.store.read() as session:
+        assert session.get(Instance, _ID) is None  # the start went with the failed read
+
+
+_ID = "00000000-0000-4000-8000-000000000001"
+
+
+def _status(conn, instance_id):
+    return conn.execute(select(Instance.status).where(Instance.id == instance_id)).scalar_one()
