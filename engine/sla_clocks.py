@@ -17,7 +17,6 @@ them exactly. Times are ISO 8601 UTC strings, durations are business seconds of 
 from __future__ import annotations
 
 import calendar as month_calendar
-import functools
 import re
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -28,6 +27,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefini
 from SpiffWorkflow.util.task import TaskState
 
 from .calendar import SHANGHAI, Calendar, DayCalendar, add_working_days, get_calendar
+from .calendar_data import CalendarOverrides, load_overrides
 from .errors import EngineError
 from .state import iter_tasks
 
@@ -52,10 +52,19 @@ def decide(engine: Any, clock: str, inputs: dict[str, Any]) -> dict[str, Any]:
     return dict(engine.result(probe))
 
 
-@functools.cache
+_calendars: dict[str, tuple[CalendarOverrides | None, Calendar]] = {}
+
+
 def calendar_named(name: str) -> Calendar:
-    # One instance per name keeps the per-day period cache warm across operations.
-    return get_calendar(name)
+    """One calendar per name keeps its per-day cache warm across operations, until the override file
+    changes: a process owner's new holiday counts from the next operation, without a restart."""
+    overrides = load_overrides() if name == "workdays" else None  # a stat; re-parsed only when edited
+    held = _calendars.get(name)
+    if held is None or held[0] is not overrides:
+        held = (overrides, get_calendar(name, overrides=overrides) if overrides is not None
+                else get_calendar(name))
+        _calendars[name] = held
+    return held[1]
 
 
 def parse_time(text: str | None) -> datetime | None:

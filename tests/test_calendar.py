@@ -34,6 +34,7 @@ from engine.calendar import (
     load_overrides,
 )
 from engine.errors import CalendarDataMissing, InvalidInput
+from engine.sla_clocks import calendar_named
 
 SH = ZoneInfo("Asia/Shanghai")
 NY = ZoneInfo("America/New_York")
@@ -238,6 +239,25 @@ def test_override_file_from_environment(tmp_path: Path, monkeypatch: pytest.Monk
     path = write_overrides(tmp_path, {"2025": {"holidays": ["2025-06-10"]}})
     monkeypatch.setenv(calendar_data.OVERRIDES_ENV, str(path))
     assert not get_calendar("workdays").is_working_time(sh(2025, 6, 10, 10))
+
+
+def test_an_edited_override_file_counts_from_the_next_lookup(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # The SLA engine keeps one calendar per name; a process owner's edit must not wait for a restart.
+    path = write_overrides(tmp_path, {"2025": {"holidays": ["2025-06-10"]}})
+    monkeypatch.setenv(calendar_data.OVERRIDES_ENV, str(path))
+    first = calendar_named("workdays")
+    assert calendar_named("workdays") is first  # unchanged file: the warm calendar is kept
+    assert not first.is_working_time(sh(2025, 6, 10, 10))
+    assert first.is_working_time(sh(2025, 6, 11, 10))
+
+    write_overrides(tmp_path, {"2025": {"holidays": ["2025-06-10", "2025-06-11"]}})
+    edited = calendar_named("workdays")
+    assert not edited.is_working_time(sh(2025, 6, 11, 10))
+    # An hour from the holiday ends an hour into the next working day: now the 12th, not the 11th.
+    assert edited.add(sh(2025, 6, 10, 10), H) == first.add(sh(2025, 6, 10, 10), H) + timedelta(days=1)
+    assert first.add(sh(2025, 6, 10, 10), H).date() == date(2025, 6, 11)
+    assert calendar_named("24x7").is_working_time(sh(2025, 6, 11, 10))
 
 
 def test_shipped_override_file_is_valid() -> None:
