@@ -10,7 +10,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -96,7 +96,8 @@ class Runtime:
         instance_id = instance if isinstance(instance, str) else ""
         try:
             with self.store.write() as session:
-                instance_id = instance_id or cast(Callable[[Session], str], instance)(session)
+                if not isinstance(instance, str):
+                    instance_id = instance(session)
                 row = row_for_update(session, self.store, instance_id)
                 if row.status != "running":
                     raise Conflict(f"instance {instance_id} is {row.status}", instance_id=instance_id)
