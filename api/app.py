@@ -13,8 +13,8 @@ from typing import Any
 from flask import Flask
 
 from engine.clock import ManualClock
-from engine.service import Service, build_service
-from engine.users import ensure_schema
+from engine.service import Service
+from engine.store.users import ensure_schema
 
 from . import (
     audit,
@@ -31,6 +31,7 @@ from . import (
     reports,
 )
 from . import tasks as tasks_
+from .compose import product_service
 from .context import Weibao
 
 DESCRIPTION = """Weibao runs the BPMN processes of IT operations-and-maintenance service contracts.
@@ -63,7 +64,7 @@ def _service(config: dict[str, Any]) -> tuple[Service, bool]:
     service = config.get("WEIBAO_SERVICE")
     if service is None:
         clock = ManualClock(config.get("WEIBAO_CLOCK_START")) if manual else None
-        service = build_service(
+        service = product_service(
             config.get("WEIBAO_DATABASE_URL"),
             clock=clock,
             handlers=config.get("WEIBAO_HANDLERS"),

@@ -7,7 +7,7 @@ from typing import Any
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from engine import queries
+from engine.store import queries
 
 from . import auth
 from .context import weibao
@@ -83,7 +83,7 @@ class ReplaySchema(ma.Schema):
 def replay(args: dict[str, Any], instance_id: str) -> Any:
     """Rebuild the instance from its pinned definition and recorded inputs, comparing state digests;
     with `upto=N`, the instance as it stood after event N."""
-    from engine.replay import Replayer
+    from engine.audit.replay import Replayer
 
     service = weibao().service
     with service.store.read() as session:
@@ -115,7 +115,7 @@ class VerifyAllSchema(ma.Schema):
 @audit_blp.response(200, VerifyAllSchema)
 def verify_all() -> Any:
     """Recompute every instance's hash chain; lists the instances whose chain is broken."""
-    from engine.audit import verify_all as verify_everything
+    from engine.audit.verify import verify_all as verify_everything
 
     auth.require_role("auditor", "admin")
     return verify_everything(weibao().service.store)

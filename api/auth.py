@@ -10,7 +10,7 @@ from flask import g, request
 
 from engine.actor import Actor
 from engine.errors import Forbidden
-from engine.paging import Scope
+from engine.store.paging import Scope
 
 from .context import weibao
 from .errors import Unauthenticated

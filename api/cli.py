@@ -15,12 +15,13 @@ from pathlib import Path
 from engine.clock import SystemClock
 from engine.errors import DefinitionInvalid, EngineError, InvalidInput
 from engine.logs import configure as configure_logging
-from engine.service import build_service, default_database_url
-from engine.store import Store
-from engine.users import add_user, ensure_schema, issue_token
+from engine.service import default_database_url
+from engine.store.models import Store
+from engine.store.users import add_user, ensure_schema, issue_token
 
 from . import cli_audit
 from . import serve as serving
+from .compose import product_service
 
 
 def _split(value: str | None) -> list[str]:
@@ -46,7 +47,7 @@ def _print_problems(errors: list[dict]) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Checks the files together, against nothing already deployed: no database is touched."""
-    service = build_service("sqlite://")
+    service = product_service("sqlite://")
     try:
         problems = service.definitions.validate(_read_files(args.files))
     finally:
@@ -58,7 +59,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    service = build_service(settings=serving.settings_from_env())
+    service = product_service(settings=serving.settings_from_env())
     try:
         results = service.runtime.deploy(_read_files(args.files), actor=args.actor)
     except DefinitionInvalid as exc:

@@ -7,8 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from engine import audit
-from engine.service import build_service
+from engine.audit import verify as audit
+
+from .compose import product_service
 
 
 def _print(result: Any) -> None:
@@ -16,7 +17,7 @@ def _print(result: Any) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    service = build_service()
+    service = product_service()
     try:
         Path(args.output).write_bytes(audit.export_bundle(service.store, args.instance))
     finally:
@@ -29,14 +30,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.bundle:
         result = audit.verify_bundle(args.bundle)
         if args.replay and result["verified"]:
-            from engine.bundle_replay import replay_bundle
+            from engine.audit.bundle import replay_bundle
 
             replayed = replay_bundle(Path(args.bundle).read_bytes())
             result["replay"] = {"verified": replayed.verified, "divergence": replayed.divergence}
             result["verified"] = replayed.verified
         _print(result)
         return 0 if result["verified"] else 1
-    service = build_service()
+    service = product_service()
     try:
         if args.instance:
             result = audit.verify_instance(service.store, args.instance)
@@ -51,9 +52,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from engine.replay import Replayer
+    from engine.audit.replay import Replayer
 
-    service = build_service()
+    service = product_service()
     try:
         replayer = Replayer(service.store, service.definitions, service.runtime.sla, service.settings)
         result = replayer.replay(args.instance, args.upto)

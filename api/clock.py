@@ -14,7 +14,7 @@ from flask_smorest import Blueprint
 
 from engine.clock import ManualClock
 from engine.errors import InvalidInput
-from engine.schedules import add_duration
+from engine.runtime.schedules import add_duration
 
 from . import auth
 from .context import weibao

@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 from engine.clock import Clock
-from engine.store import Store
-from engine.users import GROUPS, ROLES, ensure_user
+from engine.store.models import Store
+from engine.store.users import GROUPS, ROLES, ensure_user
 
 # The shipped duty roster (handlers/data/roster.json) rotates these two; tasks assigned from the roster
 # must reach a real user.

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, g, request
 from sqlalchemy import func, select
 
-from engine.store import IncidentRow, Instance, OpenTask, OutboxMessage, PendingTimer
+from engine.store.models import IncidentRow, Instance, OpenTask, OutboxMessage, PendingTimer
 
 from .context import weibao
 
@@ -124,7 +124,7 @@ def _store_lines(session: Any, now: Any) -> list[str]:
 
 
 def _sla_lines(session: Any) -> list[str]:
-    from engine.store import SlaClockRow
+    from engine.store.models import SlaClockRow
 
     rows = session.execute(
         select(SlaClockRow.process_key, func.count())

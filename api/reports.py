@@ -45,7 +45,7 @@ def sla(args: dict[str, Any]) -> Any:
     """SLA clocks of the period, met or breached, by process and contract (not for customers)."""
     auth.require_staff()
     try:
-        from engine.sla_report import sla_report, to_csv
+        from engine.sla.report import sla_report, to_csv
     except ImportError as exc:  # the report module ships separately from the API
         raise NotAvailable("the SLA report is not available in this build") from exc
     with weibao().service.store.read() as session:

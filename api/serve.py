@@ -17,10 +17,11 @@ from typing import Any
 from engine.clock import ManualClock, SystemClock
 from engine.errors import DefinitionInvalid
 from engine.logs import configure as configure_logging
-from engine.service import Service, build_service
+from engine.service import Service
 
 from . import demo
 from .app import create_app
+from .compose import product_service
 
 log = logging.getLogger("weibao")
 
@@ -58,7 +59,7 @@ def _manual_clock(start: str | None) -> ManualClock:
 
 def _prepare(args: argparse.Namespace, manual: bool) -> Service:
     clock = _manual_clock(getattr(args, "clock_start", None)) if manual else None
-    service = build_service(clock=clock, settings=settings_from_env())
+    service = product_service(clock=clock, settings=settings_from_env())
     try:
         deployed = service.deploy_processes()
     except DefinitionInvalid as exc:
@@ -159,7 +160,7 @@ def worker_app() -> Any:
     configure_logging()
     manual = options.get("clock") == "manual"
     clock = ManualClock(datetime.fromisoformat(options["clock_start"])) if manual else None
-    service = build_service(clock=clock, settings=settings_from_env())
+    service = product_service(clock=clock, settings=settings_from_env())
     app = create_app({"WEIBAO_SERVICE": service, "WEIBAO_MANUAL_CLOCK": manual})
     service.start_scheduler()
     return app

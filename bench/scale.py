@@ -17,11 +17,11 @@ from sqlalchemy import insert, select
 
 from engine.actor import Actor
 from engine.clock import ManualClock
-from engine.paging import Page
-from engine.scheduling import _due
+from engine.runtime.timers import _due
 from engine.service import build_service
-from engine.store import Instance, OpenTask, PendingTimer, ProcessVersion, TaskGroup
-from engine.worklist import tasks
+from engine.store.models import Instance, OpenTask, PendingTimer, ProcessVersion, TaskGroup
+from engine.store.paging import Page
+from engine.store.worklist import tasks
 
 NOW = datetime(2026, 3, 2, 1, tzinfo=UTC)
 GROUPS = ["duty_engineer", "senior_engineer", "service_desk", "technical_lead", "customer", "vendor"]

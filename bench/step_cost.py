@@ -19,7 +19,7 @@ from engine.actor import Actor
 from engine.clock import ManualClock
 from engine.handler import handler
 from engine.service import build_service
-from engine.store import Instance, OpenTask
+from engine.store.models import Instance, OpenTask
 
 REWORK = Path(__file__).resolve().parent.parent / "tests" / "data" / "bpmn" / "rework.bpmn"
 ENGINEER = Actor("bench", frozenset({"duty_engineer"}))

@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from engine.service import build_service
-from engine.store import EventRow
+from engine.store.models import EventRow
 
 BPMN = Path(__file__).resolve().parent / "data" / "wait_until.bpmn"
 

@@ -6,11 +6,20 @@ can point a process owner at the exact place in the diagram.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 
+def backoff(attempt: int, base: float = 30.0, cap: float = 3600.0) -> timedelta:
+    """How long to wait before attempt `attempt + 1` of something that failed and may be retried."""
+    return timedelta(seconds=min(cap, base * (2 ** max(0, attempt - 1))))
+
+
 class EngineError(Exception):
+    """`retryable` is the error's own retry decision: whether doing the same again may succeed."""
+
     code = "engine_error"
+    retryable = False
 
     def __init__(
         self,
@@ -43,6 +52,7 @@ class Conflict(EngineError):
     """Another operation changed the instance or the task first."""
 
     code = "conflict"
+    retryable = True
 
 
 class InvalidInput(EngineError):
@@ -82,3 +92,31 @@ class CalendarDataMissing(EngineError):
 
 class ScriptError(EngineError):
     code = "script_error"
+
+
+class RetryableError(EngineError):
+    """A failure outside the engine (a handler's system, a mail server) that carries its retry decision."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = True,
+        retry_delay: timedelta | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message, details=details)
+        self.retryable = retryable
+        self.retry_delay = retry_delay
+
+
+class HandlerError(RetryableError):
+    """Raised by a service-task handler; retried with backoff unless `retryable=False`."""
+
+    code = "handler_error"
+
+
+class DeliveryError(RetryableError):
+    """An outbox message could not be delivered."""
+
+    code = "delivery_error"

@@ -9,18 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any
 
-from .clock import Clock
-from .errors import EngineError
+from engine.clock import Clock
+from engine.errors import EngineError, HandlerError
 
 HANDLER_ATTR = "__weibao_topic__"
-
-
-class HandlerFn(Protocol):
-    def __call__(self, ctx: HandlerContext) -> Mapping[str, Any] | None: ...
+__all__ = ["HandlerContext", "HandlerError", "HandlerRegistry", "Effects", "handler", "freeze"]
 
 
 def handler(topic: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -29,14 +26,6 @@ def handler(topic: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return fn
 
     return mark
-
-
-class HandlerError(Exception):
-    def __init__(self, message: str, *, retryable: bool = True, retry_delay: timedelta | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retryable = retryable
-        self.retry_delay = retry_delay
 
 
 @dataclass(frozen=True)

@@ -19,17 +19,11 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from .clock import Clock
-from .invoker import backoff
-from .store import OutboxMessage, Store
+from engine.clock import Clock
+from engine.errors import DeliveryError, backoff
+from engine.store.models import OutboxMessage, Store
 
 log = logging.getLogger("weibao.outbox")
-
-
-class DeliveryError(Exception):
-    def __init__(self, message: str, retryable: bool = True) -> None:
-        super().__init__(message)
-        self.retryable = retryable
 
 
 def payload(msg: OutboxMessage) -> dict[str, Any]:

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .clock import Clock, SystemClock
-from .definitions import Definitions
-from .handler import HandlerRegistry
-from .runtime import Runtime
-from .store import Store
+from engine.bpmn.definitions import Definitions
+from engine.clock import Clock, SystemClock
+from engine.handler import HandlerRegistry
+from engine.runtime.facade import Runtime
+from engine.store.models import Store
 
 log = logging.getLogger("weibao")
 
@@ -45,8 +45,8 @@ class Service:
 
     def start_scheduler(self, interval: float | None = None, deliver_outbox: bool | None = None) -> None:
         """Timers always; outbox delivery when asked (the `worker` command, or settings)."""
-        from .outbox import Deliverer
-        from .scheduler import Scheduler
+        from engine.outbox import Deliverer
+        from engine.runtime.scheduler import Scheduler
 
         deliver = self.settings.get("deliver_outbox", False) if deliver_outbox is None else deliver_outbox
         deliverer = Deliverer(self.store, self.clock, self.settings) if deliver else None
@@ -64,15 +64,11 @@ def build_service(
     database_url: str | None = None,
     *,
     clock: Clock | None = None,
-    handlers: Iterable[Callable[..., Any]] | None = None,
+    handlers: Iterable[Callable[..., Any]],
     settings: dict[str, Any] | None = None,
     sla: Any = None,
     create_schema: bool = True,
 ) -> Service:
-    if handlers is None:
-        from handlers import ALL_HANDLERS  # the explicit list shipped with the product
-
-        handlers = ALL_HANDLERS
     clock = clock or SystemClock()
     settings = dict(settings or {})
     store = Store(database_url or default_database_url())
@@ -81,11 +77,11 @@ def build_service(
     registry = HandlerRegistry(handlers)
     definitions = Definitions(store, registry.topics(), clock)
     if sla is None:
-        from .sla import SlaEngine
+        from engine.sla.engine import SlaEngine
 
         sla = SlaEngine(clock, settings)
     runtime = Runtime(store, definitions, registry, clock, settings, sla=sla)
-    from .users import TokenCache
+    from engine.store.users import TokenCache
 
     tokens = TokenCache(store, float(settings.get("token_cache_seconds", 5.0)))
     return Service(store, definitions, runtime, clock, settings, tokens=tokens)

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from api.compose import product_service
 from engine.clock import ManualClock
-from engine.service import Service, build_service
-from engine.store import Store
+from engine.service import Service
+from engine.store.models import Store
 
 from .pgserver import PgServer
 
@@ -55,7 +56,7 @@ def clock() -> ManualClock:
 
 
 def make_service(url: str, clock: ManualClock, handlers: list | None = None, **settings) -> Service:
-    return build_service(url, clock=clock, handlers=handlers, settings=settings)
+    return product_service(url, clock=clock, handlers=handlers, settings=settings)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from engine.actor import Actor
 from engine.handler import HandlerError, handler
 from engine.service import Service
-from engine.store import EventRow, Instance, OpenTask
+from engine.store.models import EventRow, Instance, OpenTask
 
 DATA = Path(__file__).resolve().parent / "data" / "bpmn"
 

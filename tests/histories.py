@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from engine.audit import export_bundle
+from engine.audit.verify import export_bundle
 from engine.clock import ManualClock
 from engine.service import Service
 
@@ -70,7 +70,7 @@ def message_with_retry(svc: Service, clock: ManualClock) -> str:
     clock.advance(timedelta(minutes=6))
     svc.runtime.fire_due_timers()
     with svc.store.read() as s:
-        from engine.store import IncidentRow
+        from engine.store.models import IncidentRow
 
         incident = s.query(IncidentRow).filter_by(instance_id=iid).one().id
     svc.runtime.retry_incident(incident, "admin")

@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from engine.actor import Actor
+from engine.audit.replay import Replayer, ReplayResult
 from engine.clock import ManualClock
-from engine.replay import Replayer, ReplayResult
 from engine.service import Service
-from engine.sla_report import clocks_for
-from engine.store import EventRow, Instance, OpenTask, OutboxMessage, PendingTimer, Record, SlaClockRow
+from engine.sla.report import clocks_for
+from engine.store.models import EventRow, Instance, OpenTask, OutboxMessage, PendingTimer, Record, SlaClockRow
 
 from .conftest import ROOT, START, make_service
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.clock import ManualClock
-from engine.store import EventRow
+from engine.store.models import EventRow
 
 from .test_api_helpers import ApiHarness, assert_error
 

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from api import create_app
+from api.compose import product_service
 from engine.clock import ManualClock
 from engine.handler import HandlerError, handler
-from engine.service import build_service
-from engine.users import GROUPS, ROLES, add_user
+from engine.store.users import GROUPS, ROLES, add_user
 
 DATA = Path(__file__).resolve().parent / "data"
 REWORK = DATA / "bpmn" / "rework.bpmn"
@@ -77,7 +77,7 @@ class ApiHarness:
         self.clock = clock
         self.start_time = clock.now()
         handlers = [make_echo(flaky_until(self.start_time))]
-        self.service = build_service(url, clock=clock, handlers=handlers, sla=sla)
+        self.service = product_service(url, clock=clock, handlers=handlers, sla=sla)
         self.app = create_app({"WEIBAO_SERVICE": self.service, "WEIBAO_MANUAL_CLOCK": manual_clock,
                                "TESTING": True})
         self.client = self.app.test_client()

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from engine.clock import ManualClock
-from engine.sla_base import NoSla
-from engine.store import EventRow, Instance
+from engine.sla.hooks import NoSla
+from engine.store.models import EventRow, Instance
 
 from .test_api_helpers import ApiHarness, assert_error
 

@@ -127,7 +127,7 @@ def test_sla_report_json_and_csv(api: ApiHarness) -> None:
 
 
 def test_sla_report_without_its_module_is_501(api: ApiHarness, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "engine.sla_report", None)  # makes the import fail
+    monkeypatch.setitem(sys.modules, "engine.sla.report", None)  # makes the import fail
     start = api.clock.now()
     period = {"from": start.isoformat(), "to": (start + timedelta(days=1)).isoformat()}
     assert_error(api.get("/reports/sla", "auditor", query_string=period), 501, "not_available")

@@ -64,15 +64,14 @@ def test_openapi_document_and_docs_page(api: ApiHarness) -> None:
 
 def test_create_app_builds_its_own_service(sqlite_url: str) -> None:
     from api import create_app
-    from engine.service import build_service
-
+    from api.compose import product_service
     app = create_app({"WEIBAO_DATABASE_URL": sqlite_url, "WEIBAO_MANUAL_CLOCK": True})
     client = app.test_client()
     health = client.get("/api/v1/health").json
     assert (health["status"], health["clock"]) == ("ok", "manual")
     assert_error(client.get("/api/v1/clock"), 401)  # the route exists, it wants a token
     app.extensions["weibao"].service.close()
-    system_clock = build_service(sqlite_url)
+    system_clock = product_service(sqlite_url)
     try:
         with pytest.raises(ValueError, match="ManualClock"):
             create_app({"WEIBAO_SERVICE": system_clock, "WEIBAO_MANUAL_CLOCK": True})

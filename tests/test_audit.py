@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select, update
 
-from engine.audit import export_bundle, read_bundle, rehash, verify_all, verify_bundle, verify_instance
-from engine.bundle_replay import replay_bundle
-from engine.replay import Replayer
-from engine.store import DefinitionFile, EventRow, ProcessVersion
+from engine.audit.bundle import replay_bundle
+from engine.audit.replay import Replayer
+from engine.audit.verify import export_bundle, read_bundle, rehash, verify_all, verify_bundle, verify_instance
+from engine.store.models import DefinitionFile, EventRow, ProcessVersion
 
 from .histories import HISTORIES, SCENARIOS, run
 

@@ -23,8 +23,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import calendar_data
-from engine.calendar import (
+from engine.errors import CalendarDataMissing, InvalidInput
+from engine.sla import calendar_data
+from engine.sla.calendar import (
     AlwaysCalendar,
     Calendar,
     CalendarOverrides,
@@ -33,8 +34,7 @@ from engine.calendar import (
     get_calendar,
     load_overrides,
 )
-from engine.errors import CalendarDataMissing, InvalidInput
-from engine.sla_clocks import calendar_named
+from engine.sla.clocks import calendar_named
 
 SH = ZoneInfo("Asia/Shanghai")
 NY = ZoneInfo("America/New_York")

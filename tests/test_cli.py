@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
-from engine.store import Store
-from engine.users import actor_for_token
+from engine.store.models import Store
+from engine.store.users import actor_for_token
 
 from .test_api_helpers import BROKEN, MESSAGE_BPMN, REWORK
 

@@ -7,7 +7,7 @@ import json
 from sqlalchemy import select
 
 from api.cli import main
-from engine.store import EventRow
+from engine.store.models import EventRow
 
 from .histories import run
 
@@ -25,7 +25,7 @@ def test_audit_commands(sqlite_url, tmp_path, monkeypatch, capsys):
     assert out["verified"] and [t["element_id"] for t in out["state"]["open_tasks"]] == ["Work"]
     assert main(["audit", "verify"]) == 0
 
-    from engine.store import Store
+    from engine.store.models import Store
 
     store = Store(sqlite_url)
     with store.write() as s:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from engine.audit import verify_all
-from engine.store import EventRow
+from engine.audit.verify import verify_all
+from engine.store.models import EventRow
 
 from .conftest import ROOT, make_service
 from .test_e2e_serve import _read_startup, weibao_command

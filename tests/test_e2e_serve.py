@@ -86,7 +86,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def test_demo_tokens_are_printed_and_written(server: Server) -> None:
-    from engine.users import GROUPS, ROLES
+    from engine.store.users import GROUPS, ROLES
 
     assert set(GROUPS) | set(ROLES) <= set(server.tokens)
     written = (server.work / "demo.env").read_text().split()

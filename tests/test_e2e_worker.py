@@ -10,10 +10,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from api.compose import product_service
 from engine.actor import Actor
 from engine.clock import ManualClock
-from engine.service import build_service
-from engine.store import OpenTask
+from engine.store.models import OpenTask
 
 from .conftest import ROOT, START
 from .test_e2e_serve import weibao_command
@@ -25,7 +25,7 @@ WAIT_SECONDS = 60
 
 
 def _escalated(url: str) -> list[str]:
-    service = build_service(url)
+    service = product_service(url)
     try:
         with service.store.read() as session:
             query = select(OpenTask.element_id).where(OpenTask.element_id == "Escalation")
@@ -41,7 +41,7 @@ def test_worker_fires_overdue_timers(tmp_path: Path) -> None:
     shutil.copy(ROOT / "processes" / "sla_targets.dmn", processes / "sla_targets.dmn")
     url = f"sqlite:///{tmp_path / 'weibao.sqlite3'}"
     # Months ago on a simulated clock: the repair's four-hour timer is long overdue for the real clock.
-    service = build_service(url, clock=ManualClock(START), settings={"processes_dir": str(processes)})
+    service = product_service(url, clock=ManualClock(START), settings={"processes_dir": str(processes)})
     try:
         service.deploy_processes()
         engineer = Actor("li", frozenset({"duty_engineer"}))

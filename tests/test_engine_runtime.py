@@ -10,8 +10,8 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import insert, select
 
 from engine.errors import Conflict, Forbidden, InvalidInput
-from engine.events import verify_chain
-from engine.store import IncidentRow, Instance, Record
+from engine.store.chain import verify_chain
+from engine.store.models import IncidentRow, Instance, Record
 
 from .engine_support import (
     DESK,
@@ -97,7 +97,7 @@ def test_spiffworkflow_default_depth_would_lose_the_ready_task():
     """The trap the runtime avoids: with SpiffWorkflow's default depth, a long chain hides live tasks."""
     from SpiffWorkflow.util.task import TaskIterator
 
-    from engine import spiff_patches
+    from engine.bpmn import patches as spiff_patches
 
     assert TaskIterator.__init__.__defaults__[1] > 10**6, "engine.spiff must lift the depth limit"
     assert spiff_patches._installed

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from engine.store import Instance, PendingTimer
+from engine.store.models import Instance, PendingTimer
 
 from .conftest import make_service
 from .engine_support import ENGINEER, TEST_HANDLERS, deploy, events, the_task, types

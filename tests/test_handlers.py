@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from engine.actor import Actor
 from engine.handler import HandlerError
-from engine.store import Instance, OutboxMessage, Record
+from engine.store.models import Instance, OutboxMessage, Record
 from handlers.notify import render
 from handlers.roster import on_duty
 

@@ -9,8 +9,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
-from engine.migrate import config_for, migrate, upgrade_to
-from engine.store import Base, Store
+from engine.store.migrate import config_for, migrate, upgrade_to
+from engine.store.models import Base, Store
 
 from .conftest import make_service
 from .engine_support import ENGINEER, TEST_HANDLERS, deploy, the_task

@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from engine.outbox import Deliverer
-from engine.store import OutboxMessage
+from engine.store.models import OutboxMessage
 
 
 class Inbox:

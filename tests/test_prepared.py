@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from engine.prepared import Prepared
-from engine.store import TABLES, Store
+from engine.store.models import TABLES, Store
+from engine.store.prepared import Prepared
 
 RECORDS = TABLES["records"]
 AT = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)

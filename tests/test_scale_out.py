@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from engine.store import EventRow, OpenTask
-from engine.users import add_user
+from engine.store.models import EventRow, OpenTask
+from engine.store.users import add_user
 
 from .conftest import ROOT, make_service
 from .engine_support import TEST_HANDLERS, deploy

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from engine.store import Instance, PendingTimer
+from engine.store.models import Instance, PendingTimer
 
 from .scenario_support import (
     CHECKS,

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from engine.errors import EngineError, ScriptError
-from engine.sla_clocks import calendar_named, target_seconds
+from engine.sla.clocks import calendar_named, target_seconds
 
 from .engine_support import instance
 from .test_sla_engine import BJ, INTEGRATION, clock_of, deploy_sla, pending

@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from engine.replay import Replayer
-from engine.sla_clocks import drop_dead_holders
-from engine.sla_report import clocks_for, sla_report
-from engine.store import PendingTimer, SlaClockRow
+from engine.audit.replay import Replayer
+from engine.sla.clocks import drop_dead_holders
+from engine.sla.report import clocks_for, sla_report
+from engine.store.models import PendingTimer, SlaClockRow
 
 from .conftest import ROOT, START, make_service
 from .engine_support import DATA, DESK, ENGINEER, TEST_HANDLERS, events, open_tasks, the_task, types

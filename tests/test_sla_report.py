@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.sla_report import REPORT_COLUMNS, sla_report, to_csv
+from engine.sla.report import REPORT_COLUMNS, sla_report, to_csv
 
 from .conftest import START
 from .engine_support import ENGINEER, the_task

@@ -7,8 +7,8 @@ from sqlalchemy import event
 
 from api.cli import main
 from engine.clock import ManualClock
-from engine.store import Store
-from engine.users import TokenCache, add_user, ensure_user
+from engine.store.models import Store
+from engine.store.users import TokenCache, add_user, ensure_user
 
 
 class Seconds:

@@ -1,0 +1,257 @@
+"""Deployed definitions: immutable versions keyed by content hash, and a cache of parsed specs.
+
+A version of a process is the set of files it needs (its own BPMN, the DMN tables it consults, the
+processes it calls, the SLA table when it declares clocks). Its hash covers all of them, so editing
+`sla_targets.dmn` creates new versions of the processes that use it, while running instances stay
+on the files they started with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session
+
+from engine.bpmn.model import Element, ProcessModel
+from engine.bpmn.spiff import normalize_timers
+from engine.bpmn.validation import Checked, Source, check
+from engine.clock import Clock
+from engine.errors import DefinitionInvalid, EngineError, NotFound
+from engine.store.models import DefinitionFile, FileHead, ProcessVersion, Store
+from engine.store.prepared import Prepared
+
+SLA_DECISION = "sla_targets"
+_LATEST_ID = Prepared(select(ProcessVersion.id).where(ProcessVersion.process_key == bindparam("key"))
+                      .order_by(ProcessVersion.version.desc()).limit(1))
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class LoadedVersion:
+    id: int
+    process_key: str
+    version: int
+    content_hash: str
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    model: ProcessModel
+    models: dict[str, ProcessModel]
+    parser: Any
+
+    def models_element(self, element_id: str) -> Element:
+        if element_id in self.model.elements:
+            return self.model.elements[element_id]
+        for model in self.models.values():
+            if element_id in model.elements:
+                return model.elements[element_id]
+        return Element(id=element_id, kind="", name=element_id)
+
+    def decision(self, decision_id: str) -> Any | None:
+        if decision_id not in self.parser.dmn_parsers:
+            return None
+        return self.parser.get_engine(decision_id, None)
+
+
+@dataclass
+class DeployResult:
+    process_key: str
+    version_id: int
+    version: int
+    content_hash: str
+    created: bool
+
+
+def _closure(pid: str, checked: Checked) -> set[str]:
+    """File names a process needs: its own, called processes (transitively), decisions, SLA table."""
+    files: set[str] = set()
+    todo, seen = [pid], set()
+    while todo:
+        current = todo.pop()
+        if current in seen or current not in checked.models:
+            continue
+        seen.add(current)
+        model = checked.models[current]
+        files.add(checked.model_file[current])
+        for el in model.elements.values():
+            if el.decision_ref and el.decision_ref in checked.decision_file:
+                files.add(checked.decision_file[el.decision_ref])
+            if el.called_element:
+                todo.append(el.called_element)
+        if model.sla_clock_names() and SLA_DECISION in checked.decision_file:
+            files.add(checked.decision_file[SLA_DECISION])
+    return files
+
+
+class Definitions:
+    def __init__(self, store: Store, topics: set[str], clock: Clock) -> None:
+        self.store = store
+        self.topics = topics
+        self.clock = clock
+        self._cache: dict[int, LoadedVersion] = {}
+        self._lock = threading.Lock()
+
+    def validate(self, files: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
+        with self.store.read() as session:
+            return self._combine(session, files)[0].errors
+
+    def _combine(self, session: Session, files: list[tuple[str, bytes]]) -> tuple[Checked, set[str]]:
+        new = {Path(name).name: content for name, content in files}
+        heads = session.scalars(select(FileHead)).all()
+        sources = [Source(name, content) for name, content in new.items()]
+        for head in heads:
+            if head.name not in new:
+                row = session.get(DefinitionFile, head.hash)
+                if row is not None:
+                    sources.append(Source(row.name, row.content))
+        # Only processes in the new files must be flawless; older ones were checked when deployed.
+        probe = check([s for s in sources if s.name in new], self.topics, strict_ids=set())
+        strict = set(probe.models) if not probe.errors else None
+        checked = check(sources, self.topics, strict_ids=strict)
+        return checked, set(new)
+
+    def deploy(self, files: list[tuple[str, bytes]], actor: str = "system") -> list[DeployResult]:
+        if not files:
+            raise DefinitionInvalid([{"file": None, "element_id": None, "message": "no files given"}])
+        with self.store.write() as session:
+            checked, new_names = self._combine(session, files)
+            if checked.errors:
+                raise DefinitionInvalid(checked.errors)
+            now = self.clock.now()
+            for src in checked.sources:
+                self._store_file(session, src, now)
+            results = []
+            for pid, model in checked.models.items():
+                needed = _closure(pid, checked)
+                if needed & new_names:
+                    results.append(self._version(session, pid, model, needed, checked, actor, now))
+            return results
+
+    def _store_file(self, session: Session, src: Source, now: Any) -> None:
+        digest = sha256(src.content)
+        if session.get(DefinitionFile, digest) is None:
+            session.add(
+                DefinitionFile(hash=digest, name=src.name, kind=src.kind, content=src.content, created_at=now)
+            )
+        head = session.get(FileHead, src.name)
+        if head is None:
+            session.add(FileHead(name=src.name, hash=digest, updated_at=now))
+        elif head.hash != digest:
+            head.hash, head.updated_at = digest, now
+
+    def _version(
+        self,
+        session: Session,
+        pid: str,
+        model: ProcessModel,
+        needed: set[str],
+        checked: Checked,
+        actor: str,
+        now: Any,
+    ) -> DeployResult:
+        by_name = {s.name: sha256(s.content) for s in checked.sources}
+        files = [{"name": n, "hash": by_name[n]} for n in sorted(needed)]
+        content_hash = sha256("\n".join(f"{f['name']}:{f['hash']}" for f in files).encode())
+        existing = session.scalar(
+            select(ProcessVersion).where(
+                ProcessVersion.process_key == pid, ProcessVersion.content_hash == content_hash
+            )
+        )
+        if existing is not None:
+            return DeployResult(pid, existing.id, existing.version, content_hash, False)
+        latest = (
+            session.scalar(select(func.max(ProcessVersion.version)).where(ProcessVersion.process_key == pid))
+            or 0
+        )
+        row = ProcessVersion(
+            process_key=pid,
+            version=latest + 1,
+            name=model.name,
+            content_hash=content_hash,
+            files=files,
+            start_timer=model.start_timer,
+            deployed_at=now,
+            deployed_by=actor,
+        )
+        session.add(row)
+        session.flush()
+        return DeployResult(pid, row.id, row.version, content_hash, True)
+
+    def deploy_directory(self, directory: str | Path, actor: str = "system") -> list[DeployResult]:
+        paths = sorted(Path(directory).glob("*.bpmn")) + sorted(Path(directory).glob("*.dmn"))
+        return self.deploy([(p.name, p.read_bytes()) for p in paths], actor)
+
+    def latest(self, session: Session, process_key: str) -> ProcessVersion:
+        row = session.scalar(
+            select(ProcessVersion)
+            .where(ProcessVersion.process_key == process_key)
+            .order_by(ProcessVersion.version.desc())
+            .limit(1)
+        )
+        if row is None:
+            raise NotFound(f"no deployed process {process_key!r}")
+        return row
+
+    def latest_id(self, session: Session, process_key: str) -> int:
+        found = _LATEST_ID.scalar(session.connection(), {"key": process_key})
+        if found is None:
+            raise NotFound(f"no deployed process {process_key!r}")
+        return int(found)
+
+    def load(self, session: Session, version_id: int, verify: bool = False) -> LoadedVersion:
+        """Parsed spec of a version; `verify` re-hashes the stored files (replay does)."""
+        if not verify:
+            with self._lock:
+                cached = self._cache.get(version_id)
+            if cached is not None:
+                return cached
+        row = session.get(ProcessVersion, version_id)
+        if row is None:
+            raise NotFound(f"no definition version {version_id}")
+        loaded = self._parse(session, row, verify)
+        with self._lock:
+            self._cache[version_id] = loaded
+        return loaded
+
+    def _parse(self, session: Session, row: ProcessVersion, verify: bool) -> LoadedVersion:
+        sources = []
+        for f in row.files:
+            stored = session.get(DefinitionFile, f["hash"])
+            if stored is None or (verify and sha256(stored.content) != f["hash"]):
+                raise EngineError(
+                    f"definition file {f['name']} of {row.process_key} v{row.version} is missing or altered",
+                    details={"version_id": row.id},
+                )
+            sources.append(Source(stored.name, stored.content))
+        if verify:
+            names = "\n".join(f"{f['name']}:{f['hash']}" for f in row.files)
+            if sha256(names.encode()) != row.content_hash:
+                raise EngineError(
+                    f"definition version {row.process_key} v{row.version} was altered",
+                    details={"version_id": row.id},
+                )
+        checked = check(sources, self.topics, strict_ids=set())
+        if checked.errors or checked.parser is None:
+            raise DefinitionInvalid(checked.errors)
+        spec = checked.parser.get_spec(row.process_key)
+        subs = checked.parser.get_subprocess_specs(row.process_key)
+        for s in [spec, *subs.values()]:
+            normalize_timers(s)
+        return LoadedVersion(
+            row.id,
+            row.process_key,
+            row.version,
+            row.content_hash,
+            spec,
+            subs,
+            checked.models[row.process_key],
+            checked.models,
+            checked.parser,
+        )

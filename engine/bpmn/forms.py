@@ -1,0 +1,82 @@
+"""Camunda `formData` fields: parsed from the diagram, validated before anything changes."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from engine.errors import InvalidInput
+
+TYPES = ("string", "long", "boolean", "date", "enum")
+
+
+@dataclass(frozen=True)
+class FormField:
+    id: str
+    label: str
+    type: str
+    required: bool = False
+    enum: list[str] = field(default_factory=list)
+    enum_labels: dict[str, str] = field(default_factory=dict)
+    default: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _check_value(f: FormField, value: Any) -> str | None:
+    if value is None:
+        return "is required" if f.required else None
+    if f.type in ("string",) and not isinstance(value, str):
+        return "must be a string"
+    if f.type == "string" and f.required and not value.strip():
+        return "is required"
+    if f.type == "long" and (isinstance(value, bool) or not isinstance(value, int | float)):
+        return "must be a number"
+    if f.type == "boolean" and not isinstance(value, bool):
+        return "must be true or false"
+    if f.type == "enum" and value not in f.enum:
+        return f"must be one of {', '.join(f.enum)}"
+    if f.type == "date":
+        return _check_date(value)
+    return None
+
+
+def _check_date(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return "must be an ISO 8601 date"
+    try:
+        if "T" in value:
+            datetime.fromisoformat(value)
+        else:
+            date.fromisoformat(value)
+    except ValueError:
+        return "must be an ISO 8601 date"
+    return None
+
+
+def validate(
+    fields: list[FormField], data: Any, *, where: str, allow_unknown: bool = False
+) -> dict[str, Any]:
+    """Returns the cleaned data or raises InvalidInput with one message per field."""
+    if not isinstance(data, dict):
+        raise InvalidInput(
+            f"{where}: data must be an object", details={"fields": {"data": "must be an object"}}
+        )
+    errors: dict[str, str] = {}
+    known = {f.id for f in fields}
+    for key in data:
+        if key not in known and not allow_unknown:
+            errors[key] = "is not a field of this form"
+    for f in fields:
+        problem = _check_value(f, data.get(f.id))
+        if problem:
+            errors[f.id] = f"{f.label or f.id} {problem}" if problem != "is required" else "is required"
+    if errors:
+        raise InvalidInput(f"{where}: invalid form data", details={"fields": errors})
+    cleaned = dict(data)
+    for f in fields:
+        if f.type == "long" and isinstance(cleaned.get(f.id), float) and cleaned[f.id].is_integer():
+            cleaned[f.id] = int(cleaned[f.id])
+    return cleaned

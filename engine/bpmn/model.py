@@ -1,0 +1,155 @@
+"""What the engine reads from a diagram beyond SpiffWorkflow's spec: names, lanes, forms, candidate
+groups, assignees, topics, `camunda:properties`, scheduled starts. Read once per definition version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from engine.bpmn.forms import FormField
+
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
+NS = {"bpmn": BPMN, "camunda": CAMUNDA}
+C = f"{{{CAMUNDA}}}"
+
+FLOW_NODES = (
+    "userTask",
+    "serviceTask",
+    "scriptTask",
+    "businessRuleTask",
+    "task",
+    "manualTask",
+    "sendTask",
+    "receiveTask",
+    "callActivity",
+    "subProcess",
+    "startEvent",
+    "endEvent",
+    "intermediateCatchEvent",
+    "intermediateThrowEvent",
+    "boundaryEvent",
+    "exclusiveGateway",
+    "parallelGateway",
+    "inclusiveGateway",
+    "eventBasedGateway",
+    "transaction",
+)
+
+
+@dataclass
+class Element:
+    id: str
+    kind: str
+    name: str
+    properties: dict[str, str] = field(default_factory=dict)
+    form: list[FormField] = field(default_factory=list)
+    candidate_groups: list[str] = field(default_factory=list)
+    assignee: str | None = None
+    topic: str | None = None
+    decision_ref: str | None = None
+    called_element: str | None = None
+    lane: str | None = None
+    line: int | None = None
+
+
+@dataclass
+class ProcessModel:
+    id: str
+    name: str
+    elements: dict[str, Element]
+    start_element: str | None
+    start_timer: str | None
+
+    @property
+    def start_form(self) -> list[FormField]:
+        if self.start_element is None:
+            return []
+        return self.elements[self.start_element].form
+
+    def sla_clock_names(self) -> set[str]:
+        names: set[str] = set()
+        for el in self.elements.values():
+            for key in ("sla.start", "sla.start_on_complete", "sla.stop", "sla.pause"):
+                names.update(split_names(el.properties.get(key)))
+        return names
+
+
+def split_names(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _form(node: etree._Element) -> list[FormField]:
+    fields = []
+    for f in node.iterfind("bpmn:extensionElements/camunda:formData/camunda:formField", NS):
+        constraints = {c.get("name") for c in f.iterfind("camunda:validation/camunda:constraint", NS)}
+        values = list(f.iterfind("camunda:value", NS))
+        fields.append(
+            FormField(
+                id=f.get("id", ""),
+                label=f.get("label") or f.get("id", ""),
+                type=f.get("type") or "string",
+                required="required" in constraints,
+                enum=[v.get("id", "") for v in values],
+                enum_labels={v.get("id", ""): v.get("name") or "" for v in values},
+                default=f.get("defaultValue"),
+            )
+        )
+    return fields
+
+
+def _properties(node: etree._Element) -> dict[str, str]:
+    path = "bpmn:extensionElements/camunda:properties/camunda:property"
+    return {p.get("name", ""): p.get("value", "") for p in node.iterfind(path, NS)}
+
+
+def _element(node: etree._Element, lanes: dict[str, str]) -> Element:
+    kind = etree.QName(node).localname
+    groups = node.get(f"{C}candidateGroups")
+    return Element(
+        id=node.get("id", ""),
+        kind=kind,
+        name=node.get("name") or node.get("id", ""),
+        properties=_properties(node),
+        form=_form(node),
+        candidate_groups=[g.strip() for g in (groups or "").split(",") if g.strip()],
+        assignee=node.get(f"{C}assignee"),
+        topic=node.get(f"{C}topic"),
+        decision_ref=node.get(f"{C}decisionRef"),
+        called_element=node.get("calledElement"),
+        lane=lanes.get(node.get("id", "")),
+        line=node.sourceline,
+    )
+
+
+def read_process(process: etree._Element) -> ProcessModel:
+    lanes = {
+        ref.text.strip(): lane.get("name") or lane.get("id", "")
+        for lane in process.iterfind(".//bpmn:lane", NS)
+        for ref in lane.iterfind("bpmn:flowNodeRef", NS)
+        if ref.text
+    }
+    elements: dict[str, Element] = {}
+    for kind in FLOW_NODES:
+        for node in process.iterfind(f".//bpmn:{kind}", NS):
+            elements[node.get("id", "")] = _element(node, lanes)
+    starts = process.findall("bpmn:startEvent", NS)
+    start = starts[0] if starts else None
+    timer = None
+    if start is not None:
+        for tag in ("timeCycle", "timeDate", "timeDuration"):
+            found = start.find(f"bpmn:timerEventDefinition/bpmn:{tag}", NS)
+            if found is not None and found.text:
+                timer = f"{tag}:{found.text.strip()}"
+    return ProcessModel(
+        id=process.get("id", ""),
+        name=process.get("name") or process.get("id", ""),
+        elements=elements,
+        start_element=start.get("id") if start is not None else None,
+        start_timer=timer,
+    )
+
+
+def read_models(root: etree._Element) -> dict[str, ProcessModel]:
+    return {p.get("id", ""): read_process(p) for p in root.iterfind("bpmn:process", NS)}

@@ -1,0 +1,117 @@
+"""The places where SpiffWorkflow 3.2 reaches outside the engine or our conventions, routed back in.
+
+* Timers call `datetime.now(timezone.utc)` in `bpmn/specs/event_definitions/timer.py`; there is no hook.
+* `Task` stamps `time.time()` and draws `uuid4()` ids; replay needs both to be reproducible.
+* `TaskIterator` silently stops at `max_depth=1000`; a long rework loop then looks finished.
+
+`install()` is idempotent and is called by `engine.spiff` on import, so no engine code path can run
+an unpatched SpiffWorkflow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import sys
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+
+from SpiffWorkflow import task as spiff_task
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
+from SpiffWorkflow.bpmn.util import task as bpmn_task_util
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as camunda_message
+from SpiffWorkflow.util import task as task_util
+
+from engine.clock import current_clock
+
+
+class _ClockDatetimeMeta(type):
+    def __instancecheck__(cls, obj: object) -> bool:
+        return isinstance(obj, datetime)
+
+
+class ClockDatetime(datetime, metaclass=_ClockDatetimeMeta):
+    """`datetime` as seen by SpiffWorkflow's timer module: `now()` asks the engine clock."""
+
+    @classmethod
+    def now(cls, tz=None):  # type: ignore[no-untyped-def, override]
+        moment = current_clock().now()
+        return moment.astimezone(tz) if tz is not None else moment
+
+
+class _ClockTime:
+    """Stands in for the `time` module inside `SpiffWorkflow.task` (only `time()` is used there)."""
+
+    @staticmethod
+    def time() -> float:
+        return current_clock().now().timestamp()
+
+
+class TaskIdSource:
+    """Deterministic task ids: uuid5(instance namespace, counter). The counter is part of the state."""
+
+    def __init__(self, namespace: uuid.UUID, counter: int = 0) -> None:
+        self.namespace = namespace
+        self.counter = counter
+
+    def next(self) -> uuid.UUID:
+        self.counter += 1
+        return uuid.uuid5(self.namespace, str(self.counter))
+
+
+_ids: contextvars.ContextVar[TaskIdSource | None] = contextvars.ContextVar("weibao_task_ids", default=None)
+
+
+def _next_task_id() -> uuid.UUID:
+    source = _ids.get()
+    return source.next() if source is not None else uuid.uuid4()
+
+
+@contextlib.contextmanager
+def use_task_ids(source: TaskIdSource) -> Iterator[TaskIdSource]:
+    token = _ids.set(source)
+    try:
+        yield source
+    finally:
+        _ids.reset(token)
+
+
+def _deepen(init):  # type: ignore[no-untyped-def]
+    """Replace the default max_depth (positional index 2 after self, task) with no limit."""
+    defaults = list(init.__defaults__)
+    # (end_at_spec, max_depth, depth_first, ...) are the leading defaults in both iterators
+    defaults[1] = sys.maxsize
+    init.__defaults__ = tuple(defaults)
+
+
+MERGE_PAYLOAD = "__weibao_merge__"
+
+
+def _merge_message_payload(original):  # type: ignore[no-untyped-def]
+    """A correlated message's payload joins the token data instead of sitting under one variable."""
+
+    def update_task_data(self, my_task):  # type: ignore[no-untyped-def]
+        event_data = my_task.internal_data.get(self.name) or {}
+        if event_data.get("result_var") == MERGE_PAYLOAD:
+            my_task.data.update(event_data.get("payload") or {})
+        else:
+            original(self, my_task)
+
+    return update_task_data
+
+
+_installed = False
+
+
+def install() -> None:
+    global _installed
+    if _installed:
+        return
+    spiff_timer.datetime = ClockDatetime  # type: ignore[misc]
+    spiff_task.time = _ClockTime  # type: ignore[assignment]
+    spiff_task.uuid4 = _next_task_id  # type: ignore[assignment]
+    camunda_message.update_task_data = _merge_message_payload(camunda_message.update_task_data)
+    _deepen(task_util.TaskIterator.__init__)
+    _deepen(bpmn_task_util.BpmnTaskIterator.__init__)
+    _installed = True

@@ -1,0 +1,171 @@
+"""SpiffWorkflow configured for Weibao: Camunda 7 flavour plus external service tasks.
+
+The Camunda flavour of SpiffWorkflow has no service task. Weibao's service tasks are Camunda
+"external" tasks (`camunda:type="external" camunda:topic="…"`): SpiffWorkflow treats them as manual
+(it never runs them itself), and the runtime calls the handler registered for the topic, records the
+result, then completes the task. That keeps handler calls out of SpiffWorkflow's step loop, where a
+retry or an incident could not be expressed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.event_parsers import StartEventParser
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.helpers.spec import TaskSpecConverter
+from SpiffWorkflow.bpmn.specs.defaults import StartEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
+from SpiffWorkflow.camunda.parser import CamundaParser
+from SpiffWorkflow.camunda.parser.event_parsers import CamundaEventDefinitionParser
+from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, CamundaTaskParser
+from SpiffWorkflow.camunda.serializer import DEFAULT_CONFIG as CAMUNDA_CONFIG
+
+from engine.bpmn import patches as spiff_patches
+
+spiff_patches.install()
+
+CAMUNDA_NS = CAMUNDA_MODEL_NS
+
+
+class ExternalServiceTask(BpmnSpecMixin):
+    """A `bpmn:serviceTask` with `camunda:type="external"`; run by the runtime, not by SpiffWorkflow."""
+
+    def __init__(self, wf_spec, bpmn_id, topic: str, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.topic = topic
+        self.manual = True
+
+    def _run_hook(self, my_task):  # type: ignore[no-untyped-def]
+        # The handler already ran and its result is in the task data; nothing is left to do here.
+        return True
+
+
+class ExternalServiceTaskParser(CamundaTaskParser):
+    def create_task(self):  # type: ignore[no-untyped-def]
+        topic = self.node.get(f"{{{CAMUNDA_NS}}}topic")
+        kind = self.node.get(f"{{{CAMUNDA_NS}}}type")
+        if kind != "external" or not topic:
+            self.raise_validation_exception(
+                'a service task needs camunda:type="external" and a camunda:topic'
+            )
+        return self.spec_class(self.spec, self.bpmn_id, topic=topic, **self.bpmn_attributes)
+
+
+class ExternalServiceTaskConverter(TaskSpecConverter):
+    def to_dict(self, spec):  # type: ignore[no-untyped-def]
+        dct = self.get_default_attributes(spec)
+        dct["topic"] = spec.topic
+        return dct
+
+    def from_dict(self, dct):  # type: ignore[no-untyped-def]
+        return self.task_spec_from_dict(dct)
+
+
+class ScheduledStartEventParser(CamundaEventDefinitionParser, StartEventParser):
+    """A timer start event starts a new instance per due time (the scheduler does that), so inside
+    the instance it behaves as a plain start event; the timer expression is kept for the scheduler."""
+
+    def create_task(self):  # type: ignore[no-untyped-def]
+        timers = self.xpath(".//bpmn:timerEventDefinition")
+        if not timers:
+            return StartEventParser.create_task(self)
+        task = self._create_task(NoneEventDefinition(description="Timer start"))
+        self.spec.start.connect(task)
+        return task
+
+
+class WeibaoParser(CamundaParser):
+    OVERRIDE_PARSER_CLASSES = {
+        **CamundaParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("serviceTask"): (ExternalServiceTaskParser, ExternalServiceTask),
+        full_tag("startEvent"): (ScheduledStartEventParser, StartEvent),
+    }
+
+
+_ISO_LITERAL = re.compile(
+    r"^(R\d*/.+|P(?=\d|T\d)(\d+(\.\d+)?[YMWD])*(T(\d+(\.\d+)?[HMS])+)?"
+    r"|\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?)$"
+)
+
+
+def strip_wrapper(expression: str) -> str:
+    """Camunda writes expressions as `${expr}`; inside is Python here."""
+    text = expression.strip()
+    if text.startswith("${") and text.endswith("}"):
+        return text[2:-1].strip()
+    return text
+
+
+def normalize_expression(expression: str | None) -> str | None:
+    """Timer fields hold either `${expr}` or a bare ISO 8601 literal, as the Camunda Modeler writes."""
+    if expression is None:
+        return None
+    text = expression.strip()
+    if _ISO_LITERAL.match(text):
+        return repr(text)
+    return strip_wrapper(text)
+
+
+def normalize_timers(spec: Any) -> None:
+    """Rewrite timer expressions of every task spec in place, once per parsed definition."""
+    for task_spec in spec.task_specs.values():
+        definition = getattr(task_spec, "event_definition", None)
+        if isinstance(definition, TimerEventDefinition):
+            definition.expression = normalize_expression(definition.expression)
+
+
+class WeibaoScriptEngine(PythonScriptEngine):
+    """Python expressions and scripts; `${…}` wrappers accepted; engine functions in scope."""
+
+    def __init__(self, functions: dict[str, Any] | None = None) -> None:
+        super().__init__(environment=TaskDataEnvironment(dict(functions or {})))
+
+    def evaluate(self, task, expression, external_context=None):  # type: ignore[no-untyped-def]
+        return super().evaluate(task, strip_wrapper(expression), external_context)
+
+
+class StateConverter(BpmnWorkflowConverter):
+    """Serialises the running state only; the spec comes from the pinned definition version.
+
+    Storing the spec with every instance would copy the whole diagram into each state row and
+    re-parse it on every load.
+    """
+
+    def to_dict(self, workflow):  # type: ignore[no-untyped-def]
+        dct = super(BpmnWorkflowConverter, self).to_dict(workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct, spec=None, subprocess_specs=None):  # type: ignore[no-untyped-def]
+        from uuid import UUID
+
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def make_serializer() -> BpmnWorkflowSerializer:
+    config = dict(CAMUNDA_CONFIG)
+    config[ExternalServiceTask] = ExternalServiceTaskConverter
+    config[BpmnWorkflow] = StateConverter
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+
+
+def make_full_serializer() -> BpmnWorkflowSerializer:
+    """Spec included: for exports that must stand alone."""
+    config = dict(CAMUNDA_CONFIG)
+    config[ExternalServiceTask] = ExternalServiceTaskConverter
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))

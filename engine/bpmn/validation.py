@@ -1,0 +1,168 @@
+"""Checks a set of diagram files and reports `{file, element_id, message}` problems.
+
+Every failure mode of parsing (bad XML, not BPMN, SpiffWorkflow's own validation, anything else it
+raises) ends up as such an entry: a diagram from any modeler either loads or is refused this way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from engine.bpmn.model import NS, ProcessModel, read_models
+from engine.bpmn.spiff import WeibaoParser
+
+BPMN_ROOT = "{http://www.omg.org/spec/BPMN/20100524/MODEL}definitions"
+FORM_TYPES = {"string", "long", "boolean", "date", "enum"}
+
+_xsd: BpmnValidator | None = None
+
+
+def _validator() -> BpmnValidator:
+    global _xsd
+    if _xsd is None:
+        _xsd = BpmnValidator()
+    return _xsd
+
+
+@dataclass
+class Source:
+    name: str
+    content: bytes
+    kind: str = ""
+    root: Any = None
+
+
+@dataclass
+class Checked:
+    sources: list[Source]
+    parser: WeibaoParser | None
+    models: dict[str, ProcessModel] = field(default_factory=dict)
+    model_file: dict[str, str] = field(default_factory=dict)
+    decision_file: dict[str, str] = field(default_factory=dict)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def error(self, file: str, element_id: str | None, message: str) -> None:
+        self.errors.append({"file": file, "element_id": element_id, "message": message})
+
+
+def _load_xml(src: Source, checked: Checked) -> None:
+    try:
+        src.root = etree.fromstring(src.content, etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError as exc:
+        checked.error(src.name, None, f"not well-formed XML: {exc}")
+        return
+    tag = src.root.tag if isinstance(src.root.tag, str) else ""
+    if tag == BPMN_ROOT:
+        src.kind = "bpmn"
+    elif tag.endswith("}definitions") and "DMN" in tag.upper():
+        src.kind = "dmn"
+    else:
+        checked.error(src.name, None, f"not a BPMN or DMN document (root element {tag or '?'})")
+
+
+def _element_at_line(root: Any, line: int | None) -> str | None:
+    if not line:
+        return None
+    best = None
+    for node in root.iter():
+        if isinstance(node.tag, str) and node.get("id") and (node.sourceline or 0) <= line:
+            best = node.get("id")
+    return best
+
+
+def _add_to_parser(parser: WeibaoParser, src: Source, checked: Checked) -> None:
+    try:
+        if src.kind == "bpmn":
+            try:
+                _validator().validate(src.root, src.name)
+            except ValidationException as exc:
+                line = exc.line_number if isinstance(exc.line_number, int) else None
+                checked.error(src.name, _element_at_line(src.root, line), f"BPMN schema: {exc}")
+                return
+            parser.add_bpmn_xml(src.root, filename=src.name)
+            for pid, model in read_models(src.root).items():
+                checked.models[pid] = model
+                checked.model_file[pid] = src.name
+        else:
+            parser.add_dmn_xml(src.root, filename=src.name)
+            for decision in src.root.iter("{*}decision"):
+                checked.decision_file[decision.get("id", "")] = src.name
+    except ValidationException as exc:
+        checked.error(exc.file_name or src.name, exc.id or None, str(exc))
+    except Exception as exc:  # a diagram must never surface as a traceback
+        checked.error(src.name, None, f"cannot read the diagram: {exc}")
+
+
+def _check_spec(parser: WeibaoParser, pid: str, checked: Checked) -> None:
+    file = checked.model_file.get(pid, "")
+    try:
+        parser.get_spec(pid)
+        parser.get_subprocess_specs(pid)
+    except ValidationException as exc:
+        checked.error(exc.file_name or file, exc.id or None, str(exc))
+    except SpiffWorkflowException as exc:
+        checked.error(file, None, str(exc))
+    except Exception as exc:
+        checked.error(file, None, f"cannot build the process {pid!r}: {exc}")
+
+
+def _check_gateways(src: Source, checked: Checked) -> None:
+    for kind in ("exclusiveGateway", "inclusiveGateway"):
+        for gw in src.root.iterfind(f".//bpmn:{kind}", NS):
+            gid = gw.get("id", "")
+            outgoing = src.root.findall(f".//bpmn:sequenceFlow[@sourceRef='{gid}']", NS)
+            if len(outgoing) > 1 and not gw.get("default"):
+                checked.error(src.name, gid, "a diverging gateway needs a default outgoing flow")
+
+
+RESERVED_IDS = {"Start", "End", "Root"}  # SpiffWorkflow names its own internal task specs so
+
+
+def _check_model(model: ProcessModel, file: str, topics: set[str], checked: Checked) -> None:
+    for el in model.elements.values():
+        if el.id in RESERVED_IDS:
+            checked.error(file, el.id, f"the id {el.id!r} is reserved by the engine; rename the element")
+        if el.kind == "serviceTask" and el.topic and el.topic not in topics:
+            checked.error(file, el.id, f"unknown handler topic {el.topic!r}")
+        if el.kind == "businessRuleTask" and el.decision_ref not in checked.decision_file:
+            checked.error(file, el.id, f"missing decision {el.decision_ref!r}")
+        if el.kind == "callActivity" and el.called_element not in checked.models:
+            checked.error(file, el.id, f"called process {el.called_element!r} is not deployed")
+        if el.kind == "userTask" and not (el.candidate_groups or el.assignee):
+            checked.error(file, el.id, "a user task needs camunda:candidateGroups or camunda:assignee")
+        for f in el.form:
+            if f.type not in FORM_TYPES:
+                checked.error(file, el.id, f"form field {f.id!r} has unsupported type {f.type!r}")
+            if not f.id:
+                checked.error(file, el.id, "a form field has no id")
+
+
+def check(sources: list[Source], topics: set[str], strict_ids: set[str] | None = None) -> Checked:
+    """Parse and check `sources` together. `strict_ids`: the processes whose problems count (those
+    in new files); None means all."""
+    checked = Checked(sources=sources, parser=None)
+    for src in sources:
+        _load_xml(src, checked)
+    if checked.errors:
+        return checked
+    parser = WeibaoParser()
+    checked.parser = parser
+    for src in sources:
+        _add_to_parser(parser, src, checked)
+    if checked.errors:
+        return checked
+    for src in sources:
+        if src.kind == "bpmn":
+            _check_gateways(src, checked)
+    for pid, model in checked.models.items():
+        if strict_ids is None or pid in strict_ids:
+            _check_model(model, checked.model_file[pid], topics, checked)
+            if not checked.errors:
+                _check_spec(parser, pid, checked)
+    return checked

@@ -1,0 +1,118 @@
+"""Refreshing the open-task and pending-timer indexes from an instance's state after an operation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from engine.bpmn.spiff import strip_wrapper
+from engine.bpmn.state import iter_tasks
+from engine.bpmn.timers import timer_due
+from engine.store.models import TABLES
+from engine.store.prepared import Prepared
+
+
+def assignee_of(task: Any, element: Any) -> str | None:
+    claimed = task.internal_data.get("weibao_assignee")
+    if claimed:
+        return str(claimed)
+    expr = element.assignee
+    if not expr:
+        return None
+    name = strip_wrapper(expr)
+    if expr.strip().startswith("${"):
+        value = task.data.get(name)
+        return str(value) if value else None
+    return name
+
+
+_TASKS = TABLES["open_tasks"]
+_GROUPS = TABLES["open_task_groups"]
+_TIMERS = TABLES["pending_timers"]
+_TASKS_OF = Prepared(select(_TASKS.c.id, _TASKS.c.assignee, _TASKS.c.due_at)
+                     .where(_TASKS.c.instance_id == bindparam("instance")))
+_SET_TASK = Prepared(update(_TASKS).where(_TASKS.c.id == bindparam("key"))
+                     .values(assignee=bindparam("assignee"), due_at=bindparam("due_at")))
+# The task's group rows go with it (ON DELETE CASCADE).
+_DROP_TASK = Prepared(delete(_TASKS).where(_TASKS.c.id == bindparam("key")))
+_ADD_TASK = Prepared(insert(_TASKS), [c.key for c in _TASKS.c])
+_ADD_GROUP = Prepared(insert(_GROUPS), ["task_id", "group"])
+_TIMERS_OF = Prepared(select(_TIMERS.c.due_at, _TIMERS.c.kind, _TIMERS.c.element_id, _TIMERS.c.task_id)
+                      .where(_TIMERS.c.instance_id == bindparam("instance")))
+_DROP_TIMERS = Prepared(delete(_TIMERS).where(_TIMERS.c.instance_id == bindparam("instance")))
+_TIMER_KEYS = ["kind", "instance_id", "process_key", "task_id", "element_id", "due_at"]
+_ADD_TIMER = Prepared(insert(_TIMERS), _TIMER_KEYS)
+
+
+def refresh_tasks(session: Session, op: Any, due_for: Any, new: bool = False) -> None:
+    """`new`: the instance was just created, so it has no rows to compare with."""
+    conn = session.connection()
+    rows = [] if new else _TASKS_OF.rows(conn, {"instance": op.instance_id})
+    existing = {r.id: (r.assignee, r.due_at) for r in rows}
+    added: list[dict[str, Any]] = []
+    groups: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    current: set[str] = set()
+    for task in iter_tasks(op.wf, TaskState.READY):
+        if not isinstance(task.task_spec, UserTask):
+            continue
+        tid = str(task.id)
+        current.add(tid)
+        el = op.element(task)
+        now = (assignee_of(task, el), due_for(task))
+        if tid not in existing:
+            added.append({"id": tid, "instance_id": op.instance_id, "process_key": op.loaded.process_key,
+                          "element_id": el.id, "name": el.name, "candidate_groups": list(el.candidate_groups),
+                          "form": [f.to_dict() for f in el.form], "created_at": op.now,
+                          "assignee": now[0], "due_at": now[1]})
+            groups.extend({"task_id": tid, "group": g} for g in el.candidate_groups)
+        elif existing[tid] != now:
+            changed.append({"key": tid, "assignee": now[0], "due_at": now[1]})
+    _DROP_TASK.run(conn, [{"key": tid} for tid in existing if tid not in current])
+    _ADD_TASK.run(conn, added)
+    _ADD_GROUP.run(conn, groups)
+    _SET_TASK.run(conn, changed)
+
+
+TimedItem = tuple[datetime, str, str, str | None]  # due, kind, element_id, task_id
+
+
+def timed_items(op: Any, extra: list[tuple[str, str, str | None, datetime]]) -> list[TimedItem]:
+    """Everything of this instance that must happen at a time, read from its state alone, in a fixed
+    order: the index is built from it, and the scheduler and replay fire from it."""
+    items: list[TimedItem] = []
+    for task in iter_tasks(op.wf, TaskState.WAITING):
+        due = timer_due(task)
+        if due is not None:
+            items.append((due, "timer", task.task_spec.bpmn_id or task.task_spec.name, str(task.id)))
+    for task in iter_tasks(op.wf, TaskState.READY):
+        retry_at = task.internal_data.get("weibao_retry_at")
+        if retry_at and not task.internal_data.get("weibao_incident"):
+            items.append((datetime.fromisoformat(retry_at), "retry", task.task_spec.bpmn_id, str(task.id)))
+    items.extend((due, kind, element_id, task_id) for kind, element_id, task_id, due in extra)
+    return sorted(items, key=_order)
+
+
+def _order(item: TimedItem) -> tuple[datetime, str, str, str]:
+    return item[0], item[1], item[2], item[3] or ""
+
+
+def refresh_timers(session: Session, op: Any, items: list[TimedItem], new: bool = False) -> None:
+    conn = session.connection()
+    rows = [] if new else _TIMERS_OF.rows(conn, {"instance": op.instance_id})
+    stored = sorted((tuple(r) for r in rows), key=_order)
+    if stored == sorted(items, key=_order):
+        return  # most steps leave the timers as they were: no rewrite, no index churn
+    if stored:
+        _DROP_TIMERS.run(conn, {"instance": op.instance_id})
+    if items:
+        _ADD_TIMER.run(conn, [
+            {"kind": kind, "instance_id": op.instance_id, "process_key": None, "task_id": task_id,
+             "element_id": element_id, "due_at": due}
+            for due, kind, element_id, task_id in items
+        ])

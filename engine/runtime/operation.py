@@ -1,0 +1,230 @@
+"""One engine operation on one instance: act, run engine steps until the instance waits, record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from engine.bpmn.definitions import LoadedVersion
+from engine.bpmn.spiff import ExternalServiceTask
+from engine.bpmn.state import iter_tasks
+from engine.bpmn.timers import timer_due
+from engine.errors import EngineError, ScriptError, backoff
+from engine.handler import HandlerContext, freeze
+from engine.runtime.invoker import Outcome, ReplayInvoker, new_effects
+from engine.store.chain import NewEvent
+
+if TYPE_CHECKING:
+    from engine.runtime.facade import Runtime
+
+ENTERED = "weibao_entered"
+MAX_ROUNDS = 100_000  # a purely automatic loop that never waits is a modelling error, not a hang
+
+
+@dataclass
+class Operation:
+    rt: Runtime
+    session: Any
+    instance_id: str
+    loaded: LoadedVersion
+    wf: BpmnWorkflow
+    actor: str
+    business_key: str | None
+    now: datetime
+    replay: ReplayInvoker | None = None
+    events: list[NewEvent] = field(default_factory=list)
+    effects: list[dict[str, Any]] = field(default_factory=list)
+    fired: set[str] = field(default_factory=set)
+    cancelled: bool = False
+
+    def event(
+        self,
+        type_: str,
+        *,
+        element_id: str | None = None,
+        task_id: str | None = None,
+        actor: str | None = None,
+        **data: Any,
+    ) -> None:
+        self.events.append(NewEvent(type_, self.now, actor or self.actor, element_id, task_id, data))
+
+    def element(self, task: Task) -> Any:
+        return self.loaded.models_element(task.task_spec.bpmn_id or task.task_spec.name)
+
+    # ----------------------------------------------------------------- stepping
+    def advance(self) -> None:
+        for _ in range(MAX_ROUNDS):
+            try:
+                self.wf.do_engine_steps(did_complete_task=self._on_done)
+            except SpiffWorkflowException as exc:
+                raise self._script_error(exc) from exc
+            self._scan_entered()
+            if not self._run_service_tasks():
+                break
+        self.rt.sla.after_steps(self)
+
+    def _script_error(self, exc: SpiffWorkflowException) -> EngineError:
+        task = getattr(exc, "task", None)
+        element = task.task_spec.bpmn_id if task is not None else None
+        return ScriptError(str(exc), instance_id=self.instance_id, element_id=element)
+
+    def _mark_entered(self, task: Task) -> None:
+        if task.internal_data.get(ENTERED) or task.task_spec.bpmn_id is None:
+            return
+        task.internal_data[ENTERED] = True
+        self.rt.sla.on_enter(self, task)
+        if isinstance(task.task_spec, UserTask) and task.has_state(TaskState.READY):
+            el = self.element(task)
+            self.event(
+                "task_created",
+                element_id=el.id,
+                task_id=str(task.id),
+                name=el.name,
+                candidate_groups=el.candidate_groups,
+            )
+
+    def _scan_entered(self) -> None:
+        live = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+        for task in iter_tasks(self.wf, live):
+            self._mark_entered(task)
+
+    def _on_done(self, task: Task) -> None:
+        if task.task_spec.bpmn_id is None:
+            return
+        self._mark_entered(task)
+        definition = getattr(task.task_spec, "event_definition", None)
+        if isinstance(definition, TimerEventDefinition) and str(task.id) not in self.fired:
+            self.event(
+                "timer_fired",
+                element_id=task.task_spec.bpmn_id,
+                task_id=str(task.id),
+                due_at=_iso_or_none(timer_due(task)),
+                fired_at=self.now.isoformat(),
+            )
+        self.rt.sla.on_complete(self, task)
+
+    def completed_manually(self, task: Task) -> None:
+        """A user or service task that we ran ourselves (SpiffWorkflow calls no hook for it)."""
+        self.rt.sla.on_complete(self, task)
+
+    # ----------------------------------------------------------------- service tasks
+    def _run_service_tasks(self) -> bool:
+        progressed = False
+        for task in list(iter_tasks(self.wf, TaskState.READY)):
+            if not isinstance(task.task_spec, ExternalServiceTask) or not self._may_run(task):
+                continue
+            outcome = self._call(task)
+            if outcome is None:
+                continue
+            if outcome.ok:
+                self._service_ok(task, outcome)
+                progressed = True
+            else:
+                self._service_failed(task, outcome)
+        return progressed
+
+    def _may_run(self, task: Task) -> bool:
+        if task.internal_data.get("weibao_incident"):
+            return False
+        retry_at = task.internal_data.get("weibao_retry_at")
+        return retry_at is None or datetime.fromisoformat(retry_at) <= self.now
+
+    def _call(self, task: Task) -> Outcome | None:
+        if self.replay is not None:
+            return self.replay.call_for_task(str(task.id))
+        el = self.element(task)
+        ctx = HandlerContext(
+            instance_id=self.instance_id,
+            business_key=self.business_key,
+            process_key=self.loaded.process_key,
+            element_id=el.id,
+            element_name=el.name,
+            topic=task.task_spec.topic,
+            data=freeze(task.data),
+            properties=freeze(el.properties),
+            clock=self.rt.clock,
+            settings=freeze(self.rt.settings),
+            history=lambda: self.rt.history_dicts(self.session, self.instance_id, self.events),
+            effects=new_effects(f"{self.instance_id}:{task.id}"),
+        )
+        return self.rt.invoker.call(ctx)
+
+    def _service_ok(self, task: Task, outcome: Outcome) -> None:
+        task.data.update(outcome.result)
+        for key in ("weibao_retry_at", "weibao_attempts"):
+            task.internal_data.pop(key, None)
+        self.event(
+            "service_task_completed",
+            element_id=task.task_spec.bpmn_id,
+            task_id=str(task.id),
+            actor="system",
+            topic=task.task_spec.topic,
+            result=outcome.result,
+            effects=outcome.effects,
+        )
+        # The outbox row names the step that wrote it; the recorded outcome stays as the handler gave it.
+        self.effects.extend({**e, "element_id": task.task_spec.bpmn_id} for e in outcome.effects)
+        task.run()
+        self.completed_manually(task)
+
+    def _service_failed(self, task: Task, outcome: Outcome) -> None:
+        attempts = int(task.internal_data.get("weibao_attempts", 0)) + 1
+        task.internal_data["weibao_attempts"] = attempts
+        element = task.task_spec.bpmn_id
+        common = {"element_id": element, "task_id": str(task.id), "actor": "system"}
+        if outcome.retryable and attempts < self.rt.settings.get("handler_max_attempts", 5):
+            delay = (
+                outcome.retry_delay if outcome.retry_delay is not None else backoff(attempts).total_seconds()
+            )
+            retry_at = self.now.timestamp() + delay
+            task.internal_data["weibao_retry_at"] = datetime.fromtimestamp(
+                retry_at, self.now.tzinfo
+            ).isoformat()
+            self.event(
+                "service_task_failed",
+                **common,
+                topic=task.task_spec.topic,
+                error=outcome.error,
+                attempt=attempts,
+                retryable=True,
+                retry_delay=outcome.retry_delay,
+                retry_at=task.internal_data["weibao_retry_at"],
+            )
+            return
+        task.internal_data.pop("weibao_retry_at", None)
+        task.internal_data["weibao_incident"] = True
+        self.event(
+            "service_task_failed",
+            **common,
+            topic=task.task_spec.topic,
+            error=outcome.error,
+            attempt=attempts,
+            retryable=False,
+            retry_at=None,
+        )
+        self.event(
+            "incident_opened", **common, topic=task.task_spec.topic, message=outcome.error, attempts=attempts
+        )
+
+    # ----------------------------------------------------------------- data
+    def current_data(self) -> dict[str, Any]:
+        """The data a person looking at the instance expects: every live branch's newest token data."""
+        states = TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED
+        tasks = sorted(iter_tasks(self.wf, states), key=lambda t: t.last_state_change)
+        data: dict[str, Any] = dict(self.wf.task_tree.data)
+        for task in tasks:
+            data.update(task.data)
+        data.update(self.wf.data)
+        return data
+
+
+def _iso_or_none(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None

@@ -1,0 +1,260 @@
+"""SLA clock arithmetic on the JSON-safe records kept in the workflow data, `wf.data["_sla"][name]`.
+
+The records live in the workflow state (not in a table) so that a replay of the event log rebuilds
+them exactly. Times are ISO 8601 UTC strings, durations are business seconds of the clock's calendar:
+
+    state           running | paused | met | breached
+    element         the element whose entry started the clock
+    contract, level, distance_km    the sla_targets inputs the target was taken with
+    target, calendar                the sla_targets outputs ("PT4H", "P3M"; "24x7" | "workdays")
+    started_at, target_seconds      the target measured from the start (months resolved there)
+    pauses          closed pauses [[from, to], ...]; paused_seconds is their business time
+    paused_at, paused_by            the open pause and the ids of the tasks holding it
+    due_at, warn_at                 deadlines while running (a paused clock has none)
+    warned, breached_at, stopped_at, business_seconds (time to stop, pauses left out)
+"""
+
+from __future__ import annotations
+
+import calendar as month_calendar
+import re
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from engine.bpmn.state import iter_tasks
+from engine.errors import EngineError
+from engine.sla.calendar import SHANGHAI, Calendar, DayCalendar, add_working_days, get_calendar
+from engine.sla.calendar_data import CalendarOverrides, load_overrides
+
+LIVE = ("running", "paused")
+PARKED = "9999-12-31T00:00:00+00:00"  # a timer on a paused clock waits for the resume
+_SLA_CALL = re.compile(r"sla_due\(\s*['\"]([^'\"]+)['\"]")
+_DURATION = re.compile(
+    r"^P(?!$)(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?=\d)(?:(?P<hours>\d+(?:\.\d+)?)H)?(?:(?P<minutes>\d+(?:\.\d+)?)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
+)
+
+
+_DMN_SCRIPTS = PythonScriptEngine()
+
+
+def decide(engine: Any, clock: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Ask sla_targets (a DMNEngine) for {"target", "calendar"}; {} when no rule matches."""
+    workflow = SimpleNamespace(script_engine=_DMN_SCRIPTS, spec=SimpleNamespace(file="sla_targets"))
+    workflow.top_workflow = workflow  # what SpiffWorkflow reads to describe a failing expression
+    probe = SimpleNamespace(data={**inputs, "clock": clock}, workflow=workflow,
+                            task_spec=SimpleNamespace(bpmn_name="sla_targets", name="sla_targets"))
+    return dict(engine.result(probe))
+
+
+_calendars: dict[str, tuple[CalendarOverrides | None, Calendar]] = {}
+
+
+def calendar_named(name: str) -> Calendar:
+    """One calendar per name keeps its per-day cache warm across operations, until the override file
+    changes: a process owner's new holiday counts from the next operation, without a restart."""
+    overrides = load_overrides() if name == "workdays" else None  # a stat; re-parsed only when edited
+    held = _calendars.get(name)
+    if held is None or held[0] is not overrides:
+        held = (overrides, get_calendar(name, overrides=overrides) if overrides is not None
+                else get_calendar(name))
+        _calendars[name] = held
+    return held[1]
+
+
+def parse_time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def local_iso(moment: datetime) -> str:
+    """What expressions see: Beijing time with its offset, readable in a form or a message."""
+    return moment.astimezone(SHANGHAI).isoformat()
+
+
+def _shift_months(moment: datetime, months: int) -> datetime:
+    total = moment.month - 1 + months
+    year, month = moment.year + total // 12, total % 12 + 1
+    day = min(moment.day, month_calendar.monthrange(year, month)[1])  # 31 Jan + P1M = 28/29 Feb
+    return moment.replace(year=year, month=month, day=day)
+
+
+def target_seconds(start: datetime, target: str, cal: Calendar) -> float:
+    """Business seconds of `target` counted from `start`.
+
+    The date part is calendar time: years and months move the wall-clock date in Beijing (P3M from
+    2 March ends on 2 June), weeks are 7 days, days are working days on a calendar that has them.
+    The time part (PT4H) is business time. The date part becomes the business time it spans, so a
+    pause can extend any target the same way.
+    """
+    match = _DURATION.match(str(target).strip().upper())
+    if match is None:
+        raise EngineError(f"SLA target {target!r} is not an ISO 8601 duration such as PT4H or P3M")
+    part = {k: float(v) if v else 0.0 for k, v in match.groupdict().items()}
+    zone = cal.tz if isinstance(cal, DayCalendar) else SHANGHAI
+    end = _shift_months(start.astimezone(zone), int(part["years"] * 12 + part["months"]))
+    end += timedelta(weeks=part["weeks"])
+    end = add_working_days(end, int(part["days"]), cal)
+    clock_part = timedelta(hours=part["hours"], minutes=part["minutes"], seconds=part["seconds"])
+    return (cal.elapsed(start, end) + clock_part).total_seconds()
+
+
+def _seconds(value: float) -> timedelta:
+    return timedelta(seconds=value)
+
+
+def paused_seconds(clock: dict[str, Any], cal: Calendar, now: datetime | None = None) -> float:
+    """Business time spent paused; with `now`, the open pause counts up to `now`."""
+    total = sum(cal.elapsed(datetime.fromisoformat(a), datetime.fromisoformat(b)).total_seconds()
+                for a, b in clock["pauses"])
+    if now is not None and clock.get("paused_at"):
+        total += cal.elapsed(datetime.fromisoformat(clock["paused_at"]), now).total_seconds()
+    return total
+
+
+def due_of(clock: dict[str, Any], cal: Calendar, now: datetime) -> datetime:
+    """The due time as of `now`; for a paused clock, the due time if it resumed now."""
+    if clock["state"] not in LIVE:
+        return datetime.fromisoformat(clock["due_at"])
+    pause = paused_seconds(clock, cal, now) if clock["state"] == "paused" else clock["paused_seconds"]
+    return cal.add(datetime.fromisoformat(clock["started_at"]), _seconds(clock["target_seconds"] + pause))
+
+
+def schedule(clock: dict[str, Any], cal: Calendar, ratio: float) -> None:
+    """Recompute the deadlines of a running clock (after a start, a resume or a re-level)."""
+    start = datetime.fromisoformat(clock["started_at"])
+    clock["paused_seconds"] = paused_seconds(clock, cal)
+    clock["due_at"] = iso(cal.add(start, _seconds(clock["target_seconds"] + clock["paused_seconds"])))
+    warn = clock["target_seconds"] * ratio + clock["paused_seconds"]
+    clock["warn_at"] = iso(cal.add(start, _seconds(warn)))
+
+
+def add_target(start: datetime, target: str, calendar: str) -> datetime:
+    """`start` plus `target` on the named calendar (what business_due() returns)."""
+    cal = calendar_named(calendar)
+    return cal.add(start, _seconds(target_seconds(start, target, cal)))
+
+
+def retarget(clock: dict[str, Any], result: dict[str, Any], ratio: float) -> None:
+    """A new target (after a re-level), measured from the original start; pauses still count."""
+    cal = calendar_named(result["calendar"])
+    start = datetime.fromisoformat(clock["started_at"])
+    clock.update(target=result["target"], calendar=result["calendar"],
+                 target_seconds=target_seconds(start, result["target"], cal))
+    if clock["state"] == "running":
+        schedule(clock, cal, ratio)
+
+
+def deadlines(clocks: dict[str, dict[str, Any]]) -> list[tuple[str, str, datetime]]:
+    """(kind, clock, due) of what a running clock waits for: its warning (once) and its breach."""
+    out = []
+    for name, clock in sorted(clocks.items()):
+        if clock["state"] == "running":
+            if not clock["warned"]:
+                out.append(("warning", name, datetime.fromisoformat(clock["warn_at"])))
+            out.append(("breach", name, datetime.fromisoformat(clock["due_at"])))
+    return out
+
+
+def drop_dead_holders(paused: dict[str, dict[str, Any]], live_ids: set[str]) -> list[str]:
+    """Forget pausing tasks that ended without completing (cancelled); the clocks nobody holds now."""
+    released = []
+    for name, clock in paused.items():
+        holders = [t for t in clock["paused_by"] if t in live_ids]
+        if len(holders) < len(clock["paused_by"]):
+            clock["paused_by"] = holders
+            if not holders:
+                released.append(name)
+    return released
+
+
+def new_clock(element: str, inputs: dict[str, Any], result: dict[str, Any], now: datetime,
+              ratio: float) -> dict[str, Any]:
+    cal = calendar_named(result["calendar"])
+    clock: dict[str, Any] = {
+        "state": "running", "element": element, **inputs, "target": result["target"],
+        "calendar": result["calendar"], "started_at": iso(now),
+        "target_seconds": target_seconds(now, result["target"], cal), "pauses": [], "paused_seconds": 0.0,
+        "paused_at": None, "paused_by": [], "warned": False, "breached_at": None, "stopped_at": None,
+        "business_seconds": None,
+    }
+    schedule(clock, cal, ratio)
+    return clock
+
+
+def pause(clock: dict[str, Any], task_id: str, now: datetime) -> bool:
+    """Hold the clock for `task_id`; True when this starts the pause (state becomes paused)."""
+    if clock["state"] not in LIVE or task_id in clock["paused_by"]:
+        return False
+    clock["paused_by"].append(task_id)
+    if clock["state"] == "paused":
+        return False
+    clock.update(state="paused", paused_at=iso(now), due_at=None, warn_at=None)
+    return True
+
+
+def resume(clock: dict[str, Any], task_id: str | None, now: datetime, ratio: float) -> float | None:
+    """Release the hold of `task_id` (None: every hold); the business seconds of the pause when it ends."""
+    if clock["state"] != "paused":
+        return None
+    clock["paused_by"] = [t for t in clock["paused_by"] if task_id is not None and t != task_id]
+    if clock["paused_by"]:
+        return None
+    cal = calendar_named(clock["calendar"])
+    began = datetime.fromisoformat(clock["paused_at"])
+    clock["pauses"].append([clock["paused_at"], iso(now)])
+    clock.update(state="running", paused_at=None)
+    schedule(clock, cal, ratio)
+    return cal.elapsed(began, now).total_seconds()
+
+
+def stop(clock: dict[str, Any], now: datetime, ratio: float) -> None:
+    """Met if stopped by the due time; a breached clock stays breached."""
+    if clock["state"] == "paused":
+        resume(clock, None, now, ratio)
+    cal = calendar_named(clock["calendar"])
+    start = datetime.fromisoformat(clock["started_at"])
+    clock["business_seconds"] = cal.elapsed(start, now).total_seconds() - clock["paused_seconds"]
+    if clock["state"] == "running":
+        clock["state"] = "met"
+    clock.update(stopped_at=iso(now), warn_at=None)
+
+
+def remaining_seconds(clock: dict[str, Any], now: datetime) -> float:
+    """Working time left by the clock's calendar (0 once breached)."""
+    if clock["state"] == "breached":
+        return 0.0
+    if clock["stopped_at"]:
+        return max(0.0, clock["target_seconds"] - clock["business_seconds"])
+    cal = calendar_named(clock["calendar"])
+    until = parse_time(clock["paused_at"]) or now
+    used = cal.elapsed(datetime.fromisoformat(clock["started_at"]), until).total_seconds()
+    return max(0.0, clock["target_seconds"] - (used - clock["paused_seconds"]))
+
+
+def rearm_timers(wf: Any, clocks: dict[str, dict[str, Any]], moved: bool) -> bool:
+    """BPMN timers whose date reads sla_due(): parked while the clock pauses, re-evaluated when a due
+    time moved (`moved`) or the pause ended. True when a re-armed timer is already due."""
+    touched = []
+    for task in iter_tasks(wf, TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if not isinstance(definition, TimeDateEventDefinition):
+            continue
+        names = _SLA_CALL.findall(definition.expression or "")
+        value = task.internal_data.get("event_value")
+        if any(clocks.get(n, {}).get("state") == "paused" for n in names):
+            task.internal_data["event_value"] = PARKED
+        elif names and (moved or value == PARKED):
+            task.internal_data.pop("event_value", None)  # SpiffWorkflow evaluates it again on refresh
+            touched.append(task)
+    if touched:
+        wf.refresh_timers()
+    return any(not t.has_state(TaskState.WAITING) for t in touched)

@@ -1,0 +1,350 @@
+"""SLA clocks in business time, driven by `sla.start` / `sla.stop` / `sla.pause` element properties.
+
+Targets and calendars come from the `sla_targets` decision; the clock records live in the workflow
+data (see engine.sla_clocks) so a replay rebuilds them, and every change is an `sla_*` event. Breach
+and warning deadlines go to the pending-timer index as kind "sla", element_id "sla:<kind>:<clock>".
+"""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow.util.task import TaskState
+
+from engine.bpmn.definitions import SLA_DECISION
+from engine.bpmn.model import split_names
+from engine.bpmn.state import is_finished, iter_tasks
+from engine.errors import EngineError
+from engine.sla import clocks as sc
+from engine.sla.hooks import NoSla
+from engine.sla.report import clock_views, clocks_for, sync_table
+
+DEFAULT_WARNING_RATIO = 0.75
+
+
+@dataclass
+class _Context:
+    op: Any
+    changed: bool = False  # a due time moved in this operation: re-arm the timers that read it
+    rearming: bool = False
+
+
+_current: contextvars.ContextVar[_Context | None] = contextvars.ContextVar("weibao_sla_op", default=None)
+
+
+def _clocks(op: Any) -> dict[str, dict[str, Any]]:
+    return op.wf.data.get("_sla") or {}
+
+
+def timer_element_id(kind: str, clock: str) -> str:
+    return f"sla:{kind}:{clock}"
+
+
+class SlaEngine(NoSla):
+    def __init__(self, clock: Any, settings: dict[str, Any]) -> None:
+        self.clock = clock
+        self.settings = settings
+        self._decisions: dict[str, Any] = {}  # parsed sla_targets per version
+
+    @property
+    def ratio(self) -> float:
+        return float(self.settings.get("sla_warning_ratio", DEFAULT_WARNING_RATIO))
+
+    def _ctx(self, op: Any) -> _Context:
+        ctx = _current.get()
+        if ctx is None or ctx.op is not op:
+            ctx = _Context(op)
+            _current.set(ctx)
+        return ctx
+
+    # ----------------------------------------------------------------- hooks
+    def attach(self, op: Any, row: Any) -> None:
+        self._ctx(op)
+        self._catch_up(op)  # deadlines that passed while nobody looked are recorded first
+
+    def on_enter(self, op: Any, task: Any) -> None:
+        props = op.element(task).properties
+        for name in split_names(props.get("sla.start")):
+            self._start(op, task, name)
+        for name in split_names(props.get("sla.pause")):
+            clock = _clocks(op).get(name)
+            if clock is not None and sc.pause(clock, str(task.id), op.now):
+                op.event(
+                    "sla_paused",
+                    element_id=task.task_spec.bpmn_id,
+                    task_id=str(task.id),
+                    actor="system",
+                    clock=name,
+                    paused_at=clock["paused_at"],
+                )
+
+    def on_complete(self, op: Any, task: Any) -> None:
+        props = op.element(task).properties
+        for name in split_names(props.get("sla.pause")):
+            self._resume(op, name, str(task.id), task.task_spec.bpmn_id)
+        for name in split_names(props.get("sla.stop")):
+            self._stop(op, task, name)
+        # Clocks that count from the moment a step is done (arrival on site, a plan agreed), started
+        # with the data the step's form just supplied.
+        for name in split_names(props.get("sla.start_on_complete")):
+            self._start(op, task, name)
+
+    def after_steps(self, op: Any) -> None:
+        ctx = self._ctx(op)
+        if not _clocks(op):
+            return
+        self._release_dead_pauses(op)
+        self._relevel(op, ctx)
+        self._catch_up(op)
+        if ctx.rearming:
+            return
+        ctx.rearming = True
+        try:
+            if sc.rearm_timers(op.wf, _clocks(op), ctx.changed):
+                op.advance()  # a re-armed timer that is already due runs now, not at the next operation
+        finally:
+            ctx.rearming, ctx.changed = False, False
+
+    def task_due(self, task: Any) -> datetime | None:
+        ctx = _current.get()
+        if ctx is None:
+            return None
+        clocks = _clocks(ctx.op)
+        dues = [
+            sc.due_of(clocks[n], sc.calendar_named(clocks[n]["calendar"]), ctx.op.now)
+            for n in split_names(ctx.op.element(task).properties.get("sla.stop"))
+            if n in clocks and not clocks[n]["stopped_at"]
+        ]
+        return min(dues, default=None)
+
+    def pending_timers(self, op: Any) -> list[tuple[str, str, str | None, datetime]]:
+        if op.session is not None and op.replay is None:  # replay rebuilds state, it writes nothing
+            sync_table(op.session, op.instance_id, op.loaded.process_key, _clocks(op))
+        if getattr(op, "cancelled", False) or is_finished(op.wf):
+            return []
+        return [
+            ("sla", timer_element_id(kind, name), None, due) for kind, name, due in sc.deadlines(_clocks(op))
+        ]
+
+    def fire(self, op: Any, element_id: str) -> None:
+        # "sla:<warning|breach>:<clock>"; whichever deadline it was, record every one that has passed.
+        name = element_id.split(":", 2)[-1]
+        clock = _clocks(op).get(name)
+        if clock is not None:
+            self._tick(op, name, clock)
+
+    def script_functions(self) -> dict[str, Any]:
+        return {"sla_due": self._sla_due, "business_due": self._business_due}
+
+    # ----------------------------------------------------------------- targets
+    def _targets(self, op: Any, name: str, inputs: dict[str, Any], element: str | None) -> dict[str, Any]:
+        """{"target", "calendar"}; {"reason"} when there is none."""
+        engine = self._decisions.get(op.loaded.content_hash)
+        if engine is None:
+            engine = op.loaded.decision(SLA_DECISION)
+            if engine is None:
+                return {"reason": "the sla_targets decision is not deployed with this process"}
+            self._decisions[op.loaded.content_hash] = engine
+        try:
+            return sc.decide(engine, name, inputs) or {"reason": "no sla_targets rule"}
+        except Exception as exc:  # bad data (e.g. a text distance) must name the clock and the element
+            raise EngineError(
+                f"SLA target of clock {name!r} could not be decided: {exc}",
+                instance_id=op.instance_id,
+                element_id=element,
+                details=inputs,
+            ) from exc
+
+    @staticmethod
+    def _inputs(data: dict[str, Any], contract: Any = None) -> dict[str, Any]:
+        return {
+            "contract": contract if contract is not None else data.get("contract"),
+            "level": data.get("level"),
+            "distance_km": data.get("site_distance_km"),
+        }
+
+    # ----------------------------------------------------------------- transitions
+    def _start(self, op: Any, task: Any, name: str) -> None:
+        clocks = _clocks(op)
+        if name in clocks:
+            return  # one clock per name and instance: re-entering a loop keeps the first start
+        element = task.task_spec.bpmn_id
+        inputs = self._inputs(task.data)
+        result = self._targets(op, name, inputs, element)
+        where = {"element_id": element, "task_id": str(task.id), "actor": "system"}
+        if not result.get("target"):
+            op.event("sla_skipped", **where, clock=name, reason=result["reason"], **inputs)
+            return
+        clock = sc.new_clock(element, inputs, result, op.now, self.ratio)
+        op.wf.data.setdefault("_sla", {})[name] = clock
+        op.event(
+            "sla_started",
+            **where,
+            clock=name,
+            **inputs,
+            target=clock["target"],
+            calendar=clock["calendar"],
+            due_at=clock["due_at"],
+            warn_at=clock["warn_at"],
+        )
+
+    def _resume(self, op: Any, name: str, task_id: str | None, element: str | None) -> None:
+        clock = _clocks(op).get(name)
+        if clock is None:
+            return
+        seconds = sc.resume(clock, task_id, op.now, self.ratio)
+        if seconds is not None:
+            self._ctx(op).changed = True
+            op.event(
+                "sla_resumed",
+                element_id=element,
+                task_id=task_id,
+                actor="system",
+                clock=name,
+                paused_seconds=seconds,
+                due_at=clock["due_at"],
+            )
+
+    def _stop(self, op: Any, task: Any, name: str) -> None:
+        self._finish_clock(op, name, task.task_spec.bpmn_id, str(task.id))
+
+    def on_finish(self, op: Any) -> None:
+        """The instance ended (completed, handed over, cancelled): clocks nobody stopped stop now, so
+        none stays running for ever and the report counts them."""
+        for name in list(_clocks(op)):
+            self._finish_clock(op, name, None, None, reason="instance_ended")
+
+    def _finish_clock(
+        self, op: Any, name: str, element_id: str | None, task_id: str | None, reason: str | None = None
+    ) -> None:
+        clock = _clocks(op).get(name)
+        if clock is None or clock["stopped_at"]:
+            return
+        self._tick(op, name, clock)
+        self._resume(op, name, None, element_id)  # stopping ends any pause first
+        sc.stop(clock, op.now, self.ratio)
+        kind = "sla_met" if clock["state"] == "met" else "sla_stopped"
+        extra = {"reason": reason} if reason else {}
+        op.event(
+            kind,
+            element_id=element_id,
+            task_id=task_id,
+            actor="system",
+            clock=name,
+            state=clock["state"],
+            due_at=clock["due_at"],
+            business_seconds=clock["business_seconds"],
+            **extra,
+        )
+
+    def _tick(self, op: Any, name: str, clock: dict[str, Any]) -> None:
+        """Record the warning and the breach whose time has passed (strictly, like the scheduler: a
+        clock stopped at its due instant is met)."""
+        if clock["state"] != "running":
+            return
+        if not clock["warned"] and datetime.fromisoformat(clock["warn_at"]) < op.now:
+            clock["warned"] = True
+            op.event(
+                "sla_warning",
+                actor="system",
+                clock=name,
+                warn_at=clock["warn_at"],
+                due_at=clock["due_at"],
+                ratio=self.ratio,
+            )
+        if datetime.fromisoformat(clock["due_at"]) < op.now:
+            clock.update(state="breached", breached_at=clock["due_at"])
+            op.event(
+                "sla_breached",
+                actor="system",
+                clock=name,
+                due_at=clock["due_at"],
+                level=clock["level"],
+                target=clock["target"],
+            )
+
+    def _catch_up(self, op: Any) -> None:
+        for name, clock in sorted(_clocks(op).items()):
+            self._tick(op, name, clock)
+
+    def _release_dead_pauses(self, op: Any) -> None:
+        """A pausing task that was cancelled (e.g. by an interrupting boundary event) never completes."""
+        paused = {n: c for n, c in _clocks(op).items() if c["state"] == "paused"}
+        if not paused:
+            return
+        live = {str(t.id) for t in iter_tasks(op.wf, TaskState.NOT_FINISHED_MASK)}
+        for name in sc.drop_dead_holders(paused, live):
+            self._resume(op, name, None, None)
+
+    def _relevel(self, op: Any, ctx: _Context) -> None:
+        live = {n: c for n, c in _clocks(op).items() if c["state"] in sc.LIVE}
+        if not live:
+            return
+        data = op.current_data()
+        for name, clock in sorted(live.items()):
+            inputs = self._inputs(data, clock["contract"])
+            if (inputs["level"], inputs["distance_km"]) == (clock["level"], clock["distance_km"]):
+                continue
+            result = self._targets(op, name, inputs, None)
+            before = {k: clock[k] for k in ("level", "distance_km", "target", "calendar", "due_at")}
+            clock.update(level=inputs["level"], distance_km=inputs["distance_km"])
+            if not result.get("target"):
+                op.event(
+                    "sla_skipped",
+                    actor="system",
+                    clock=name,
+                    reason=f"{result['reason']} after re-level",
+                    **inputs,
+                )
+                continue
+            sc.retarget(clock, result, self.ratio)
+            ctx.changed = True
+            op.event(
+                "sla_relevelled",
+                actor="system",
+                clock=name,
+                before=before,
+                level=clock["level"],
+                distance_km=clock["distance_km"],
+                target=clock["target"],
+                calendar=clock["calendar"],
+                due_at=clock["due_at"],
+            )
+
+    # ----------------------------------------------------------------- reading
+    def clocks_for(self, session: Any, instance_id: str) -> list[dict[str, Any]]:
+        return clocks_for(session, instance_id, self.clock.now())
+
+    def clocks_from_data(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        """The clocks from an instance's stored data (which carries the `_sla` records), measured now."""
+        return clock_views(data.get("_sla") or {}, self.clock.now())
+
+    def clocks_from_state(self, wf: Any, now: datetime) -> list[dict[str, Any]]:
+        return clock_views(wf.data.get("_sla") or {}, now)
+
+    def _op(self, function: str) -> Any:
+        ctx = _current.get()
+        if ctx is None:
+            raise EngineError(f"{function}() can only be used inside a running process")
+        return ctx.op
+
+    def _sla_due(self, name: str) -> str:
+        op = self._op("sla_due")
+        clock = _clocks(op).get(name)
+        if clock is None:
+            started = sorted(_clocks(op)) or "none"
+            raise EngineError(
+                f"sla_due({name!r}): SLA clock {name!r} has not started in this instance "
+                f"(started clocks: {started})",
+                instance_id=op.instance_id,
+            )
+        return sc.local_iso(sc.due_of(clock, sc.calendar_named(clock["calendar"]), op.now))
+
+    def _business_due(self, duration: str, calendar: str = "workdays") -> str:
+        return sc.local_iso(sc.add_target(self._op("business_due").now, duration, calendar))
+
+
+__all__ = ["SlaEngine", "clocks_for", "timer_element_id"]

@@ -1,0 +1,317 @@
+"""SQLAlchemy 2.0 models and the session factory.
+
+The instance row holds a compacted SpiffWorkflow state (only what is still needed to go on), so a
+step costs the same on a young and an old instance; the history lives in the append-only event table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stored as UTC without offset (SQLite keeps none), always read back timezone-aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UTCDateTime()}
+
+
+class DefinitionFile(Base):
+    """Content-addressed diagram files; a version names the files it was built from."""
+
+    __tablename__ = "definition_files"
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(8))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class FileHead(Base):
+    """The newest deployed content of each file name: what a new deploy is combined with."""
+
+    __tablename__ = "file_heads"
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    hash: Mapped[str] = mapped_column(ForeignKey("definition_files.hash"))
+    updated_at: Mapped[datetime]
+
+
+class ProcessVersion(Base):
+    __tablename__ = "process_versions"
+    __table_args__ = (
+        UniqueConstraint("process_key", "version"),
+        UniqueConstraint("process_key", "content_hash"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(128), index=True)
+    version: Mapped[int]
+    name: Mapped[str] = mapped_column(String(255))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    files: Mapped[list[Any]]
+    start_timer: Mapped[str | None] = mapped_column(Text)
+    deployed_at: Mapped[datetime]
+    deployed_by: Mapped[str] = mapped_column(String(128))
+
+
+class Instance(Base):
+    __tablename__ = "instances"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(128), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    business_key: Mapped[str | None] = mapped_column(String(255), index=True)
+    parent_instance_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    started_by: Mapped[str] = mapped_column(String(128))
+    data: Mapped[dict[str, Any]]
+    state: Mapped[dict[str, Any]]
+    task_id_counter: Mapped[int] = mapped_column(Integer, default=0)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    lock_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class OpenTask(Base):
+    """Index of open user tasks, refreshed by every operation; never the source of truth."""
+
+    __tablename__ = "open_tasks"
+    __table_args__ = (Index("ix_open_tasks_worklist", "assignee", "created_at", "id"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id"), index=True)
+    process_key: Mapped[str] = mapped_column(String(128), index=True)
+    element_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    candidate_groups: Mapped[list[Any]]
+    assignee: Mapped[str | None] = mapped_column(String(128), index=True)
+    form: Mapped[list[Any]]
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]
+
+
+class TaskGroup(Base):
+    """One row per (open task, candidate group) so "my tasks" is an indexed lookup."""
+
+    __tablename__ = "open_task_groups"
+    task_id: Mapped[str] = mapped_column(ForeignKey("open_tasks.id", ondelete="CASCADE"), primary_key=True)
+    group: Mapped[str] = mapped_column(String(128), primary_key=True, index=True)
+
+
+class PendingTimer(Base):
+    """Everything that must happen at a time: BPMN timers, handler retries, SLA deadlines, scheduled
+    starts (no instance). The scheduler reads only this table to find what is due."""
+
+    __tablename__ = "pending_timers"
+    __table_args__ = (Index("ix_pending_timers_due", "due_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    instance_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    process_key: Mapped[str | None] = mapped_column(String(128))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(255))
+    due_at: Mapped[datetime]
+
+
+class EventRow(Base):
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("instance_id", "seq"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(String(36), index=True)
+    seq: Mapped[int]
+    op: Mapped[int]  # seq of the first event of the operation that wrote this one
+    type: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime]
+    actor: Mapped[str | None] = mapped_column(String(128))
+    element_id: Mapped[str | None] = mapped_column(String(255))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    data: Mapped[dict[str, Any]]
+    digest: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class IncidentRow(Base):
+    __tablename__ = "incidents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(String(36), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(255))
+    topic: Mapped[str] = mapped_column(String(128))
+    message: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(String(36), index=True)
+    element_id: Mapped[str] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+
+
+class Record(Base):
+    """Business records created by handlers (spare-part requests, vendor cases, reports…)."""
+
+    __tablename__ = "records"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    instance_id: Mapped[str] = mapped_column(String(36), index=True)
+    data: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class SlaClockRow(Base):
+    """Queryable copy of each instance's SLA clocks for reports; the truth is in the instance state."""
+
+    __tablename__ = "sla_clocks"
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id"), primary_key=True)
+    clock: Mapped[str] = mapped_column(String(64), primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(128), index=True)
+    contract: Mapped[str | None] = mapped_column(String(64), index=True)
+    level: Mapped[str | None] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    due_at: Mapped[datetime | None]
+    stopped_at: Mapped[datetime | None]
+    paused_seconds: Mapped[float] = mapped_column(Float)
+    business_seconds: Mapped[float | None] = mapped_column(Float)
+    breached_at: Mapped[datetime | None]
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        # Take transaction control from the driver so that writes can BEGIN IMMEDIATE.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        # Writers serialise at BEGIN instead of failing later on a stale snapshot.
+        # On the driver itself: a full SQLAlchemy execution here cost more than the reads of an
+        # instance view. Its errors are wrapped as SQLAlchemy would (a busy database stays an
+        # OperationalError of sqlalchemy.exc).
+        sql = "BEGIN IMMEDIATE" if conn.get_execution_options().get("weibao_write", False) else "BEGIN"
+        driver = conn.connection.driver_connection
+        try:
+            driver.execute(sql)
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(sql, (), exc, sqlite3.Error, dialect=conn.dialect) from exc
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        kwargs: dict[str, Any] = {}
+        if url.startswith("sqlite"):
+            if ":memory:" in url or url in ("sqlite://", "sqlite:///"):
+                kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+            else:
+                kwargs = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        else:
+            kwargs = {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True}
+        self.engine = create_engine(url, **kwargs)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        if self.is_sqlite:
+            _sqlite_setup(self.engine)
+        self._writer: contextlib.AbstractContextManager[Any] = \
+            threading.RLock() if self.is_sqlite else contextlib.nullcontext()
+        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        self._write = sessionmaker(self.engine.execution_options(weibao_write=True), expire_on_commit=False)
+
+    def create_all(self) -> None:
+        """Create or upgrade the schema to the newest migration (see engine.migrate)."""
+        from engine.store.migrate import migrate
+
+        migrate(self)
+
+    def drop_all(self) -> None:
+        from engine.store import users  # noqa: F401
+
+        Base.metadata.drop_all(self.engine)
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        # SQLite has one writer at a time. Threads of this process queue here, in order, instead of in
+        # SQLite's busy handler, which polls with growing sleeps and made the slowest writer wait 0.5 s
+        # under eight clients. Other processes still wait in BEGIN IMMEDIATE.
+        with self._writer, self._write() as session, session.begin():
+            yield session
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._read() as session:
+            yield session
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """Plain reads in one transaction, for the hot paths: an ORM session costs more to open and close
+        than the reads of a work list or an instance view."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+# Plain tables for the hot paths that skip the ORM's unit of work (persist, indexes).
+TABLES = Base.metadata.tables

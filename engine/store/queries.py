@@ -1,0 +1,198 @@
+"""Read-side queries behind the API: plain dicts out of the store, paginated, never an HTTP concept.
+
+`Scope` carries who is looking: a customer sees only their own instances (and their tasks); everybody
+else the whole store. Rows outside the scope are reported as unknown, so their existence does not leak.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lxml import etree
+from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from engine.errors import NotFound
+from engine.store.chain import verify_chain
+from engine.store.models import (
+    DefinitionFile,
+    EventRow,
+    IncidentRow,
+    Instance,
+    OpenTask,
+    OutboxMessage,
+    ProcessVersion,
+)
+from engine.store.paging import Page, Scope, paged
+from engine.store.prepared import Prepared
+from engine.store.worklist import TASK_COLUMNS, task_dict
+
+BPMN_PROCESS = "{http://www.omg.org/spec/BPMN/20100524/MODEL}process"
+
+
+# ----------------------------------------------------------------- processes
+def version_dict(row: ProcessVersion) -> dict[str, Any]:
+    return {"key": row.process_key, "name": row.name, "version": row.version,
+            "content_hash": row.content_hash, "deployed_at": row.deployed_at, "deployed_by": row.deployed_by}
+
+
+def processes(session: Session, page: Page) -> tuple[list[dict[str, Any]], int]:
+    newest = select(ProcessVersion.process_key, func.max(ProcessVersion.version).label("v")) \
+        .group_by(ProcessVersion.process_key).subquery()
+    query = select(ProcessVersion).join(newest, and_(ProcessVersion.process_key == newest.c.process_key,
+                                                     ProcessVersion.version == newest.c.v)) \
+        .order_by(ProcessVersion.process_key)
+    rows, total = paged(session, query, page)
+    return [version_dict(r[0]) for r in rows], total
+
+
+def versions(session: Session, key: str, page: Page) -> tuple[list[dict[str, Any]], int]:
+    query = select(ProcessVersion).where(ProcessVersion.process_key == key) \
+        .order_by(ProcessVersion.version.desc())
+    rows, total = paged(session, query, page)
+    if total == 0:
+        raise NotFound(f"no deployed process {key!r}")
+    return [version_dict(r[0]) for r in rows], total
+
+
+def diagram(session: Session, key: str, version: int | None) -> tuple[str, bytes]:
+    """The BPMN file that defines the process, as deployed in that version (the newest by default)."""
+    query = select(ProcessVersion).where(ProcessVersion.process_key == key)
+    query = query.where(ProcessVersion.version == version) if version is not None else \
+        query.order_by(ProcessVersion.version.desc()).limit(1)
+    row = session.scalar(query)
+    if row is None:
+        raise NotFound(f"no deployed process {key!r}" + (f" version {version}" if version else ""))
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    for entry in row.files:
+        stored = session.get(DefinitionFile, entry["hash"])
+        if stored is None or stored.kind != "bpmn":
+            continue
+        root = etree.fromstring(stored.content, parser)
+        if any(p.get("id") == key for p in root.iter(BPMN_PROCESS)):
+            return stored.name, stored.content
+    raise NotFound(f"the diagram of {key!r} v{row.version} is not stored")
+
+
+# ----------------------------------------------------------------- instances
+def _instance_dict(row: Any, version: int) -> dict[str, Any]:
+    return {"id": row.id, "process": row.process_key, "version": version, "status": row.status,
+            "business_key": row.business_key, "parent_instance_id": row.parent_instance_id,
+            "started_by": row.started_by, "created_at": row.created_at, "updated_at": row.updated_at,
+            "ended_at": row.ended_at}
+
+
+def _instances_query(scope: Scope) -> Any:  # Select's generic form differs between SQLAlchemy releases
+    return select(Instance, ProcessVersion.version) \
+        .join(ProcessVersion, Instance.version_id == ProcessVersion.id).where(scope.instances())
+
+
+def instances(session: Session, scope: Scope, page: Page, *, process: str | None = None,
+              status: str | None = None, business_key: str | None = None) -> tuple[list[dict[str, Any]], int]:
+    query = _instances_query(scope)
+    for column, value in ((Instance.process_key, process), (Instance.status, status),
+                          (Instance.business_key, business_key)):
+        if value is not None:
+            query = query.where(column == value)
+    rows, total = paged(session, query.order_by(Instance.created_at.desc(), Instance.id), page)
+    return [_instance_dict(row, version) for row, version in rows], total
+
+
+def visible_instance(session: Session, scope: Scope, instance_id: str) -> Instance:
+    row = session.scalar(select(Instance).where(Instance.id == instance_id, scope.instances()))
+    if row is None:
+        raise NotFound(f"no instance {instance_id}", instance_id=instance_id)
+    return row
+
+
+_DETAIL_COLUMNS = (Instance.id, Instance.process_key, Instance.status, Instance.business_key,
+                   Instance.parent_instance_id, Instance.started_by, Instance.created_at, Instance.updated_at,
+                   Instance.ended_at, Instance.data, ProcessVersion.version)
+_DETAIL = select(*_DETAIL_COLUMNS).join(ProcessVersion, Instance.version_id == ProcessVersion.id) \
+    .where(Instance.id == bindparam("id"))
+_TASKS_OF = select(*TASK_COLUMNS).where(OpenTask.instance_id == bindparam("id")) \
+    .order_by(OpenTask.created_at, OpenTask.id)
+
+
+_DETAIL_FAST, _TASKS_OF_FAST = Prepared(_DETAIL), Prepared(_TASKS_OF)
+
+
+def instance(conn: Connection, scope: Scope, instance_id: str, sla: Any = None) -> dict[str, Any]:
+    if scope.customer is None:
+        row = _DETAIL_FAST.first(conn, {"id": instance_id})
+    else:
+        row = conn.execute(_DETAIL.where(scope.instances()), {"id": instance_id}).first()
+    if row is None:
+        raise NotFound(f"no instance {instance_id}", instance_id=instance_id)
+    out = _instance_dict(row, row.version)
+    # Keys with a leading underscore are the engine's bookkeeping (SLA records, message buffers);
+    # the clocks are reported under "sla", and the rest is not the business's data.
+    data = row.data or {}
+    out["data"] = {k: v for k, v in data.items() if not k.startswith("_")}
+    out["open_tasks"] = [task_dict(t) for t in _TASKS_OF_FAST.rows(conn, {"id": instance_id})]
+    out["sla"] = _clocks(conn, sla, instance_id, data)
+    return out
+
+
+def _clocks(conn: Connection, sla: Any, instance_id: str, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """From the data already read when the SLA engine can; an engine may also look them up itself."""
+    if (from_data := getattr(sla, "clocks_from_data", None)) is not None:
+        return list(from_data(data))
+    if (clocks_for := getattr(sla, "clocks_for", None)) is not None:
+        with Session(bind=conn) as session:
+            return list(clocks_for(session, instance_id))
+    return []
+
+
+# ----------------------------------------------------------------- audit
+def history(session: Session, instance_id: str, page: Page) -> tuple[list[dict[str, Any]], int]:
+    query = select(EventRow).where(EventRow.instance_id == instance_id).order_by(EventRow.seq)
+    rows, total = paged(session, query, page)
+    return [{"seq": r.seq, "type": r.type, "at": r.at, "actor": r.actor, "element_id": r.element_id,
+             "task_id": r.task_id, "data": r.data, "prev_hash": r.prev_hash, "hash": r.hash}
+            for (r,) in rows], total
+
+
+def verify(session: Session, instance_id: str) -> dict[str, Any]:
+    rows = session.scalars(select(EventRow).where(EventRow.instance_id == instance_id)
+                           .order_by(EventRow.seq)).all()
+    ok, first_bad = verify_chain(instance_id, list(rows))
+    return {"verified": ok, "first_bad_seq": first_bad, "events": len(rows)}
+
+
+# ----------------------------------------------------------------- incidents and outbox
+def incident_dict(row: IncidentRow) -> dict[str, Any]:
+    return {"id": row.id, "instance_id": row.instance_id, "task_id": row.task_id,
+            "element_id": row.element_id, "topic": row.topic, "message": row.message,
+            "attempts": row.attempts, "status": row.status, "created_at": row.created_at,
+            "resolved_at": row.resolved_at}
+
+
+def incidents(session: Session, page: Page, *, status: str | None = None,
+              instance_id: str | None = None) -> tuple[list[dict[str, Any]], int]:
+    query = select(IncidentRow).order_by(IncidentRow.created_at.desc(), IncidentRow.id.desc())
+    if status is not None:
+        query = query.where(IncidentRow.status == status)
+    if instance_id is not None:
+        query = query.where(IncidentRow.instance_id == instance_id)
+    rows, total = paged(session, query, page)
+    return [incident_dict(r[0]) for r in rows], total
+
+
+def incident(session: Session, incident_id: int) -> dict[str, Any]:
+    row = session.get(IncidentRow, incident_id)
+    if row is None:
+        raise NotFound(f"no incident {incident_id}")
+    return incident_dict(row)
+
+
+def outbox(session: Session, page: Page, *,
+           instance_id: str | None = None) -> tuple[list[dict[str, Any]], int]:
+    query = select(OutboxMessage).order_by(OutboxMessage.created_at, OutboxMessage.id)
+    if instance_id is not None:
+        query = query.where(OutboxMessage.instance_id == instance_id)
+    rows, total = paged(session, query, page)
+    return [{"id": m.id, "instance_id": m.instance_id, "element_id": m.element_id, "channel": m.channel,
+             "recipient": m.recipient, "subject": m.subject, "body": m.body, "status": m.status,
+             "created_at": m.created_at} for (m,) in rows], total
