@@ -20,8 +20,10 @@ test: $(STAMP)
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check engine handlers api tests bench
+	$(BIN)/ruff check engine handlers api tests bench lint
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python lint/sizes.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.step_cost

@@ -12,9 +12,9 @@ from typing import Any
 
 from flask import Flask
 
+from engine import ensure_schema
 from engine.clock import ManualClock
 from engine.service import Service
-from engine.store.users import ensure_schema
 
 from . import (
     audit,

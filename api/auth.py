@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from flask import g, request
 
+from engine import Scope
 from engine.actor import Actor
 from engine.errors import Forbidden
-from engine.store.paging import Scope
 
 from .context import weibao
 from .errors import Unauthenticated

@@ -12,12 +12,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from engine import Store, add_user, ensure_schema, issue_token
 from engine.clock import SystemClock
 from engine.errors import DefinitionInvalid, EngineError, InvalidInput
 from engine.logs import configure as configure_logging
 from engine.service import default_database_url
-from engine.store.models import Store
-from engine.store.users import add_user, ensure_schema, issue_token
 
 from . import cli_audit
 from . import serve as serving

@@ -13,8 +13,8 @@ import marshmallow as ma
 from flask_smorest import Blueprint
 
 from engine.clock import ManualClock
+from engine.durations import add_duration
 from engine.errors import InvalidInput
-from engine.runtime.schedules import add_duration
 
 from . import auth
 from .context import weibao

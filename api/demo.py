@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from engine import GROUPS, ROLES, Store, ensure_user
 from engine.clock import Clock
-from engine.store.models import Store
-from engine.store.users import GROUPS, ROLES, ensure_user
 
 # The shipped duty roster (handlers/data/roster.json) rotates these two; tasks assigned from the roster
 # must reach a real user.

@@ -8,7 +8,7 @@ import marshmallow as ma
 from flask_smorest import Blueprint
 from marshmallow import validate
 
-from engine.store import queries
+from engine import queries
 
 from . import auth
 from .context import weibao

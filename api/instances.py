@@ -8,10 +8,10 @@ import marshmallow as ma
 from flask import url_for
 from flask_smorest import Blueprint
 from marshmallow import validate
-from sqlalchemy.engine import Connection
 
+from engine import ReadConnection as Connection
+from engine import queries
 from engine.errors import InvalidInput, NotFound
-from engine.store import queries
 
 from . import auth
 from .context import weibao

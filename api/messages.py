@@ -7,8 +7,8 @@ from typing import Any
 import marshmallow as ma
 from flask_smorest import Blueprint
 
+from engine import queries
 from engine.errors import NotFound
-from engine.store import queries
 
 from . import auth
 from .context import weibao

@@ -9,9 +9,8 @@ from collections import defaultdict
 from typing import Any
 
 from flask import Blueprint, Flask, Response, g, request
-from sqlalchemy import func, select
 
-from engine.store.models import IncidentRow, Instance, OpenTask, OutboxMessage, PendingTimer
+from engine import Gauges, read_gauges
 
 from .context import weibao
 
@@ -70,7 +69,7 @@ def install(app: Flask) -> None:
 
 
 def _gauge(
-    name: str, help_text: str, rows: list[tuple[Any, ...]] | int, label: str | None = None
+    name: str, help_text: str, rows: list[tuple[str, int]] | int, label: str | None = None
 ) -> list[str]:
     out = [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
     if isinstance(rows, int):
@@ -78,67 +77,27 @@ def _gauge(
     return out + [f'{name}{{{label}="{key}"}} {value}' for key, value in rows]
 
 
-def _store_lines(session: Any, now: Any) -> list[str]:
-    count = func.count()
-    due = session.scalar(select(count).select_from(PendingTimer).where(PendingTimer.due_at < now)) or 0
-    oldest = session.scalar(select(func.min(PendingTimer.due_at)).where(PendingTimer.due_at < now))
-    lag = (now - oldest).total_seconds() if oldest is not None else 0.0
+def _store_lines(g: Gauges) -> list[str]:
     return [
-        *_gauge(
-            "weibao_instances_open",
-            "Running instances by process.",
-            session.execute(
-                select(Instance.process_key, count)
-                .where(Instance.status == "running")
-                .group_by(Instance.process_key)
-            ).all(),
-            "process",
-        ),
-        *_gauge(
-            "weibao_tasks_open",
-            "Open user tasks by process.",
-            session.execute(select(OpenTask.process_key, count).group_by(OpenTask.process_key)).all(),
-            "process",
-        ),
-        *_gauge(
-            "weibao_timers_pending",
-            "Timers, retries and SLA deadlines waiting.",
-            session.scalar(select(count).select_from(PendingTimer)) or 0,
-        ),
-        *_gauge("weibao_timers_due", "Of those, already due and not yet fired.", due),
+        *_gauge("weibao_instances_open", "Running instances by process.", g.instances_open, "process"),
+        *_gauge("weibao_tasks_open", "Open user tasks by process.", g.tasks_open, "process"),
+        *_gauge("weibao_timers_pending", "Timers, retries and SLA deadlines waiting.", g.timers_pending),
+        *_gauge("weibao_timers_due", "Of those, already due and not yet fired.", g.timers_due),
         "# HELP weibao_timer_lag_seconds Age of the oldest due timer.",
         "# TYPE weibao_timer_lag_seconds gauge",
-        f"weibao_timer_lag_seconds {lag:.3f}",
-        *_gauge(
-            "weibao_incidents_open",
-            "Open incidents (handler failures waiting for a person).",
-            session.scalar(select(count).select_from(IncidentRow).where(IncidentRow.status == "open")) or 0,
-        ),
-        *_gauge(
-            "weibao_outbox_messages",
-            "Outbox messages by status.",
-            session.execute(select(OutboxMessage.status, count).group_by(OutboxMessage.status)).all(),
-            "status",
-        ),
+        f"weibao_timer_lag_seconds {g.timer_lag_seconds:.3f}",
+        *_gauge("weibao_incidents_open", "Open incidents (handler failures waiting for a person).",
+                g.incidents_open),
+        *_gauge("weibao_outbox_messages", "Outbox messages by status.", g.outbox_messages, "status"),
+        *_gauge("weibao_sla_breaches", "SLA clocks breached, by process.", g.sla_breaches, "process"),
     ]
-
-
-def _sla_lines(session: Any) -> list[str]:
-    from engine.store.models import SlaClockRow
-
-    rows = session.execute(
-        select(SlaClockRow.process_key, func.count())
-        .where(SlaClockRow.state == "breached")
-        .group_by(SlaClockRow.process_key)
-    ).all()
-    return _gauge("weibao_sla_breaches", "SLA clocks breached, by process.", rows, "process")
 
 
 @blp.route("/metrics")
 def metrics() -> Response:
     service = weibao().service
     with service.store.read() as session:
-        lines = _store_lines(session, service.clock.now()) + _sla_lines(session)
+        lines = _store_lines(read_gauges(session, service.clock.now()))
     from flask import current_app
 
     lines += current_app.extensions["weibao_latency"].lines()

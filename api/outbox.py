@@ -7,7 +7,7 @@ from typing import Any
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from engine.store import queries
+from engine import queries
 
 from . import auth
 from .context import weibao

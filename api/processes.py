@@ -10,8 +10,8 @@ from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from marshmallow import validate
 
+from engine import queries
 from engine.errors import InvalidInput
-from engine.store import queries
 
 from . import auth
 from .context import weibao

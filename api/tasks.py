@@ -7,11 +7,11 @@ from typing import Any
 
 import marshmallow as ma
 from flask_smorest import Blueprint
-from sqlalchemy.engine import Connection
 
+from engine import ReadConnection as Connection
+from engine import queries, worklist
 from engine.actor import Actor
 from engine.errors import Conflict
-from engine.store import queries, worklist
 
 from . import auth
 from .context import weibao

@@ -1,1 +1,40 @@
-"""Weibao engine: BPMN execution on SpiffWorkflow with durable storage, SLA clocks and audit."""
+"""Weibao engine: BPMN execution on SpiffWorkflow with durable storage, SLA clocks and audit.
+
+This module is the engine's public surface: the API, the CLI and the server import from here and
+from the core modules it names (`engine.errors`, `engine.clock`, `engine.actor`, `engine.handler`,
+`engine.logs`), never from `engine.store` (checked by import-linter in `make lint`). The read side
+is offered as modules (`queries`, `worklist`, `users`) whose functions take a store session.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Connection as ReadConnection
+
+from engine.actor import SYSTEM, Actor
+from engine.clock import Clock, ManualClock, SystemClock
+from engine.errors import (
+    CalendarDataMissing,
+    Conflict,
+    DefinitionInvalid,
+    DeliveryError,
+    EngineError,
+    Forbidden,
+    HandlerError,
+    InvalidInput,
+    NotFound,
+    ScriptError,
+)
+from engine.service import Service, build_service, default_database_url
+from engine.store import queries, users, worklist
+from engine.store.gauges import Gauges, read_gauges
+from engine.store.models import Store
+from engine.store.paging import Scope
+from engine.store.users import GROUPS, ROLES, add_user, ensure_schema, ensure_user, issue_token
+
+__all__ = [
+    "GROUPS", "ROLES", "add_user", "ensure_schema", "ensure_user", "issue_token",
+    "SYSTEM", "Actor", "CalendarDataMissing", "Clock", "Conflict", "DefinitionInvalid", "DeliveryError",
+    "EngineError", "Forbidden", "HandlerError", "InvalidInput", "ManualClock", "NotFound",
+    "ReadConnection", "ScriptError", "Scope", "Service", "Store", "SystemClock", "build_service",
+    "default_database_url", "Gauges", "read_gauges", "queries", "users", "worklist",
+]

@@ -15,14 +15,18 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from engine.actor import Actor
 from engine.bpmn.definitions import Definitions
 from engine.bpmn.patches import TaskIdSource, use_task_ids
 from engine.bpmn.spiff import WeibaoScriptEngine
+from engine.bpmn.state import iter_tasks
 from engine.clock import ManualClock, use_clock
 from engine.errors import EngineError, NotFound
+from engine.runtime import commands, timers
 from engine.runtime.invoker import Outcome, ReplayInvoker
 from engine.runtime.operation import Operation
 from engine.runtime.persist import json_safe, settle
@@ -151,9 +155,6 @@ class Replayer:
     def _apply(
         self, instance_id: str, row: Instance, loaded: Any, wf: BpmnWorkflow | None, group: list[EventRow]
     ) -> tuple[Operation, BpmnWorkflow]:
-        from engine.runtime import commands as tasks
-        from engine.runtime import timers as scheduling
-
         # SLA deadlines that passed before this operation are recorded ahead of its input (the engine
         # catches up first), so the input is the first event of an input type, not the first event.
         first = next((e for e in group if e.type in INPUTS), group[0])
@@ -184,27 +185,22 @@ class Replayer:
             op.event("instance_started", element_id=first.element_id, **first.data)
             op.advance()
         elif kind == "task_completed":
-            tasks.complete(op, first.task_id or "", first.data.get("data", {}), actor)
+            commands.complete(op, first.task_id or "", first.data.get("data", {}), actor)
         elif kind == "task_claimed":
-            tasks.claim(op, first.task_id or "", actor)
+            commands.claim(op, first.task_id or "", actor)
         elif kind == "task_unclaimed":
-            tasks.unclaim(op, first.task_id or "", actor)
+            commands.unclaim(op, first.task_id or "", actor)
         elif kind == "message_correlated":
-            tasks.correlate(op, first.data.get("message", ""), first.data.get("data", {}))
+            commands.correlate(op, first.data.get("message", ""), first.data.get("data", {}))
         elif kind == "incident_resolved":
-            tasks.resume_task(op, first.task_id or "", first.data.get("incident_id", 0))
+            commands.resume_task(op, first.task_id or "", first.data.get("incident_id", 0))
         elif kind == "instance_cancelled":
-            tasks.cancel(op, first.data.get("reason", ""))
+            commands.cancel(op, first.data.get("reason", ""))
         else:
-            scheduling.fire_in(op)
+            timers.fire_in(op)
         return op, wf
 
     def _snapshot(self, op: Operation) -> dict[str, Any]:
-        from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
-        from SpiffWorkflow.util.task import TaskState
-
-        from engine.bpmn.state import iter_tasks
-
         open_tasks = [
             {"id": str(t.id), "element_id": t.task_spec.bpmn_id, "name": op.element(t).name}
             for t in iter_tasks(op.wf, TaskState.READY)

@@ -184,10 +184,6 @@ class Definitions:
         session.flush()
         return DeployResult(pid, row.id, row.version, content_hash, True)
 
-    def deploy_directory(self, directory: str | Path, actor: str = "system") -> list[DeployResult]:
-        paths = sorted(Path(directory).glob("*.bpmn")) + sorted(Path(directory).glob("*.dmn"))
-        return self.deploy([(p.name, p.read_bytes()) for p in paths], actor)
-
     def latest(self, session: Session, process_key: str) -> ProcessVersion:
         row = session.scalar(
             select(ProcessVersion)

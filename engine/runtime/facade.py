@@ -10,6 +10,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -20,17 +21,19 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.actor import SYSTEM, Actor, as_actor
+from engine.bpmn import forms
 from engine.bpmn.definitions import Definitions
 from engine.bpmn.patches import TaskIdSource, use_task_ids
 from engine.bpmn.spiff import WeibaoScriptEngine, make_serializer
 from engine.clock import Clock, use_clock
 from engine.errors import Conflict, EngineError, NotFound
 from engine.handler import HandlerRegistry
+from engine.runtime import commands, schedules, timers
 from engine.runtime.invoker import LiveInvoker
 from engine.runtime.operation import Operation
 from engine.runtime.persist import InstanceRecord, apply_effects, persist, row_for_update
 from engine.sla.hooks import NoSla
-from engine.store.chain import GENESIS
+from engine.store.chain import GENESIS, event_view
 from engine.store.models import EventRow, OpenTask, Store
 from engine.store.prepared import Prepared
 
@@ -165,8 +168,6 @@ class Runtime:
         version_id: int | None = None,
         scheduled_at: Any = None,
     ) -> str:
-        from engine.bpmn import forms
-
         if version_id is None:
             version_id = self.definitions.latest_id(session, process_key)
         loaded = self.definitions.load(session, version_id)
@@ -220,18 +221,14 @@ class Runtime:
 
     # ----------------------------------------------------------------- deploy
     def deploy(self, files: list[tuple[str, bytes]], actor: str = "system") -> list[Any]:
-        from engine.runtime.schedules import sync
-
         results = self.definitions.deploy(files, actor)
         with self.store.write() as session, use_clock(self.clock):
             for result in results:
                 if result.created:
-                    sync(self, session, result.process_key)
+                    schedules.sync(self, session, result.process_key)
         return results
 
     def deploy_directory(self, directory: Any, actor: str = "system") -> list[Any]:
-        from pathlib import Path
-
         paths = sorted(Path(directory).glob("*.bpmn")) + sorted(Path(directory).glob("*.dmn"))
         return self.deploy([(p.name, p.read_bytes()) for p in paths], actor)
 
@@ -255,30 +252,24 @@ class Runtime:
         return find
 
     def claim(self, task_id: str, actor: Actor | str | None, check: TaskCheck | None = None) -> str:
-        from engine.runtime.commands import claim
-
         who = as_actor(actor)
         with self.operation(self._task_instance(task_id, check), who) as op:
-            claim(op, task_id, who)
+            commands.claim(op, task_id, who)
         return op.instance_id
 
     def unclaim(self, task_id: str, actor: Actor | str | None, check: TaskCheck | None = None) -> str:
-        from engine.runtime.commands import unclaim
-
         who = as_actor(actor)
         with self.operation(self._task_instance(task_id, check), who) as op:
-            unclaim(op, task_id, who)
+            commands.unclaim(op, task_id, who)
         return op.instance_id
 
     def complete(self, task_id: str, data: dict[str, Any] | None, actor: Actor | str | None,
                  check: TaskCheck | None = None) -> str:
         """`check` runs in the operation's transaction before anything else; the operation still
         checks that the task is open in the instance it names."""
-        from engine.runtime.commands import complete
-
         who = as_actor(actor)
         with self.operation(self._task_instance(task_id, check), who) as op:
-            complete(op, task_id, data if data is not None else {}, who)
+            commands.complete(op, task_id, data if data is not None else {}, who)
         return op.instance_id
 
     # ----------------------------------------------------------------- messages, timers, incidents
@@ -290,58 +281,28 @@ class Runtime:
         data: dict[str, Any] | None = None,
         actor: Actor | str | None = None,
     ) -> str:
-        from engine.runtime.commands import correlate, find_instance
-
-        target = find_instance(self, message_name, business_key, instance_id)
+        target = commands.find_instance(self, message_name, business_key, instance_id)
         with self.operation(target, as_actor(actor)) as op:
-            correlate(op, message_name, data or {})
+            commands.correlate(op, message_name, data or {})
         return target
 
     def fire_due_timers(self, limit: int = 500) -> int:
-        from engine.runtime.timers import fire_due
-
-        return fire_due(self, limit)
+        return timers.fire_due(self, limit)
 
     def retry_incident(self, incident_id: int, actor: Actor | str | None = None) -> None:
-        from engine.runtime.commands import retry_incident
-
-        retry_incident(self, incident_id, as_actor(actor))
+        commands.retry_incident(self, incident_id, as_actor(actor))
 
     def cancel(self, instance_id: str, actor: Actor | str | None = None, reason: str = "") -> None:
-        from engine.runtime.commands import cancel
-
         with self.operation(instance_id, as_actor(actor)) as op:
-            cancel(op, reason)
+            commands.cancel(op, reason)
 
     # ----------------------------------------------------------------- reading
     def history_dicts(self, session: Any, instance_id: str, pending: list[Any] | None = None) -> list[dict]:
         rows = session.scalars(
             select(EventRow).where(EventRow.instance_id == instance_id).order_by(EventRow.seq)
         ).all()
-        out = [
-            {
-                "seq": r.seq,
-                "type": r.type,
-                "at": r.at,
-                "actor": r.actor,
-                "element_id": r.element_id,
-                "task_id": r.task_id,
-                "data": r.data,
-            }
-            for r in rows
-        ]
-        for ev in pending or []:
-            out.append(
-                {
-                    "seq": None,
-                    "type": ev.type,
-                    "at": ev.at,
-                    "actor": ev.actor,
-                    "element_id": ev.element_id,
-                    "task_id": ev.task_id,
-                    "data": ev.data,
-                }
-            )
+        out = [event_view(r, r.seq) for r in rows]
+        out.extend(event_view(ev, None) for ev in pending or [])
         return out
 
 

@@ -2,42 +2,21 @@
 
 from __future__ import annotations
 
-import calendar as _calendar
-import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 
 from engine.actor import SYSTEM
+from engine.durations import add_duration
 from engine.errors import InvalidInput
-from engine.store.models import PendingTimer, ProcessVersion
+from engine.store.models import PendingTimer
 
 if TYPE_CHECKING:
     from engine.runtime.facade import Runtime
 
-_DURATION = re.compile(
-    r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$"
-)
 CRON_TZ = ZoneInfo("Asia/Shanghai")
-
-
-def add_duration(start: datetime, text: str, times: int = 1) -> datetime:
-    """Calendar-aware: P1M from Jan 31 is Feb 28/29, as a person reading the contract expects."""
-    m = _DURATION.match(text.upper())
-    if not m:
-        raise InvalidInput(
-            f"not an ISO 8601 duration: {text!r}", details={"fields": {"duration": "not ISO 8601"}}
-        )
-    y, mo, w, d, h, mi, s = (int(g) if g else 0 for g in m.groups())
-    months = (y * 12 + mo) * times
-    if months:
-        total = start.month - 1 + months
-        year, month = start.year + total // 12, total % 12 + 1
-        day = min(start.day, _calendar.monthrange(year, month)[1])
-        start = start.replace(year=year, month=month, day=day)
-    return start + timedelta(weeks=w, days=d, hours=h, minutes=mi, seconds=s) * times
 
 
 def next_due(expression: str, after: datetime, deployed_at: datetime) -> datetime | None:
@@ -123,12 +102,3 @@ def fire_start(rt: Runtime, row: PendingTimer) -> str | None:
                 )
             )
         return new_id
-
-
-def sync_all(rt: Runtime, session: object) -> None:
-    from sqlalchemy.orm import Session
-
-    assert isinstance(session, Session)
-    keys = session.scalars(select(ProcessVersion.process_key).distinct()).all()
-    for key in keys:
-        sync(rt, session, key)

@@ -16,7 +16,6 @@ them exactly. Times are ISO 8601 UTC strings, durations are business seconds of 
 
 from __future__ import annotations
 
-import calendar as month_calendar
 import re
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -27,18 +26,14 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefini
 from SpiffWorkflow.util.task import TaskState
 
 from engine.bpmn.state import iter_tasks
-from engine.errors import EngineError
+from engine.durations import parse_duration, shift_months
+from engine.errors import EngineError, InvalidInput
 from engine.sla.calendar import SHANGHAI, Calendar, DayCalendar, add_working_days, get_calendar
 from engine.sla.calendar_data import CalendarOverrides, load_overrides
 
 LIVE = ("running", "paused")
 PARKED = "9999-12-31T00:00:00+00:00"  # a timer on a paused clock waits for the resume
 _SLA_CALL = re.compile(r"sla_due\(\s*['\"]([^'\"]+)['\"]")
-_DURATION = re.compile(
-    r"^P(?!$)(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
-    r"(?:T(?=\d)(?:(?P<hours>\d+(?:\.\d+)?)H)?(?:(?P<minutes>\d+(?:\.\d+)?)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
-)
-
 
 _DMN_SCRIPTS = PythonScriptEngine()
 
@@ -80,13 +75,6 @@ def local_iso(moment: datetime) -> str:
     return moment.astimezone(SHANGHAI).isoformat()
 
 
-def _shift_months(moment: datetime, months: int) -> datetime:
-    total = moment.month - 1 + months
-    year, month = moment.year + total // 12, total % 12 + 1
-    day = min(moment.day, month_calendar.monthrange(year, month)[1])  # 31 Jan + P1M = 28/29 Feb
-    return moment.replace(year=year, month=month, day=day)
-
-
 def target_seconds(start: datetime, target: str, cal: Calendar) -> float:
     """Business seconds of `target` counted from `start`.
 
@@ -95,16 +83,15 @@ def target_seconds(start: datetime, target: str, cal: Calendar) -> float:
     The time part (PT4H) is business time. The date part becomes the business time it spans, so a
     pause can extend any target the same way.
     """
-    match = _DURATION.match(str(target).strip().upper())
-    if match is None:
-        raise EngineError(f"SLA target {target!r} is not an ISO 8601 duration such as PT4H or P3M")
-    part = {k: float(v) if v else 0.0 for k, v in match.groupdict().items()}
+    try:
+        d = parse_duration(target, field="target")
+    except InvalidInput as exc:
+        raise EngineError(f"SLA target {target!r} is not an ISO 8601 duration such as PT4H or P3M") from exc
     zone = cal.tz if isinstance(cal, DayCalendar) else SHANGHAI
-    end = _shift_months(start.astimezone(zone), int(part["years"] * 12 + part["months"]))
-    end += timedelta(weeks=part["weeks"])
-    end = add_working_days(end, int(part["days"]), cal)
-    clock_part = timedelta(hours=part["hours"], minutes=part["minutes"], seconds=part["seconds"])
-    return (cal.elapsed(start, end) + clock_part).total_seconds()
+    end = shift_months(start.astimezone(zone), d.total_months)
+    end += timedelta(weeks=d.weeks)
+    end = add_working_days(end, d.days, cal)
+    return (cal.elapsed(start, end) + d.time_part).total_seconds()
 
 
 def _seconds(value: float) -> timedelta:

@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from engine.clock import iso
 
@@ -58,3 +58,20 @@ def verify_chain(instance_id: str, rows: list[Any]) -> tuple[bool, int | None]:
             return False, expected_seq if row.seq != expected_seq else row.seq
         prev = row.hash
     return True, None
+
+
+class EventLike(Protocol):
+    """A stored event row or an event an operation has not written yet."""
+
+    type: str
+    at: datetime
+    actor: str | None
+    element_id: str | None
+    task_id: str | None
+    data: dict[str, Any]
+
+
+def event_view(ev: EventLike, seq: int | None) -> dict[str, Any]:
+    """The event as the history shows it: to people, to handlers, in the API."""
+    return {"seq": seq, "type": ev.type, "at": ev.at, "actor": ev.actor, "element_id": ev.element_id,
+            "task_id": ev.task_id, "data": ev.data}

@@ -27,6 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
@@ -296,6 +297,11 @@ class Store:
         # under eight clients. Other processes still wait in BEGIN IMMEDIATE.
         with self._writer, self._write() as session, session.begin():
             yield session
+
+    def ping(self) -> None:
+        """Raises unless the database answers (the health probe)."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:

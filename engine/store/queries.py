@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
-from engine.store.chain import verify_chain
+from engine.store.chain import event_view, verify_chain
 from engine.store.models import (
     DefinitionFile,
     EventRow,
@@ -149,9 +149,7 @@ def _clocks(conn: Connection, sla: Any, instance_id: str, data: dict[str, Any]) 
 def history(session: Session, instance_id: str, page: Page) -> tuple[list[dict[str, Any]], int]:
     query = select(EventRow).where(EventRow.instance_id == instance_id).order_by(EventRow.seq)
     rows, total = paged(session, query, page)
-    return [{"seq": r.seq, "type": r.type, "at": r.at, "actor": r.actor, "element_id": r.element_id,
-             "task_id": r.task_id, "data": r.data, "prev_hash": r.prev_hash, "hash": r.hash}
-            for (r,) in rows], total
+    return [{**event_view(r, r.seq), "prev_hash": r.prev_hash, "hash": r.hash} for (r,) in rows], total
 
 
 def verify(session: Session, instance_id: str) -> dict[str, Any]:
