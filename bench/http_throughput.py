@@ -31,7 +31,8 @@ CALLS = ("start", "list", "complete", "read")
 SLICES = 10
 
 
-def _serve(url: str, workdir: Path, extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen[str], str, str]:
+def _serve(url: str, workdir: Path, extra: tuple[str, ...] = (),
+           env_extra: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str, str]:
     processes = workdir / "processes"
     processes.mkdir(exist_ok=True)
     (processes / "one_task.bpmn").write_bytes((HERE / "data" / "one_task.bpmn").read_bytes())
@@ -40,6 +41,7 @@ def _serve(url: str, workdir: Path, extra: tuple[str, ...] = ()) -> tuple[subpro
         "WEIBAO_DATABASE_URL": url,
         "WEIBAO_PROCESSES_DIR": str(processes),
         "WEIBAO_LOG_FORMAT": "text",
+        **(env_extra or {}),
     }
     cmd = [str(Path(sys.executable).with_name("weibao")), "serve", "--demo", "--port", "0", "--threads", "8",
            *extra]
