@@ -33,7 +33,7 @@ from engine.runtime.invoker import LiveInvoker
 from engine.runtime.operation import Operation
 from engine.runtime.persist import InstanceRecord, apply_effects, persist, row_for_update
 from engine.sla.hooks import NoSla
-from engine.store.chain import GENESIS, event_view
+from engine.store.chain import event_view
 from engine.store.models import EventRow, OpenTask, Store
 from engine.store.prepared import Prepared
 
@@ -181,23 +181,8 @@ class Runtime:
             forms.validate([], data, where=f"start of {process_key}")
         new_id = instance_id or str(uuid.uuid4())
         now = self.clock.now()
-        row = InstanceRecord(
-            id=new_id,
-            process_key=process_key,
-            version_id=loaded.id,
-            status="running",
-            business_key=business_key,
-            parent_instance_id=parent_instance_id,
-            started_by=actor.name,
-            data=dict(data),
-            state={},
-            task_id_counter=0,
-            last_seq=0,
-            head_hash=GENESIS,
-            created_at=now,
-            updated_at=now,
-            ended_at=None,
-        )
+        row = InstanceRecord.new(new_id, process_key, loaded.id, business_key, parent_instance_id,
+                                 actor.name, data, now)
         with self._context(new_id, 0) as ids:
             wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine())
             wf.task_tree.data.update(data)

@@ -11,10 +11,10 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.actor import SYSTEM
-from engine.bpmn.state import canonical, compact, digest, is_finished
+from engine.bpmn.state import compact, digest, is_finished
 from engine.errors import Conflict, NotFound
 from engine.runtime.indexes import refresh_tasks, refresh_timers, timed_items
-from engine.store.chain import chain_hash, event_payload
+from engine.store.chain import GENESIS, canonical, chain_hash, event_payload
 from engine.store.models import TABLES, IncidentRow, OutboxMessage, Record, Store
 from engine.store.prepared import Prepared
 
@@ -44,6 +44,16 @@ class InstanceRecord:
     updated_at: datetime
     ended_at: datetime | None
     lock_version: int = 0  # 0: not stored yet
+
+    @classmethod
+    def new(cls, instance_id: str, process_key: str, version_id: int, business_key: str | None,
+            parent_instance_id: str | None, started_by: str, data: dict[str, Any],
+            now: datetime) -> InstanceRecord:
+        """A row not stored yet: no state, no events, the chain at its genesis."""
+        return cls(id=instance_id, process_key=process_key, version_id=version_id, status="running",
+                   business_key=business_key, parent_instance_id=parent_instance_id, started_by=started_by,
+                   data=dict(data), state={}, task_id_counter=0, last_seq=0, head_hash=GENESIS,
+                   created_at=now, updated_at=now, ended_at=None)
 
     def values(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
