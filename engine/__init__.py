@@ -1,9 +1,9 @@
 """Weibao engine: BPMN execution on SpiffWorkflow with durable storage, SLA clocks and audit.
 
-This module is the engine's public surface: the API, the CLI and the server import from here and
-from the core modules it names (`engine.errors`, `engine.clock`, `engine.actor`, `engine.handler`,
-`engine.logs`), never from `engine.store` (checked by import-linter in `make lint`). The read side
-is offered as modules (`queries`, `worklist`, `users`) whose functions take a store session.
+This module is the engine's public surface. The API, the CLI and the server never import from
+`engine.store` (checked by import-linter in `make lint`): the read side is offered here as modules
+(`queries`, `worklist`, `users`) whose functions take a store session, with the store's few names
+the API needs.
 """
 
 from __future__ import annotations

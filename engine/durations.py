@@ -40,9 +40,6 @@ class Duration:
     def time_part(self) -> timedelta:
         return timedelta(hours=self.hours, minutes=self.minutes, seconds=self.seconds)
 
-    def is_zero(self) -> bool:
-        return self == Duration()
-
 
 def parse_duration(text: str, field: str = "duration") -> Duration:
     """Raises InvalidInput naming `field` unless `text` is an ISO 8601 duration with at least one part."""

@@ -48,6 +48,14 @@ def test_clock_refuses_bad_moves(api: ApiHarness) -> None:
     assert_error(api.post("/clock", None, json={"advance": "PT1H"}), 401)
 
 
+def test_a_duration_that_moves_nothing_is_refused_and_the_clock_stays(api: ApiHarness) -> None:
+    before = api.clock.now()
+    for empty in ("P", "PT"):
+        refused = api.post("/clock", "admin", json={"advance": empty})
+        assert "advance" in assert_error(refused, 422, "invalid_input")["fields"]
+    assert api.clock.now() == before
+
+
 def test_clock_routes_do_not_exist_on_a_system_clock(sqlite_url: str, clock: ManualClock) -> None:
     harness = ApiHarness(sqlite_url, clock, manual_clock=False)
     try:

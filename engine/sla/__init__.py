@@ -1,6 +1,6 @@
 """SLA clocks in business time: the hooks the runtime calls, the clock engine, clock arithmetic,
 working calendars and their data, and the report.
 
-Rule: the runtime reaches this package only through the `SlaHooks` Protocol in `hooks`; nothing here
-imports `engine.runtime`.
+Rule: nothing here imports `engine.runtime`; the runtime calls the hooks `hooks.NoSla` names, and
+`engine.service` hands it the SLA engine that implements them.
 """

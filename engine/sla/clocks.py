@@ -84,7 +84,7 @@ def target_seconds(start: datetime, target: str, cal: Calendar) -> float:
     pause can extend any target the same way.
     """
     try:
-        d = parse_duration(target, field="target")
+        d = parse_duration(target)
     except InvalidInput as exc:
         raise EngineError(f"SLA target {target!r} is not an ISO 8601 duration such as PT4H or P3M") from exc
     zone = cal.tz if isinstance(cal, DayCalendar) else SHANGHAI
