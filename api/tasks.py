@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from engine import ReadConnection as Connection
 from engine import queries, worklist
-from engine.actor import Actor
-from engine.errors import Conflict
 
 from . import auth
 from .context import weibao
@@ -39,26 +35,6 @@ class TaskResultSchema(FastDump):
 
 
 TaskPage = page_of(TaskSchema, "TaskPage")
-
-
-def _precheck(task_id: str, who: Actor) -> Callable[[Connection], str | None]:
-    """Visibility first: a task outside the caller's scope (another customer's) answers 404, which the
-    engine, knowing nothing of scopes, cannot say. A task held by a colleague is a 409 in the engine
-    too; answering it here adds the holder to the error details. The engine runs it inside the
-    operation's own transaction.
-    """
-
-    def check(conn: Connection) -> str | None:
-        row = worklist.open_task(conn, who, task_id)
-        if row is None:
-            return None  # not open: the engine says whether it never existed or is already done
-        taken = row.assignee and row.assignee != who.name and not who.is_admin
-        if taken and who.groups.intersection(row.candidate_groups):
-            raise Conflict(f"task {task_id} is assigned to {row.assignee}", instance_id=row.instance_id,
-                           element_id=row.element_id, details={"assignee": row.assignee})
-        return str(row.instance_id)
-
-    return check
 
 
 def _after(task_id: str, instance_id: str) -> dict[str, Any]:
@@ -92,7 +68,7 @@ def get_task(task_id: str) -> Any:
 def claim(task_id: str) -> Any:
     """Take the task: from now on only the caller may complete it."""
     who = auth.require_writer()
-    instance_id = weibao().service.runtime.claim(task_id, who, check=_precheck(task_id, who))
+    instance_id = weibao().service.runtime.claim(task_id, who)
     return _after(task_id, instance_id)
 
 
@@ -101,7 +77,7 @@ def claim(task_id: str) -> Any:
 def unclaim(task_id: str) -> Any:
     """Give the task back to its candidate groups."""
     who = auth.require_writer()
-    instance_id = weibao().service.runtime.unclaim(task_id, who, check=_precheck(task_id, who))
+    instance_id = weibao().service.runtime.unclaim(task_id, who)
     return _after(task_id, instance_id)
 
 
@@ -111,5 +87,5 @@ def unclaim(task_id: str) -> Any:
 def complete(body: dict[str, Any], task_id: str) -> Any:
     """Complete the task with its form data (validated against the form; unknown fields refused)."""
     who = auth.require_writer()
-    instance_id = weibao().service.runtime.complete(task_id, body["data"], who, check=_precheck(task_id, who))
+    instance_id = weibao().service.runtime.complete(task_id, body["data"], who)
     return {"instance_id": instance_id, "task": None}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Connection as ReadConnection
 
+from engine import policy
 from engine.actor import SYSTEM, Actor
 from engine.clock import Clock, ManualClock, SystemClock
 from engine.errors import (
@@ -36,5 +37,5 @@ __all__ = [
     "SYSTEM", "Actor", "CalendarDataMissing", "Clock", "Conflict", "DefinitionInvalid", "DeliveryError",
     "EngineError", "Forbidden", "HandlerError", "InvalidInput", "ManualClock", "NotFound",
     "ReadConnection", "ScriptError", "Scope", "Service", "Store", "SystemClock", "build_service",
-    "default_database_url", "Gauges", "read_gauges", "queries", "users", "worklist",
+    "default_database_url", "Gauges", "read_gauges", "policy", "queries", "users", "worklist",
 ]

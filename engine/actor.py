@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engine.errors import Forbidden
-
 
 @dataclass(frozen=True)
 class Actor:
@@ -16,15 +14,6 @@ class Actor:
     @property
     def is_admin(self) -> bool:
         return "admin" in self.roles
-
-    def may_work_on(self, assignee: str | None, candidate_groups: list[str]) -> bool:
-        # The assignee may always act; the candidate groups stay entitled even while a colleague
-        # holds the task, so that case is a conflict (someone else has it), not a refusal.
-        return self.is_admin or assignee == self.name or bool(self.groups.intersection(candidate_groups))
-
-    def require(self, allowed: bool, message: str) -> None:
-        if not allowed:
-            raise Forbidden(message)
 
 
 SYSTEM = Actor("system", roles=frozenset({"admin"}))

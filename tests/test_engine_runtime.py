@@ -7,11 +7,12 @@ from datetime import timedelta
 import pytest
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
-from engine.errors import Conflict, Forbidden, InvalidInput
+from engine.actor import Actor
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.store.chain import verify_chain
-from engine.store.models import IncidentRow, Instance, Record
+from engine.store.models import IncidentRow, Instance
 
 from .engine_support import (
     DESK,
@@ -176,38 +177,33 @@ def test_senior_cannot_complete_the_engineers_task(rework):
         rework.runtime.complete(the_task(rework, iid, "Work"), {"ok": True}, SENIOR)
 
 
-def test_a_callers_check_runs_in_the_operation_and_a_refusal_writes_nothing(rework, clock):
+def test_the_engine_refuses_unseen_and_held_tasks_before_anything_is_written(rework):
+    """The engine answers these itself, inside the operation: nothing is written on a refusal."""
     iid = rework.runtime.start("rework", {"summary": "s"}, "alice")
     task_id = the_task(rework, iid, "Work")
+    colleague = Actor("carl", frozenset({"duty_engineer"}))
+    stranger = Actor("eve", frozenset({"customer"}))
+    rework.runtime.claim(task_id, ENGINEER)
     before = (types(rework, iid), instance(rework, iid).lock_version)
-    seen: list[bool] = []
 
-    def refuse(conn):
-        seen.append(conn.in_transaction())
-        raise Conflict("not yours", instance_id=iid)
-
-    with pytest.raises(Conflict, match="not yours"):
-        rework.runtime.complete(task_id, {"ok": True}, ENGINEER, check=refuse)
-    assert seen == [True]
+    with pytest.raises(NotFound, match=f"no task {task_id}"):  # another customer's instance: unknown
+        rework.runtime.complete(task_id, {"ok": True}, stranger)
+    for act in (rework.runtime.claim, rework.runtime.unclaim):
+        with pytest.raises(Conflict) as held:
+            act(task_id, colleague)
+        assert held.value.details == {"assignee": "bob"} and held.value.element_id == "Work"
+    with pytest.raises(Conflict) as held:
+        rework.runtime.complete(task_id, {"ok": True}, colleague)
+    assert held.value.details == {"assignee": "bob"}
+    with pytest.raises(Forbidden):
+        rework.runtime.unclaim(task_id, SENIOR)
     assert (types(rework, iid), instance(rework, iid).lock_version) == before
 
-    # Whatever the check does goes with the operation: here the form is refused after it ran.
-    def mark(conn):
-        conn.execute(insert(Record).values(id="probe", kind="probe", instance_id=iid, data={},
-                                           created_at=clock.now()))
-        return None
-
-    with pytest.raises(InvalidInput):
-        rework.runtime.complete(task_id, {"ok": "yes"}, ENGINEER, check=mark)
-    with rework.store.read() as session:
-        assert session.get(Record, "probe") is None
-
-    # A check that names the instance saves the lookup; one that knows nothing leaves it to the engine.
-    assert rework.runtime.claim(task_id, ENGINEER, check=lambda conn: iid) == iid
-    assert rework.runtime.complete(task_id, {"ok": True}, ENGINEER, check=lambda conn: None) == iid
-    assert types(rework, iid).count("task_completed") == 1
+    assert rework.runtime.complete(task_id, {"ok": True}, ENGINEER) == iid
     with pytest.raises(Conflict, match="already completed"):
-        rework.runtime.complete(task_id, {"ok": True}, ENGINEER, check=lambda conn: None)
+        rework.runtime.complete(task_id, {"ok": True}, ENGINEER)
+    with pytest.raises(NotFound, match="no task nope"):
+        rework.runtime.complete("nope", {"ok": True}, ENGINEER)
 
 
 def test_start_then_reads_the_new_instance_in_its_transaction(rework):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -11,18 +12,44 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from engine import policy
 from engine.actor import Actor
 from engine.bpmn import forms
 from engine.bpmn.patches import MERGE_PAYLOAD
 from engine.bpmn.state import iter_tasks
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.runtime.indexes import assignee_of
-from engine.store.models import IncidentRow, Instance
+from engine.store import worklist
+from engine.store.models import EventRow, IncidentRow, Instance
+from engine.store.paging import Scope
+from engine.store.queries import visible_instance
 
 if TYPE_CHECKING:
     from engine.runtime.facade import Runtime
     from engine.runtime.operation import Operation
+
+
+def task_instance(task_id: str, actor: Actor,
+                  rule: Callable[[Actor, policy.TaskFacts], None]) -> Callable[[Session], str]:
+    """Finds a task's instance inside the operation's transaction and applies the access rule to the
+    work list's view of the task before the workflow is loaded: a task of another customer's instance
+    is unknown (404), one a colleague holds is a conflict naming the holder. The command applies the
+    rule again on the workflow's own view."""
+
+    def find(session: Session) -> str:
+        row = worklist.open_task(session.connection(), actor, task_id)
+        if row is not None:
+            rule(actor, policy.TaskFacts(task_id, str(row.instance_id), row.element_id, row.assignee,
+                                         row.candidate_groups))
+            return str(row.instance_id)
+        seen = session.scalar(select(EventRow.instance_id).where(EventRow.task_id == task_id).limit(1))
+        if seen is not None:
+            raise Conflict(f"task {task_id} is already completed or no longer open", instance_id=seen)
+        raise NotFound(f"no task {task_id}")
+
+    return find
 
 
 def _user_task(op: Operation, task_id: str) -> Any:
@@ -41,21 +68,16 @@ def _user_task(op: Operation, task_id: str) -> Any:
     return task
 
 
-def _check_may_work(op: Operation, task: Any, actor: Actor) -> Any:
+def _facts(op: Operation, task: Any) -> tuple[Any, policy.TaskFacts]:
     el = op.element(task)
-    actor.require(
-        actor.may_work_on(assignee_of(task, el), el.candidate_groups),
-        f"{actor.name} is neither the assignee nor in a candidate group of {el.id}",
-    )
-    holder = assignee_of(task, el)
-    if holder and holder != actor.name and not actor.is_admin:
-        raise Conflict(f"task {task.id} is held by {holder}", instance_id=op.instance_id, element_id=el.id)
-    return el
+    facts = policy.TaskFacts(str(task.id), op.instance_id, el.id, assignee_of(task, el), el.candidate_groups)
+    return el, facts
 
 
 def claim(op: Operation, task_id: str, actor: Actor) -> None:
     task = _user_task(op, task_id)
-    el = _check_may_work(op, task, actor)
+    el, facts = _facts(op, task)
+    policy.check_may_work(actor, facts)
     holder = task.internal_data.get("weibao_assignee")
     if holder and holder != actor.name:
         raise Conflict(f"task {task_id} is claimed by {holder}", instance_id=op.instance_id, element_id=el.id)
@@ -65,19 +87,16 @@ def claim(op: Operation, task_id: str, actor: Actor) -> None:
 
 def unclaim(op: Operation, task_id: str, actor: Actor) -> None:
     task = _user_task(op, task_id)
-    el = op.element(task)
-    holder = assignee_of(task, el)
-    actor.require(actor.is_admin or holder == actor.name, f"{actor.name} does not hold task {task_id}")
+    el, facts = _facts(op, task)
+    policy.check_may_release(actor, facts)
     task.internal_data.pop("weibao_assignee", None)
     op.event("task_unclaimed", element_id=el.id, task_id=task_id)
 
 
 def complete(op: Operation, task_id: str, data: dict[str, Any], actor: Actor) -> None:
     task = _user_task(op, task_id)
-    el = _check_may_work(op, task, actor)
-    holder = task.internal_data.get("weibao_assignee")
-    if holder and holder != actor.name and not actor.is_admin:
-        raise Conflict(f"task {task_id} is claimed by {holder}", instance_id=op.instance_id, element_id=el.id)
+    el, facts = _facts(op, task)
+    policy.check_may_work(actor, facts)
     try:
         cleaned = forms.validate(el.form, data, where=f"task {el.id}")
     except InvalidInput as exc:
@@ -90,18 +109,20 @@ def complete(op: Operation, task_id: str, data: dict[str, Any], actor: Actor) ->
     op.advance()
 
 
-def find_instance(rt: Runtime, message: str, business_key: str | None, instance_id: str | None) -> str:
+def find_instance(session: Session, actor: Actor, message: str, business_key: str | None,
+                  instance_id: str | None) -> str:
+    """The one running instance the message is for, among those the actor may see; another customer's
+    instance is reported as unknown."""
+    scope = Scope.of(actor)
     if instance_id:
-        return instance_id
+        return visible_instance(session, scope, instance_id).id
     if not business_key:
         raise InvalidInput(
             "a message needs business_key or instance_id",
             details={"fields": {"business_key": "business_key or instance_id is required"}},
         )
-    with rt.store.read() as session:
-        ids = session.scalars(
-            select(Instance.id).where(Instance.business_key == business_key, Instance.status == "running")
-        ).all()
+    ids = session.scalars(select(Instance.id).where(
+        Instance.business_key == business_key, Instance.status == "running", scope.instances())).all()
     if not ids:
         raise NotFound(f"no running instance with business key {business_key!r} for message {message!r}")
     if len(ids) > 1:

@@ -15,18 +15,19 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from engine import policy
 from engine.actor import SYSTEM, Actor, as_actor
 from engine.bpmn import forms
 from engine.bpmn.definitions import Definitions
 from engine.bpmn.patches import TaskIdSource, use_task_ids
 from engine.bpmn.spiff import WeibaoScriptEngine, make_serializer
 from engine.clock import Clock, use_clock
-from engine.errors import Conflict, EngineError, NotFound
+from engine.errors import Conflict, EngineError
 from engine.handler import HandlerRegistry
 from engine.runtime import commands, schedules, timers
 from engine.runtime.invoker import LiveInvoker
@@ -34,13 +35,10 @@ from engine.runtime.operation import Operation
 from engine.runtime.persist import InstanceRecord, apply_effects, persist, row_for_update
 from engine.sla.hooks import NoSla
 from engine.store.chain import event_view
-from engine.store.models import EventRow, OpenTask, Store
-from engine.store.prepared import Prepared
+from engine.store.models import EventRow, Store
 
 log = logging.getLogger("weibao.runtime")
 T = TypeVar("T")
-TaskCheck = Callable[[Connection], "str | None"]
-_TASK_INSTANCE = Prepared(select(OpenTask.instance_id).where(OpenTask.id == bindparam("id")))
 
 
 def _log_operation(op: Operation) -> None:
@@ -218,42 +216,21 @@ class Runtime:
         return self.deploy([(p.name, p.read_bytes()) for p in paths], actor)
 
     # ----------------------------------------------------------------- tasks
-    @staticmethod
-    def _task_instance(task_id: str, check: TaskCheck | None = None) -> Callable[[Session], str]:
-        """Finds a task's instance inside the operation's transaction. `check` (the caller's own
-        look at the task, e.g. whether the caller may see it) runs first and may name the instance."""
-
-        def find(session: Session) -> str:
-            conn = session.connection()
-            known = check(conn) if check is not None else None
-            found = known or _TASK_INSTANCE.scalar(conn, {"id": task_id})
-            if found is not None:
-                return str(found)
-            seen = session.scalar(select(EventRow.instance_id).where(EventRow.task_id == task_id).limit(1))
-            if seen is not None:
-                raise Conflict(f"task {task_id} is already completed or no longer open", instance_id=seen)
-            raise NotFound(f"no task {task_id}")
-
-        return find
-
-    def claim(self, task_id: str, actor: Actor | str | None, check: TaskCheck | None = None) -> str:
+    def claim(self, task_id: str, actor: Actor | str | None) -> str:
         who = as_actor(actor)
-        with self.operation(self._task_instance(task_id, check), who) as op:
+        with self.operation(commands.task_instance(task_id, who, policy.check_may_work), who) as op:
             commands.claim(op, task_id, who)
         return op.instance_id
 
-    def unclaim(self, task_id: str, actor: Actor | str | None, check: TaskCheck | None = None) -> str:
+    def unclaim(self, task_id: str, actor: Actor | str | None) -> str:
         who = as_actor(actor)
-        with self.operation(self._task_instance(task_id, check), who) as op:
+        with self.operation(commands.task_instance(task_id, who, policy.check_may_release), who) as op:
             commands.unclaim(op, task_id, who)
         return op.instance_id
 
-    def complete(self, task_id: str, data: dict[str, Any] | None, actor: Actor | str | None,
-                 check: TaskCheck | None = None) -> str:
-        """`check` runs in the operation's transaction before anything else; the operation still
-        checks that the task is open in the instance it names."""
+    def complete(self, task_id: str, data: dict[str, Any] | None, actor: Actor | str | None) -> str:
         who = as_actor(actor)
-        with self.operation(self._task_instance(task_id, check), who) as op:
+        with self.operation(commands.task_instance(task_id, who, policy.check_may_work), who) as op:
             commands.complete(op, task_id, data if data is not None else {}, who)
         return op.instance_id
 
@@ -266,8 +243,10 @@ class Runtime:
         data: dict[str, Any] | None = None,
         actor: Actor | str | None = None,
     ) -> str:
-        target = commands.find_instance(self, message_name, business_key, instance_id)
-        with self.operation(target, as_actor(actor)) as op:
+        who = as_actor(actor)
+        with self.store.read() as session:
+            target = commands.find_instance(session, who, message_name, business_key, instance_id)
+        with self.operation(target, who) as op:
             commands.correlate(op, message_name, data or {})
         return target
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
+from engine import policy
 from engine.actor import Actor
 from engine.store.models import Instance
 
@@ -20,8 +21,7 @@ class Scope:
 
     @classmethod
     def of(cls, actor: Actor) -> Scope:
-        restricted = "customer" in actor.groups and not actor.roles
-        return cls(customer=actor.name if restricted else None)
+        return cls(customer=policy.customer_scope(actor))
 
     def instances(self) -> ColumnElement[bool]:
         if self.customer is None:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, or_, select, union_all
 from sqlalchemy.engine import Connection
 
+from engine import policy
 from engine.actor import Actor
 from engine.errors import NotFound
 from engine.store.models import Instance, OpenTask, TaskGroup
@@ -27,10 +28,6 @@ def task_dict(row: Any) -> dict[str, Any]:
             "element_id": row.element_id, "name": row.name, "candidate_groups": list(row.candidate_groups),
             "assignee": row.assignee,
             "created_at": row.created_at, "due_at": row.due_at, "form": list(row.form)}
-
-
-def _sees_all(actor: Actor) -> bool:
-    return actor.is_admin or "auditor" in actor.roles
 
 
 @functools.lru_cache(maxsize=64)
@@ -76,7 +73,7 @@ def _task_page(kinds: tuple[str, ...], *shape: bool) -> tuple[Any, list[Any]]:
 def tasks(conn: Connection, actor: Actor, page: Page, *, instance_id: str | None = None,
           process: str | None = None) -> tuple[list[dict[str, Any]], int]:
     customer = Scope.of(actor).customer
-    kinds = ("all",) if _sees_all(actor) else ("mine", "offered") if actor.groups else ("mine",)
+    kinds = ("all",) if policy.sees_all_tasks(actor) else ("mine", "offered") if actor.groups else ("mine",)
     query, counts = _task_page(kinds, customer is not None, instance_id is not None, process is not None)
     offset = (page.page - 1) * page.per_page
     params = {"customer": customer, "me": actor.name, "groups": sorted(actor.groups), "instance": instance_id,
@@ -105,7 +102,6 @@ def open_task(conn: Connection, actor: Actor, task_id: str) -> Any:
 
 def visible_task(conn: Connection, actor: Actor, task_id: str) -> dict[str, Any]:
     row = open_task(conn, actor, task_id)
-    offered = row is not None and bool(actor.groups.intersection(row.candidate_groups))
-    if row is None or not (_sees_all(actor) or row.assignee == actor.name or offered):
+    if row is None or not policy.may_see_task(actor, row.assignee, row.candidate_groups):
         raise NotFound(f"no open task {task_id}")
     return task_dict(row)

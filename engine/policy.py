@@ -1,0 +1,99 @@
+"""Every access rule: who may see an instance or a task, who may work on a task, who may change what.
+
+The engine and the API both ask here and nowhere else decides. Rules are functions of the actor and of
+plain facts about the object (its assignee, its candidate groups), so the store can turn the visibility
+rule into SQL (`store.paging.Scope`) and the runtime can apply the task rules inside its transaction,
+before it loads the workflow and again on the workflow's own view of the task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from engine.actor import Actor
+from engine.errors import Conflict, Forbidden
+
+DIRECTOR_GROUPS = frozenset({"department_director", "technical_director"})
+
+
+# ----------------------------------------------------------------- seeing
+def customer_scope(actor: Actor) -> str | None:
+    """The name whose instances alone the actor sees, or None when the actor sees every instance.
+
+    A customer is a member of the `customer` group with no role: staff who also sit in that group
+    (a test account, an admin) keep their wider view.
+    """
+    return actor.name if "customer" in actor.groups and not actor.roles else None
+
+
+def sees_all_tasks(actor: Actor) -> bool:
+    return actor.is_admin or "auditor" in actor.roles
+
+
+def may_see_task(actor: Actor, assignee: str | None, candidate_groups: Collection[str]) -> bool:
+    offered = bool(actor.groups.intersection(candidate_groups))
+    return sees_all_tasks(actor) or assignee == actor.name or offered
+
+
+# ----------------------------------------------------------------- working on a task
+@dataclass(frozen=True)
+class TaskFacts:
+    """What the rules need to know of an open task, from the work list or from the workflow."""
+
+    task_id: str
+    instance_id: str
+    element_id: str
+    assignee: str | None
+    candidate_groups: Collection[str]
+
+
+def check_may_work(actor: Actor, task: TaskFacts) -> None:
+    """Claim or complete. The candidate groups stay entitled while a colleague holds the task, so that
+    case is a conflict naming the holder (someone else has it), not a refusal."""
+    offered = actor.groups.intersection(task.candidate_groups)
+    if not (actor.is_admin or task.assignee == actor.name or offered):
+        raise Forbidden(f"{actor.name} is neither the assignee nor in a candidate group of {task.element_id}")
+    if task.assignee and task.assignee != actor.name and not actor.is_admin:
+        raise _held(task)
+
+
+def check_may_release(actor: Actor, task: TaskFacts) -> None:
+    """Unclaim: only the holder (or an admin); a colleague of the holder is told who has it."""
+    if actor.is_admin or (task.assignee is not None and task.assignee == actor.name):
+        return
+    if task.assignee and actor.groups.intersection(task.candidate_groups):
+        raise _held(task)
+    raise Forbidden(f"{actor.name} does not hold task {task.task_id}")
+
+
+def _held(task: TaskFacts) -> Conflict:
+    return Conflict(f"task {task.task_id} is assigned to {task.assignee}", instance_id=task.instance_id,
+                    element_id=task.element_id, details={"assignee": task.assignee})
+
+
+# ----------------------------------------------------------------- changing the service
+def is_auditor_only(actor: Actor) -> bool:
+    return "auditor" in actor.roles and not actor.is_admin
+
+
+def require_writer(actor: Actor) -> Actor:
+    """Any change: auditors read everything and change nothing."""
+    if is_auditor_only(actor):
+        raise Forbidden(f"{actor.name} is an auditor: auditors read, they do not change anything")
+    return actor
+
+
+def require_role(actor: Actor, *roles: str, groups: frozenset[str] = frozenset()) -> Actor:
+    """Deploy, cancel, retry, move the clock: the named roles or groups, or an admin."""
+    if actor.is_admin or actor.roles.intersection(roles) or actor.groups.intersection(groups):
+        return actor
+    wanted = ", ".join([*(f"role {r}" for r in roles), *(f"group {g}" for g in sorted(groups))])
+    raise Forbidden(f"{actor.name} may not do this; it needs {wanted} or role admin")
+
+
+def require_staff(actor: Actor) -> Actor:
+    """Service-wide views (incidents, outbox, reports) are not for customers."""
+    if customer_scope(actor) is not None:
+        raise Forbidden(f"{actor.name} is a customer and sees only their own instances")
+    return actor
