@@ -28,8 +28,8 @@ from engine.errors import (
 from engine.service import Service, build_service, default_database_url
 from engine.store import queries, users, worklist
 from engine.store.gauges import Gauges, read_gauges
-from engine.store.models import Store
 from engine.store.paging import Scope
+from engine.store.sessions import Store
 from engine.store.users import GROUPS, ROLES, add_user, ensure_schema, ensure_user, issue_token
 
 __all__ = [

@@ -21,7 +21,8 @@ from sqlalchemy import or_, select
 
 from engine.clock import Clock
 from engine.errors import DeliveryError, backoff
-from engine.store.models import OutboxMessage, Store
+from engine.store.models import OutboxMessage
+from engine.store.sessions import Store
 
 log = logging.getLogger("weibao.outbox")
 

@@ -16,7 +16,8 @@ from engine.bpmn.definitions import Definitions
 from engine.clock import Clock, SystemClock
 from engine.handler import HandlerRegistry
 from engine.runtime.facade import Runtime
-from engine.store.models import Store
+from engine.store.migrate import create_all
+from engine.store.sessions import Store
 
 log = logging.getLogger("weibao")
 
@@ -73,7 +74,7 @@ def build_service(
     settings = dict(settings or {})
     store = Store(database_url or default_database_url())
     if create_schema:
-        store.create_all()
+        create_all(store)
     registry = HandlerRegistry(handlers)
     definitions = Definitions(store, registry.topics(), clock)
     if sla is None:

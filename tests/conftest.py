@@ -12,7 +12,8 @@ from sqlalchemy import text
 from api.compose import product_service
 from engine.clock import ManualClock
 from engine.service import Service
-from engine.store.models import Store
+from engine.store.migrate import drop_all
+from engine.store.sessions import Store
 
 from .pgserver import PgServer
 
@@ -38,7 +39,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'weibao.sqlite3'}"
     url = request.getfixturevalue("pg_url")
     store = Store(url)
-    store.drop_all()
+    drop_all(store)
     with store.engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     store.dispose()

@@ -21,8 +21,8 @@ RESPONSE_TARGET = timedelta(hours=4)
 class SlaStub(NoSla):
     """One clock per instance derived from its row: checks how the API renders what the SLA engine says."""
 
-    def clocks_for(self, session: Any, instance_id: str) -> list[dict[str, Any]]:
-        row = session.get(Instance, instance_id)
+    def clocks_for(self, conn: Any, instance_id: str, data: dict[str, Any]) -> list[dict[str, Any]]:
+        row = conn.execute(select(Instance.created_at).where(Instance.id == instance_id)).one()
         return [{"clock": "response", "state": "running", "started_at": row.created_at,
                  "due_at": row.created_at + RESPONSE_TARGET, "stopped_at": None, "paused_seconds": 0}]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from api.cli import main
-from engine.store.models import Store
+from engine.store.sessions import Store
 from engine.store.users import actor_for_token
 
 from .test_api_helpers import BROKEN, MESSAGE_BPMN, REWORK

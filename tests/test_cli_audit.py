@@ -25,7 +25,7 @@ def test_audit_commands(sqlite_url, tmp_path, monkeypatch, capsys):
     assert out["verified"] and [t["element_id"] for t in out["state"]["open_tasks"]] == ["Work"]
     assert main(["audit", "verify"]) == 0
 
-    from engine.store.models import Store
+    from engine.store.sessions import Store
 
     store = Store(sqlite_url)
     with store.write() as s:

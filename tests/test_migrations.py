@@ -10,7 +10,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from engine.store.migrate import config_for, migrate, upgrade_to
-from engine.store.models import Base, Store
+from engine.store.models import Base
+from engine.store.sessions import Store
 
 from .conftest import make_service
 from .engine_support import ENGINEER, TEST_HANDLERS, deploy, the_task

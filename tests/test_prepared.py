@@ -8,8 +8,10 @@ import pytest
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from engine.store.models import TABLES, Store
+from engine.store.migrate import create_all
+from engine.store.models import TABLES
 from engine.store.prepared import Prepared
+from engine.store.sessions import Store
 
 RECORDS = TABLES["records"]
 AT = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
@@ -32,7 +34,7 @@ def _record(rid: str, kind: str, hours: int = 0) -> dict[str, object]:
 @pytest.fixture
 def store(db_url: str) -> Store:
     made = Store(db_url)
-    made.create_all()
+    create_all(made)
     return made
 
 

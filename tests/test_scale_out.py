@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from engine.store.migrate import create_all, drop_all
 from engine.store.models import EventRow, OpenTask
 from engine.store.users import add_user
 
@@ -82,8 +83,8 @@ def _race(bases: list[str], token: str, task_ids: list[str]) -> dict[str, list[i
 
 
 def _prepare(svc: Any) -> tuple[set[str], list[str], str]:
-    svc.store.drop_all()
-    svc.store.create_all()
+    drop_all(svc.store)
+    create_all(svc.store)
     deploy(svc, "rework.bpmn")
     svc.runtime.deploy([("one_task.bpmn", (ROOT / "bench" / "data" / "one_task.bpmn").read_bytes())])
     # Started months ago on the simulated clock: for the processes' real clock every 2-hour timer is due.

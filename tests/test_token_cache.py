@@ -7,7 +7,8 @@ from sqlalchemy import event
 
 from api.cli import main
 from engine.clock import ManualClock
-from engine.store.models import Store
+from engine.store.migrate import create_all
+from engine.store.sessions import Store
 from engine.store.users import TokenCache, add_user, ensure_user
 
 
@@ -35,7 +36,7 @@ def _lookups(store: Store) -> list[str]:
 
 def test_a_known_token_is_looked_up_once_per_ttl(db_url: str, clock: ManualClock) -> None:
     store = Store(db_url)
-    store.create_all()
+    create_all(store)
     token = add_user(store, clock, "alice", groups=["duty_engineer"])
     seconds, lookups = Seconds(), _lookups(store)
     cache = TokenCache(store, ttl=5.0, timer=seconds)
@@ -57,7 +58,7 @@ def test_a_known_token_is_looked_up_once_per_ttl(db_url: str, clock: ManualClock
 
 def test_ttl_zero_asks_the_database_every_time(db_url: str, clock: ManualClock) -> None:
     store = Store(db_url)
-    store.create_all()
+    create_all(store)
     token = add_user(store, clock, "bob", groups=["service_desk"])
     lookups = _lookups(store)
     cache = TokenCache(store, ttl=0)

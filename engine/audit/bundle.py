@@ -9,7 +9,9 @@ from engine.audit.replay import Replayer, ReplayResult
 from engine.audit.verify import read_bundle
 from engine.bpmn.definitions import Definitions
 from engine.clock import ManualClock
-from engine.store.models import DefinitionFile, EventRow, Instance, ProcessVersion, Store
+from engine.store.migrate import create_all
+from engine.store.models import DefinitionFile, EventRow, Instance, ProcessVersion
+from engine.store.sessions import Store
 
 
 def replay_bundle(
@@ -17,7 +19,7 @@ def replay_bundle(
 ) -> ReplayResult:
     manifest, events, files = read_bundle(data)
     store = Store("sqlite://")
-    store.create_all()
+    create_all(store)
     first = events[0]
     with store.write() as session:
         for f in manifest["files"]:

@@ -9,7 +9,8 @@ and after each operation compares the state digest and the events it produced wi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 from uuid import UUID
@@ -22,25 +23,20 @@ from sqlalchemy import select
 from engine.actor import Actor
 from engine.bpmn.definitions import Definitions
 from engine.bpmn.patches import TaskIdSource, use_task_ids
-from engine.bpmn.spiff import WeibaoScriptEngine
 from engine.bpmn.state import iter_tasks
 from engine.clock import ManualClock, use_clock
 from engine.errors import EngineError, NotFound
-from engine.runtime import commands, timers
+from engine.handler import HandlerContext
+from engine.runtime import commands
+from engine.runtime.commands import ACTS, Act
 from engine.runtime.invoker import Outcome, ReplayInvoker
-from engine.runtime.operation import Operation
+from engine.runtime.operation import Operation, Services, open_operation
 from engine.runtime.persist import json_safe, settle
-from engine.store.models import EventRow, Instance, ProcessVersion, Store
+from engine.sla.hooks import SlaHooks
+from engine.store.models import EventRow, Instance, ProcessVersion
+from engine.store.sessions import Store
 
-INPUTS = {
-    "instance_started",
-    "task_claimed",
-    "task_unclaimed",
-    "task_completed",
-    "message_correlated",
-    "incident_resolved",
-    "instance_cancelled",
-}
+INPUTS = frozenset(ACTS)
 
 
 @dataclass
@@ -51,17 +47,9 @@ class ReplayResult:
     state: dict[str, Any] | None = None
 
 
-@dataclass
-class _ReplayRuntime:
-    """What an Operation needs from a runtime, without a database."""
-
-    sla: Any
-    settings: dict[str, Any]
-    clock: ManualClock = field(default_factory=ManualClock)
-    invoker: Any = None
-
-    def history_dicts(self, *args: Any) -> list[dict[str, Any]]:
-        return []
+class _NoCalls:
+    def call(self, ctx: HandlerContext) -> Outcome:
+        raise EngineError(f"replay does not call handlers ({ctx.topic})", instance_id=ctx.instance_id)
 
 
 def _outcomes(rows: list[EventRow]) -> ReplayInvoker:
@@ -90,10 +78,13 @@ def _comparable(ev: Any) -> tuple[Any, ...]:
 
 
 class Replayer:
-    def __init__(self, store: Store, definitions: Definitions, sla: Any, settings: dict[str, Any]) -> None:
+    def __init__(self, store: Store, definitions: Definitions, sla: SlaHooks,
+                 settings: Mapping[str, object]) -> None:
         self.store = store
         self.definitions = definitions
-        self.rt = _ReplayRuntime(sla, dict(settings))
+        self.sla = sla
+        self.settings = dict(settings)
+        self.clock = ManualClock()
 
     def replay(self, instance_id: str, upto: int | None = None) -> ReplayResult:
         with self.store.read() as session:
@@ -135,11 +126,11 @@ class Replayer:
         ids = TaskIdSource(UUID(instance_id), 0)
         wf: BpmnWorkflow | None = None
         op: Operation | None = None
-        with use_clock(self.rt.clock), use_task_ids(ids):
+        with use_clock(self.clock), use_task_ids(ids):
             for _, group_iter in groupby(events, key=lambda e: e.op):
                 group = list(group_iter)
                 first = group[0]
-                self.rt.clock.set(first.at)
+                self.clock.set(first.at)
                 op, wf = self._apply(instance_id, row, loaded, wf, group)
                 _, state_digest = settle(op)
                 produced = [_comparable(e) for e in op.events]
@@ -161,43 +152,14 @@ class Replayer:
         if wf is None:
             if first.type != "instance_started":
                 raise EngineError("history does not begin with instance_started", instance_id=instance_id)
-            wf = BpmnWorkflow(
-                loaded.spec,
-                loaded.subprocess_specs,
-                script_engine=WeibaoScriptEngine(self.rt.sla.script_functions()),
-            )
+            wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs)
             wf.task_tree.data.update(first.data.get("data", {}))
-        op = Operation(
-            self.rt,  # type: ignore[arg-type]
-            None,
-            instance_id,
-            loaded,
-            wf,
-            first.actor or "system",  # type: ignore[arg-type]
-            row.business_key,
-            first.at,
-            replay=_outcomes(group),
-        )
-        self.rt.sla.attach(op, row)
+        # Handlers are never called: each gets its recorded outcome.
+        services = Services(self.sla, _NoCalls(), self.clock, self.settings)
+        op = open_operation(services, None, instance_id, loaded, wf, first.actor or "system",
+                            row.business_key, first.at, replay=_outcomes(group))
         actor = Actor(first.actor or "system", roles=frozenset({"admin"}))
-        kind = first.type
-        if kind == "instance_started":
-            op.event("instance_started", element_id=first.element_id, **first.data)
-            op.advance()
-        elif kind == "task_completed":
-            commands.complete(op, first.task_id or "", first.data.get("data", {}), actor)
-        elif kind == "task_claimed":
-            commands.claim(op, first.task_id or "", actor)
-        elif kind == "task_unclaimed":
-            commands.unclaim(op, first.task_id or "", actor)
-        elif kind == "message_correlated":
-            commands.correlate(op, first.data.get("message", ""), first.data.get("data", {}))
-        elif kind == "incident_resolved":
-            commands.resume_task(op, first.task_id or "", first.data.get("incident_id", 0))
-        elif kind == "instance_cancelled":
-            commands.cancel(op, first.data.get("reason", ""))
-        else:
-            timers.fire_in(op)
+        commands.perform(op, Act(first.type, actor, first.task_id, first.data, first.element_id))
         return op, wf
 
     def _snapshot(self, op: Operation) -> dict[str, Any]:
@@ -206,11 +168,10 @@ class Replayer:
             for t in iter_tasks(op.wf, TaskState.READY)
             if isinstance(t.task_spec, UserTask)
         ]
-        clocks = getattr(self.rt.sla, "clocks_from_state", None)
         return {
             "open_tasks": open_tasks,
             "data": json_safe(op.current_data()),
-            "sla": clocks(op.wf, op.now) if clocks else [],
+            "sla": self.sla.clocks_from_state(op.wf, op.now),
         }
 
 

@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from engine.errors import NotFound
 from engine.store.chain import GENESIS, chain_hash, event_payload, verify_chain
-from engine.store.models import DefinitionFile, EventRow, Instance, ProcessVersion, Store
+from engine.store.models import DefinitionFile, EventRow, Instance, ProcessVersion
+from engine.store.sessions import Store
 
 
 def verify_instance(store: Store, instance_id: str) -> dict[str, Any]:

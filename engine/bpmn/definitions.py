@@ -22,8 +22,9 @@ from engine.bpmn.spiff import normalize_timers
 from engine.bpmn.validation import Checked, Source, check
 from engine.clock import Clock
 from engine.errors import DefinitionInvalid, EngineError, NotFound
-from engine.store.models import DefinitionFile, FileHead, ProcessVersion, Store
+from engine.store.models import DefinitionFile, FileHead, ProcessVersion
 from engine.store.prepared import Prepared
+from engine.store.sessions import Store
 
 SLA_DECISION = "sla_targets"
 _LATEST_ID = Prepared(select(ProcessVersion.id).where(ProcessVersion.process_key == bindparam("key"))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
@@ -20,15 +21,14 @@ from engine.bpmn import forms
 from engine.bpmn.patches import MERGE_PAYLOAD
 from engine.bpmn.state import iter_tasks
 from engine.errors import Conflict, InvalidInput, NotFound
+from engine.runtime.operation import Operation
 from engine.runtime.indexes import assignee_of
+from engine.runtime.timers import fire_in
 from engine.store import worklist
-from engine.store.models import EventRow, IncidentRow, Instance
+from engine.store.models import EventRow, Instance
 from engine.store.paging import Scope
 from engine.store.queries import visible_instance
 
-if TYPE_CHECKING:
-    from engine.runtime.facade import Runtime
-    from engine.runtime.operation import Operation
 
 
 def task_instance(task_id: str, actor: Actor,
@@ -156,20 +156,6 @@ def correlate(op: Operation, name: str, data: dict[str, Any]) -> None:
     op.advance()
 
 
-def retry_incident(rt: Runtime, incident_id: int, actor: Actor) -> None:
-    with rt.store.read() as session:
-        row = session.get(IncidentRow, incident_id)
-        if row is None:
-            raise NotFound(f"no incident {incident_id}")
-        if row.status != "open":
-            raise Conflict(f"incident {incident_id} is {row.status}", instance_id=row.instance_id)
-        instance_id, task_id = row.instance_id, row.task_id
-    with rt.operation(instance_id, actor) as op:
-        resume_task(op, task_id, incident_id)
-        stored = op.session.get(IncidentRow, incident_id)
-        stored.status, stored.resolved_at = "resolved", op.now
-
-
 def resume_task(op: Operation, task_id: str, incident_id: int) -> None:
     task = op.wf.get_task_from_id(UUID(task_id))
     if task is None or not task.has_state(TaskState.READY):
@@ -190,3 +176,38 @@ def cancel(op: Operation, reason: str) -> None:
     op.event("instance_cancelled", reason=reason)
     op.wf.cancel()
     op.cancelled = True
+
+
+def begin(op: Operation, act: Act) -> None:
+    op.event("instance_started", element_id=act.element_id, **act.data)
+    op.advance()
+
+
+@dataclass(frozen=True)
+class Act:
+    """One input to an instance, as the first event of its operation records it; the rest of the
+    operation's events are what the engine did in response."""
+
+    kind: str
+    actor: Actor
+    task_id: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+    element_id: str | None = None
+
+
+# One table for the live runtime and for replay: an act is applied the same way in both.
+ACTS: dict[str, Callable[[Operation, Act], None]] = {
+    "instance_started": begin,
+    "task_claimed": lambda op, a: claim(op, a.task_id or "", a.actor),
+    "task_unclaimed": lambda op, a: unclaim(op, a.task_id or "", a.actor),
+    "task_completed": lambda op, a: complete(op, a.task_id or "", dict(a.data.get("data", {})), a.actor),
+    "message_correlated": lambda op, a: correlate(op, str(a.data.get("message", "")),
+                                                  dict(a.data.get("data", {}))),
+    "incident_resolved": lambda op, a: resume_task(op, a.task_id or "", int(a.data.get("incident_id", 0))),
+    "instance_cancelled": lambda op, a: cancel(op, str(a.data.get("reason", ""))),
+}
+
+
+def perform(op: Operation, act: Act) -> None:
+    """Apply an act; anything else an operation can be (a scheduler tick) fires what is due."""
+    ACTS.get(act.kind, lambda op, _: fire_in(op))(op, act)

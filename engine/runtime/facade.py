@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -23,19 +22,21 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine import policy
 from engine.actor import SYSTEM, Actor, as_actor
 from engine.bpmn import forms
-from engine.bpmn.definitions import Definitions
+from engine.bpmn.definitions import Definitions, LoadedVersion
 from engine.bpmn.patches import TaskIdSource, use_task_ids
-from engine.bpmn.spiff import WeibaoScriptEngine, make_serializer
+from engine.bpmn.spiff import make_serializer
 from engine.clock import Clock, use_clock
 from engine.errors import Conflict, EngineError
 from engine.handler import HandlerRegistry
 from engine.runtime import commands, schedules, timers
+from engine.runtime.commands import Act
 from engine.runtime.invoker import LiveInvoker
-from engine.runtime.operation import Operation
-from engine.runtime.persist import InstanceRecord, apply_effects, persist, row_for_update
-from engine.sla.hooks import NoSla
-from engine.store.chain import event_view
-from engine.store.models import EventRow, Store
+from engine.runtime.operation import Operation, Services, open_operation
+from engine.runtime.persist import apply_effects, persist
+from engine.sla.hooks import NoSla, SlaHooks
+from engine.store.models import PendingTimer
+from engine.store.sessions import Store
+from engine.store.write import InstanceRecord, open_incident, resolve_incident, row_for_update
 
 log = logging.getLogger("weibao.runtime")
 T = TypeVar("T")
@@ -64,7 +65,7 @@ class Runtime:
         handlers: HandlerRegistry,
         clock: Clock,
         settings: dict[str, Any] | None = None,
-        sla: Any = None,
+        sla: SlaHooks | None = None,
     ) -> None:
         self.store = store
         self.definitions = definitions
@@ -72,22 +73,20 @@ class Runtime:
         self.invoker = LiveInvoker(handlers)
         self.clock = clock
         self.settings = dict(settings or {})
-        self.sla = sla or NoSla()
+        self.sla: SlaHooks = sla or NoSla()
         self.serializer = make_serializer()
+        self.services = Services(self.sla, self.invoker, clock, self.settings)
 
     # ----------------------------------------------------------------- plumbing
-    def script_engine(self) -> WeibaoScriptEngine:
-        return WeibaoScriptEngine(self.sla.script_functions())
-
     @contextlib.contextmanager
     def _context(self, instance_id: str, counter: int) -> Iterator[TaskIdSource]:
         ids = TaskIdSource(UUID(instance_id), counter)
         with use_clock(self.clock), use_task_ids(ids):
             yield ids
 
-    def load_workflow(self, row: Any, loaded: Any) -> BpmnWorkflow:
-        wf = self.serializer.from_dict(row.state, spec=loaded.spec, subprocess_specs=loaded.subprocess_specs)
-        wf.script_engine = self.script_engine()
+    def load_workflow(self, row: InstanceRecord, loaded: LoadedVersion) -> BpmnWorkflow:
+        wf: BpmnWorkflow = self.serializer.from_dict(row.state, spec=loaded.spec,
+                                                     subprocess_specs=loaded.subprocess_specs)
         return wf
 
     @contextlib.contextmanager
@@ -105,15 +104,13 @@ class Runtime:
                 loaded = self.definitions.load(session, row.version_id)
                 with self._context(instance_id, row.task_id_counter) as ids:
                     wf = self.load_workflow(row, loaded)
-                    op = Operation(
-                        self, session, instance_id, loaded, wf, actor.name, row.business_key, self.clock.now()
-                    )
-                    self.sla.attach(op, row)
+                    op = open_operation(self.services, session, instance_id, loaded, wf, actor.name,
+                                        row.business_key, self.clock.now())
                     yield op
                     if not op.events:
                         return  # e.g. a timer another process already fired: nothing to write
-                    persist(self, session, row, op, ids.counter)
-                    apply_effects(self, session, op)
+                    persist(session, row, op, ids.counter, self.serializer)
+                    apply_effects(self.start_in, session, op)
             _log_operation(op)
         except StaleDataError as exc:
             raise Conflict(
@@ -182,24 +179,15 @@ class Runtime:
         row = InstanceRecord.new(new_id, process_key, loaded.id, business_key, parent_instance_id,
                                  actor.name, data, now)
         with self._context(new_id, 0) as ids:
-            wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine())
+            wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs)
             wf.task_tree.data.update(data)
-            op = Operation(self, session, new_id, loaded, wf, actor.name, business_key, now)
-            op.event(
-                "instance_started",
-                element_id=model.start_element,
-                process=process_key,
-                version=loaded.version,
-                version_id=loaded.id,
-                content_hash=loaded.content_hash,
-                business_key=business_key,
-                data=dict(data),
-                parent_instance_id=parent_instance_id,
-            )
-            self.sla.attach(op, row)
-            op.advance()
-            persist(self, session, row, op, ids.counter)
-        apply_effects(self, session, op)
+            op = open_operation(self.services, session, new_id, loaded, wf, actor.name, business_key, now)
+            started = {"process": process_key, "version": loaded.version, "version_id": loaded.id,
+                       "content_hash": loaded.content_hash, "business_key": business_key, "data": dict(data),
+                       "parent_instance_id": parent_instance_id}
+            commands.perform(op, Act("instance_started", actor, data=started, element_id=model.start_element))
+            persist(session, row, op, ids.counter, self.serializer)
+        apply_effects(self.start_in, session, op)
         return new_id
 
     # ----------------------------------------------------------------- deploy
@@ -208,7 +196,7 @@ class Runtime:
         with self.store.write() as session, use_clock(self.clock):
             for result in results:
                 if result.created:
-                    schedules.sync(self, session, result.process_key)
+                    schedules.sync(session, self.definitions, self.clock.now(), result.process_key)
         return results
 
     def deploy_directory(self, directory: Any, actor: str = "system") -> list[Any]:
@@ -219,19 +207,19 @@ class Runtime:
     def claim(self, task_id: str, actor: Actor | str | None) -> str:
         who = as_actor(actor)
         with self.operation(commands.task_instance(task_id, who, policy.check_may_work), who) as op:
-            commands.claim(op, task_id, who)
+            commands.perform(op, Act("task_claimed", who, task_id))
         return op.instance_id
 
     def unclaim(self, task_id: str, actor: Actor | str | None) -> str:
         who = as_actor(actor)
         with self.operation(commands.task_instance(task_id, who, policy.check_may_release), who) as op:
-            commands.unclaim(op, task_id, who)
+            commands.perform(op, Act("task_unclaimed", who, task_id))
         return op.instance_id
 
     def complete(self, task_id: str, data: dict[str, Any] | None, actor: Actor | str | None) -> str:
         who = as_actor(actor)
         with self.operation(commands.task_instance(task_id, who, policy.check_may_work), who) as op:
-            commands.complete(op, task_id, data if data is not None else {}, who)
+            commands.perform(op, Act("task_completed", who, task_id, {"data": {} if data is None else data}))
         return op.instance_id
 
     # ----------------------------------------------------------------- messages, timers, incidents
@@ -247,27 +235,33 @@ class Runtime:
         with self.store.read() as session:
             target = commands.find_instance(session, who, message_name, business_key, instance_id)
         with self.operation(target, who) as op:
-            commands.correlate(op, message_name, data or {})
+            sent = {"message": message_name, "data": data or {}}
+            commands.perform(op, Act("message_correlated", who, data=sent))
         return target
 
     def fire_due_timers(self, limit: int = 500) -> int:
-        return timers.fire_due(self, limit)
+        work = timers.due(self.store, self.clock.now(), limit)
+        return timers.fire_all(work, self._fire_instance, self._fire_start)
+
+    def _fire_instance(self, instance_id: str) -> None:
+        with self.operation(instance_id, SYSTEM) as op:
+            commands.perform(op, Act("timer_tick", SYSTEM))
+
+    def _fire_start(self, row: PendingTimer) -> str | None:
+        return schedules.fire_start(self.store, self.definitions, self.start_in, row)
 
     def retry_incident(self, incident_id: int, actor: Actor | str | None = None) -> None:
-        commands.retry_incident(self, incident_id, as_actor(actor))
+        with self.store.read() as session:
+            instance_id, task_id = open_incident(session, incident_id)
+        who = as_actor(actor)
+        with self.operation(instance_id, who) as op:
+            commands.perform(op, Act("incident_resolved", who, task_id, {"incident_id": incident_id}))
+            resolve_incident(op.session, incident_id, op.now)
 
     def cancel(self, instance_id: str, actor: Actor | str | None = None, reason: str = "") -> None:
-        with self.operation(instance_id, as_actor(actor)) as op:
-            commands.cancel(op, reason)
-
-    # ----------------------------------------------------------------- reading
-    def history_dicts(self, session: Any, instance_id: str, pending: list[Any] | None = None) -> list[dict]:
-        rows = session.scalars(
-            select(EventRow).where(EventRow.instance_id == instance_id).order_by(EventRow.seq)
-        ).all()
-        out = [event_view(r, r.seq) for r in rows]
-        out.extend(event_view(ev, None) for ev in pending or [])
-        return out
+        who = as_actor(actor)
+        with self.operation(instance_id, who) as op:
+            commands.perform(op, Act("instance_cancelled", who, data={"reason": reason}))
 
 
 __all__ = ["Runtime", "SYSTEM", "EngineError"]

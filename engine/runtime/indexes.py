@@ -7,14 +7,12 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from engine.bpmn.spiff import strip_wrapper
 from engine.bpmn.state import iter_tasks
 from engine.bpmn.timers import timer_due
-from engine.store.models import TABLES
-from engine.store.prepared import Prepared
+from engine.store import write
 
 
 def assignee_of(task: Any, element: Any) -> str | None:
@@ -31,29 +29,9 @@ def assignee_of(task: Any, element: Any) -> str | None:
     return name
 
 
-_TASKS = TABLES["open_tasks"]
-_GROUPS = TABLES["open_task_groups"]
-_TIMERS = TABLES["pending_timers"]
-_TASKS_OF = Prepared(select(_TASKS.c.id, _TASKS.c.assignee, _TASKS.c.due_at)
-                     .where(_TASKS.c.instance_id == bindparam("instance")))
-_SET_TASK = Prepared(update(_TASKS).where(_TASKS.c.id == bindparam("key"))
-                     .values(assignee=bindparam("assignee"), due_at=bindparam("due_at")))
-# The task's group rows go with it (ON DELETE CASCADE).
-_DROP_TASK = Prepared(delete(_TASKS).where(_TASKS.c.id == bindparam("key")))
-_ADD_TASK = Prepared(insert(_TASKS), [c.key for c in _TASKS.c])
-_ADD_GROUP = Prepared(insert(_GROUPS), ["task_id", "group"])
-_TIMERS_OF = Prepared(select(_TIMERS.c.due_at, _TIMERS.c.kind, _TIMERS.c.element_id, _TIMERS.c.task_id)
-                      .where(_TIMERS.c.instance_id == bindparam("instance")))
-_DROP_TIMERS = Prepared(delete(_TIMERS).where(_TIMERS.c.instance_id == bindparam("instance")))
-_TIMER_KEYS = ["kind", "instance_id", "process_key", "task_id", "element_id", "due_at"]
-_ADD_TIMER = Prepared(insert(_TIMERS), _TIMER_KEYS)
-
-
 def refresh_tasks(session: Session, op: Any, due_for: Any, new: bool = False) -> None:
     """`new`: the instance was just created, so it has no rows to compare with."""
-    conn = session.connection()
-    rows = [] if new else _TASKS_OF.rows(conn, {"instance": op.instance_id})
-    existing = {r.id: (r.assignee, r.due_at) for r in rows}
+    existing = {} if new else write.stored_tasks(session, op.instance_id)
     added: list[dict[str, Any]] = []
     groups: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
@@ -73,10 +51,8 @@ def refresh_tasks(session: Session, op: Any, due_for: Any, new: bool = False) ->
             groups.extend({"task_id": tid, "group": g} for g in el.candidate_groups)
         elif existing[tid] != now:
             changed.append({"key": tid, "assignee": now[0], "due_at": now[1]})
-    _DROP_TASK.run(conn, [{"key": tid} for tid in existing if tid not in current])
-    _ADD_TASK.run(conn, added)
-    _ADD_GROUP.run(conn, groups)
-    _SET_TASK.run(conn, changed)
+    dropped = [tid for tid in existing if tid not in current]
+    write.write_tasks(session, write.TaskChanges(dropped, added, groups, changed))
 
 
 TimedItem = tuple[datetime, str, str, str | None]  # due, kind, element_id, task_id
@@ -103,16 +79,11 @@ def _order(item: TimedItem) -> tuple[datetime, str, str, str]:
 
 
 def refresh_timers(session: Session, op: Any, items: list[TimedItem], new: bool = False) -> None:
-    conn = session.connection()
-    rows = [] if new else _TIMERS_OF.rows(conn, {"instance": op.instance_id})
-    stored = sorted((tuple(r) for r in rows), key=_order)
+    stored = sorted([] if new else write.stored_timers(session, op.instance_id), key=_order)
     if stored == sorted(items, key=_order):
         return  # most steps leave the timers as they were: no rewrite, no index churn
-    if stored:
-        _DROP_TIMERS.run(conn, {"instance": op.instance_id})
-    if items:
-        _ADD_TIMER.run(conn, [
-            {"kind": kind, "instance_id": op.instance_id, "process_key": None, "task_id": task_id,
-             "element_id": element_id, "due_at": due}
-            for due, kind, element_id, task_id in items
-        ])
+    write.replace_timers(session, op.instance_id, bool(stored), [
+        {"kind": kind, "instance_id": op.instance_id, "process_key": None, "task_id": task_id,
+         "element_id": element_id, "due_at": due}
+        for due, kind, element_id, task_id in items
+    ])

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -12,27 +13,42 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy.orm import Session
 
 from engine.bpmn.definitions import LoadedVersion
-from engine.bpmn.spiff import ExternalServiceTask
+from engine.bpmn.spiff import ExternalServiceTask, WeibaoScriptEngine
 from engine.bpmn.state import iter_tasks
 from engine.bpmn.timers import timer_due
+from engine.clock import Clock
 from engine.errors import EngineError, ScriptError, backoff
 from engine.handler import HandlerContext, freeze
 from engine.runtime.invoker import Outcome, ReplayInvoker, new_effects
+from engine.sla.hooks import SlaFlags, SlaHooks
 from engine.store.chain import NewEvent
-
-if TYPE_CHECKING:
-    from engine.runtime.facade import Runtime
+from engine.store.queries import history_views
 
 ENTERED = "weibao_entered"
 MAX_ROUNDS = 100_000  # a purely automatic loop that never waits is a modelling error, not a hang
 
 
+class Invoker(Protocol):
+    def call(self, ctx: HandlerContext) -> Outcome: ...
+
+
+@dataclass(frozen=True)
+class Services:
+    """What an operation uses beyond its own instance; the live runtime and the replayer each make one."""
+
+    sla: SlaHooks
+    invoker: Invoker
+    clock: Clock
+    settings: Mapping[str, object]
+
+
 @dataclass
 class Operation:
-    rt: Runtime
-    session: Any
+    services: Services
+    session: Session | None
     instance_id: str
     loaded: LoadedVersion
     wf: BpmnWorkflow
@@ -44,6 +60,7 @@ class Operation:
     effects: list[dict[str, Any]] = field(default_factory=list)
     fired: set[str] = field(default_factory=set)
     cancelled: bool = False
+    sla_flags: SlaFlags = field(default_factory=SlaFlags)
 
     def event(
         self,
@@ -69,7 +86,7 @@ class Operation:
             self._scan_entered()
             if not self._run_service_tasks():
                 break
-        self.rt.sla.after_steps(self)
+        self.services.sla.after_steps(self)
 
     def _script_error(self, exc: SpiffWorkflowException) -> EngineError:
         task = getattr(exc, "task", None)
@@ -80,7 +97,7 @@ class Operation:
         if task.internal_data.get(ENTERED) or task.task_spec.bpmn_id is None:
             return
         task.internal_data[ENTERED] = True
-        self.rt.sla.on_enter(self, task)
+        self.services.sla.on_enter(self, task)
         if isinstance(task.task_spec, UserTask) and task.has_state(TaskState.READY):
             el = self.element(task)
             self.event(
@@ -109,11 +126,11 @@ class Operation:
                 due_at=_iso_or_none(timer_due(task)),
                 fired_at=self.now.isoformat(),
             )
-        self.rt.sla.on_complete(self, task)
+        self.services.sla.on_complete(self, task)
 
     def completed_manually(self, task: Task) -> None:
         """A user or service task that we ran ourselves (SpiffWorkflow calls no hook for it)."""
-        self.rt.sla.on_complete(self, task)
+        self.services.sla.on_complete(self, task)
 
     # ----------------------------------------------------------------- service tasks
     def _run_service_tasks(self) -> bool:
@@ -150,12 +167,12 @@ class Operation:
             topic=task.task_spec.topic,
             data=freeze(task.data),
             properties=freeze(el.properties),
-            clock=self.rt.clock,
-            settings=freeze(self.rt.settings),
-            history=lambda: self.rt.history_dicts(self.session, self.instance_id, self.events),
+            clock=self.services.clock,
+            settings=freeze(self.services.settings),
+            history=lambda: history_views(self.session, self.instance_id, self.events),
             effects=new_effects(f"{self.instance_id}:{task.id}"),
         )
-        return self.rt.invoker.call(ctx)
+        return self.services.invoker.call(ctx)
 
     def _service_ok(self, task: Task, outcome: Outcome) -> None:
         task.data.update(outcome.result)
@@ -180,7 +197,7 @@ class Operation:
         task.internal_data["weibao_attempts"] = attempts
         element = task.task_spec.bpmn_id
         common = {"element_id": element, "task_id": str(task.id), "actor": "system"}
-        if outcome.retryable and attempts < self.rt.settings.get("handler_max_attempts", 5):
+        if outcome.retryable and attempts < int(str(self.services.settings.get("handler_max_attempts", 5))):
             delay = (
                 outcome.retry_delay if outcome.retry_delay is not None else backoff(attempts).total_seconds()
             )
@@ -224,6 +241,16 @@ class Operation:
             data.update(task.data)
         data.update(self.wf.data)
         return data
+
+
+def open_operation(services: Services, session: Session | None, instance_id: str, loaded: LoadedVersion,
+                   wf: BpmnWorkflow, actor: str, business_key: str | None, now: datetime,
+                   replay: ReplayInvoker | None = None) -> Operation:
+    """An operation on a loaded workflow, whose expressions get the engine functions bound to it."""
+    op = Operation(services, session, instance_id, loaded, wf, actor, business_key, now, replay=replay)
+    wf.script_engine = WeibaoScriptEngine(services.sla.script_functions(op))
+    services.sla.attach(op)  # deadlines that passed while nobody looked are recorded first
+    return op
 
 
 def _iso_or_none(moment: datetime | None) -> str | None:

@@ -3,94 +3,20 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from sqlalchemy import bindparam, insert, select, update
+from SpiffWorkflow.bpmn import BpmnWorkflow
 from sqlalchemy.orm import Session
 
-from engine.actor import SYSTEM
+from engine.actor import SYSTEM, Actor
 from engine.bpmn.state import compact, digest, is_finished
-from engine.errors import Conflict, NotFound
+from engine.runtime.operation import Operation
 from engine.runtime.indexes import refresh_tasks, refresh_timers, timed_items
-from engine.store.chain import GENESIS, canonical, chain_hash, event_payload
-from engine.store.models import TABLES, IncidentRow, OutboxMessage, Record, Store
-from engine.store.prepared import Prepared
+from engine.store import write
+from engine.store.chain import canonical, chain_hash, event_payload
+from engine.store.write import InstanceRecord
 
-if TYPE_CHECKING:
-    from engine.runtime.facade import Runtime
-    from engine.runtime.operation import Operation
-
-
-@dataclass
-class InstanceRecord:
-    """The instance row an operation works on, read and written with plain statements: the ORM's unit
-    of work costs more than the rest of a step. `lock_version` is the optimistic version it was read at."""
-
-    id: str
-    process_key: str
-    version_id: int
-    status: str
-    business_key: str | None
-    parent_instance_id: str | None
-    started_by: str
-    data: dict[str, Any]
-    state: dict[str, Any]
-    task_id_counter: int
-    last_seq: int
-    head_hash: str
-    created_at: datetime
-    updated_at: datetime
-    ended_at: datetime | None
-    lock_version: int = 0  # 0: not stored yet
-
-    @classmethod
-    def new(cls, instance_id: str, process_key: str, version_id: int, business_key: str | None,
-            parent_instance_id: str | None, started_by: str, data: dict[str, Any],
-            now: datetime) -> InstanceRecord:
-        """A row not stored yet: no state, no events, the chain at its genesis."""
-        return cls(id=instance_id, process_key=process_key, version_id=version_id, status="running",
-                   business_key=business_key, parent_instance_id=parent_instance_id, started_by=started_by,
-                   data=dict(data), state={}, task_id_counter=0, last_seq=0, head_hash=GENESIS,
-                   created_at=now, updated_at=now, ended_at=None)
-
-    def values(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-
-_INSTANCES = TABLES["instances"]
-_EVENTS = TABLES["events"]
-_SELECT_ROW = Prepared(select(_INSTANCES).where(_INSTANCES.c.id == bindparam("id")))
-_SELECT_ROW_LOCKED = Prepared(_SELECT_ROW.statement.with_for_update())
-# What an operation may change; who started the instance, when and on which version never change.
-_CHANGED_BY_OPERATIONS = ("status", "data", "state", "task_id_counter", "last_seq", "head_hash", "updated_at",
-                          "ended_at")
-_INSERT_ROW = Prepared(insert(_INSTANCES), [c.key for c in _INSTANCES.c])
-_SAME_VERSION = (_INSTANCES.c.id == bindparam("key")) & (_INSTANCES.c.lock_version == bindparam("seen"))
-_UPDATE_ROW = Prepared(update(_INSTANCES).where(_SAME_VERSION), [*_CHANGED_BY_OPERATIONS, "lock_version"])
-_INSERT_EVENTS = Prepared(insert(_EVENTS), [c.key for c in _EVENTS.c if c.key != "id"])
-
-
-def row_for_update(session: Session, store: Store, instance_id: str) -> InstanceRecord:
-    # SQLite writers are already serialised by BEGIN IMMEDIATE
-    query = _SELECT_ROW if store.is_sqlite else _SELECT_ROW_LOCKED
-    found = query.first(session.connection(), {"id": instance_id})
-    if found is None:
-        raise NotFound(f"no instance {instance_id}", instance_id=instance_id)
-    return InstanceRecord(**found._asdict())
-
-
-def write_row(session: Session, row: InstanceRecord) -> None:
-    values = row.values()
-    conn = session.connection()
-    if row.lock_version == 0:
-        _INSERT_ROW.run(conn, {**values, "lock_version": 1})
-        return
-    changed = {name: values[name] for name in _CHANGED_BY_OPERATIONS}
-    changed["lock_version"] = row.lock_version + 1
-    if _UPDATE_ROW.run(conn, {**changed, "key": row.id, "seen": row.lock_version}) != 1:
-        raise Conflict(f"instance {row.id} was changed by another operation; try again", instance_id=row.id)
 
 
 def json_safe(value: Any) -> Any:
@@ -102,10 +28,10 @@ def settle(op: Operation) -> tuple[str, str]:
     status = "running"
     if op.cancelled:
         status = "cancelled"
-        op.rt.sla.on_finish(op)
+        op.services.sla.on_finish(op)
     elif is_finished(op.wf):
         status = "completed"
-        op.rt.sla.on_finish(op)
+        op.services.sla.on_finish(op)
         op.event("instance_completed", actor="system", data=json_safe(op.current_data()))
     compact(op.wf)
     return status, digest(op.wf)
@@ -124,69 +50,54 @@ def append_events(session: Session, row: InstanceRecord, op: Operation, state_di
                      "digest": state_digest, "prev_hash": row.head_hash, "hash": new_hash})
         row.head_hash = new_hash
         if ev.type == "incident_opened":
-            session.add(
-                IncidentRow(
-                    instance_id=row.id,
-                    task_id=ev.task_id or "",
-                    element_id=ev.element_id or "",
-                    topic=ev.data.get("topic", ""),
-                    message=ev.data.get("message", ""),
-                    attempts=ev.data.get("attempts", 0),
-                    status="open",
-                    created_at=ev.at,
-                    resolved_at=None,
-                )
-            )
-    if rows:
-        _INSERT_EVENTS.run(session.connection(), rows)
+            write.add_incident(session, row.id, ev.data, ev.task_id, ev.element_id, ev.at)
+    write.insert_events(session, rows)
 
 
-def persist(rt: Runtime, session: Session, row: InstanceRecord, op: Operation, counter: int) -> None:
+class StateSerializer(Protocol):
+    def to_dict(self, obj: BpmnWorkflow) -> dict[str, Any]: ...
+
+
+class StartIn(Protocol):
+    """Starts an instance inside the caller's transaction (a call activity's effect, a start timer)."""
+
+    def __call__(self, session: Session, process_key: str, data: dict[str, Any], actor: Actor,
+                 business_key: str | None, parent_instance_id: str | None = None,
+                 instance_id: str | None = None, version_id: int | None = None,
+                 scheduled_at: datetime | None = None) -> str: ...
+
+
+def persist(session: Session, row: InstanceRecord, op: Operation, counter: int,
+            serializer: StateSerializer) -> None:
+    """The write path of an operation: settle, events, the row, then the indexes and SLA table."""
     status, state_digest = settle(op)
     if status != "running":
         row.status, row.ended_at = status, op.now
-    row.state = rt.serializer.to_dict(op.wf)
+    row.state = serializer.to_dict(op.wf)
     row.task_id_counter = counter
     row.data = json_safe(op.current_data())
     row.updated_at = op.now
     new = row.lock_version == 0
     append_events(session, row, op, state_digest)
-    write_row(session, row)
+    write.write_row(session, row)
     session.flush()  # incidents, which refer to nothing the statements above depend on
-    refresh_tasks(session, op, rt.sla.task_due, new)
-    refresh_timers(session, op, timed_items(op, rt.sla.pending_timers(op)), new)
+    sla = op.services.sla
+    sla.save(session, op)
+    refresh_tasks(session, op, lambda task: sla.task_due(op, task), new)
+    refresh_timers(session, op, timed_items(op, sla.deadlines(op)), new)
 
 
-def apply_effects(rt: Runtime, session: Session, op: Operation) -> None:
+def apply_effects(start_in: StartIn, session: Session, op: Operation) -> None:
     if op.replay is not None:
         return
     for effect in op.effects:
         kind = effect["kind"]
         if kind == "outbox":
-            session.add(
-                OutboxMessage(
-                    instance_id=op.instance_id,
-                    element_id=effect.get("element_id", ""),
-                    channel=effect["channel"],
-                    recipient=effect["recipient"],
-                    subject=effect["subject"],
-                    body=effect["body"],
-                    status="pending",
-                    created_at=op.now,
-                )
-            )
+            write.add_outbox(session, op.instance_id, effect, op.now)
         elif kind == "record":
-            session.add(
-                Record(
-                    id=effect["id"],
-                    kind=effect["record_kind"],
-                    instance_id=op.instance_id,
-                    data=json_safe(effect["data"]),
-                    created_at=op.now,
-                )
-            )
+            write.add_record(session, op.instance_id, effect, json_safe(effect["data"]), op.now)
         elif kind == "start":
-            rt.start_in(
+            start_in(
                 session,
                 effect["process"],
                 effect["data"],

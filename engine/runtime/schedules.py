@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from engine.actor import SYSTEM
+from engine.bpmn.definitions import Definitions
 from engine.durations import add_duration
 from engine.errors import InvalidInput
+from engine.runtime.persist import StartIn
 from engine.store.models import PendingTimer
-
-if TYPE_CHECKING:
-    from engine.runtime.facade import Runtime
+from engine.store.sessions import Store
 
 CRON_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -51,20 +51,17 @@ def _next_cycle(text: str, after: datetime) -> datetime | None:
     return None
 
 
-def sync(rt: Runtime, session: object, process_key: str) -> None:
+def sync(session: Session, definitions: Definitions, now: datetime, process_key: str) -> None:
     """Re-arm the start timer of a process from its latest version."""
-    from sqlalchemy.orm import Session
-
-    assert isinstance(session, Session)
     session.execute(
         delete(PendingTimer).where(PendingTimer.kind == "start", PendingTimer.process_key == process_key)
     )
-    version = rt.definitions.latest(session, process_key)
+    version = definitions.latest(session, process_key)
     if not version.start_timer:
         return
-    due = next_due(version.start_timer, rt.clock.now(), version.deployed_at)
+    due = next_due(version.start_timer, now, version.deployed_at)
     if due is not None:
-        loaded = rt.definitions.load(session, version.id)
+        loaded = definitions.load(session, version.id)
         session.add(
             PendingTimer(
                 kind="start",
@@ -77,18 +74,18 @@ def sync(rt: Runtime, session: object, process_key: str) -> None:
         )
 
 
-def fire_start(rt: Runtime, row: PendingTimer) -> str | None:
-    with rt.store.write() as session:
+def fire_start(store: Store, definitions: Definitions, start_in: StartIn, row: PendingTimer) -> str | None:
+    with store.write() as session:
         query = select(PendingTimer).where(PendingTimer.id == row.id)
-        if not rt.store.is_sqlite:
+        if not store.is_sqlite:
             query = query.with_for_update(skip_locked=True)
         current = session.scalar(query)
         if current is None:
             return None  # another scheduler took it
-        version = rt.definitions.latest(session, current.process_key or "")
+        version = definitions.latest(session, current.process_key or "")
         due = current.due_at
         session.delete(current)
-        new_id = rt.start_in(session, version.process_key, {}, SYSTEM, None, scheduled_at=due)
+        new_id = start_in(session, version.process_key, {}, SYSTEM, None, scheduled_at=due)
         following = next_due(version.start_timer or "", due, version.deployed_at)
         if following is not None:
             session.add(

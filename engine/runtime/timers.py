@@ -7,25 +7,24 @@ it is due.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy import select
 
-from engine.actor import SYSTEM
 from engine.errors import Conflict, EngineError
+from engine.runtime.operation import Operation
 from engine.runtime.indexes import timed_items
 from engine.store.models import PendingTimer
+from engine.store.sessions import Store
 
-if TYPE_CHECKING:
-    from engine.runtime.facade import Runtime
-    from engine.runtime.operation import Operation
 
 log = logging.getLogger("weibao.scheduler")
 
 
-def _due(rt: Runtime, limit: int) -> list[tuple[str, list[PendingTimer]]]:
-    now = rt.clock.now()
-    with rt.store.read() as session:
+def due(store: Store, now: datetime, limit: int) -> list[tuple[str, list[PendingTimer]]]:
+    """What is due now, grouped by instance (or by process, for a scheduled start)."""
+    with store.read() as session:
         # Strictly before now: SpiffWorkflow fires a timer once `due < now`, and so do we.
         rows = session.scalars(
             select(PendingTimer)
@@ -43,7 +42,7 @@ def _due(rt: Runtime, limit: int) -> list[tuple[str, list[PendingTimer]]]:
 def fire_in(op: Operation) -> None:
     """Fire what is due in this instance, judged from its state (the index only led us here).
     Replay calls this too, so a live run and its replay fire the same things in the same order."""
-    for due, kind, element_id, task_id in timed_items(op, op.rt.sla.pending_timers(op)):
+    for due, kind, element_id, task_id in timed_items(op, op.services.sla.deadlines(op)):
         if due >= op.now:
             continue
         if kind == "timer" and task_id:
@@ -58,7 +57,7 @@ def fire_in(op: Operation) -> None:
                 fired_at=op.now.isoformat(),
             )
         elif kind == "sla":
-            op.rt.sla.fire(op, element_id)
+            op.services.sla.fire(op, element_id)
         elif kind == "retry":
             op.event(
                 "service_task_retried",
@@ -71,22 +70,16 @@ def fire_in(op: Operation) -> None:
     op.advance()
 
 
-def fire_instance(rt: Runtime, instance_id: str, rows: list[PendingTimer]) -> None:
-    with rt.operation(instance_id, SYSTEM) as op:
-        fire_in(op)
-
-
-def fire_due(rt: Runtime, limit: int = 500) -> int:
-    """Fire everything due now; returns how many instances (or scheduled starts) were acted on."""
-    from engine.runtime.schedules import fire_start
-
+def fire_all(work: list[tuple[str, list[PendingTimer]]], fire_instance: Callable[[str], object],
+             fire_start: Callable[[PendingTimer], object]) -> int:
+    """Fire each due instance or start; returns how many were acted on."""
     fired = 0
-    for key, rows in _due(rt, limit):
+    for key, rows in work:
         try:
             if key.startswith("start:"):
-                fire_start(rt, rows[0])
+                fire_start(rows[0])
             else:
-                fire_instance(rt, key, rows)
+                fire_instance(key)
             fired += 1
         except Conflict:
             log.info("timer for %s skipped: changed concurrently, retried next tick", key)

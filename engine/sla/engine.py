@@ -7,35 +7,27 @@ and warning deadlines go to the pending-timer index as kind "sla", element_id "s
 
 from __future__ import annotations
 
-import contextvars
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 from engine.bpmn.definitions import SLA_DECISION
 from engine.bpmn.model import split_names
 from engine.bpmn.state import is_finished, iter_tasks
 from engine.errors import EngineError
 from engine.sla import clocks as sc
-from engine.sla.hooks import NoSla
-from engine.sla.report import clock_views, clocks_for, sync_table
+from engine.sla.hooks import Deadline, NoSla, OperationView
+from engine.sla.report import clock_views, sync_table
 
 DEFAULT_WARNING_RATIO = 0.75
 
 
-@dataclass
-class _Context:
-    op: Any
-    changed: bool = False  # a due time moved in this operation: re-arm the timers that read it
-    rearming: bool = False
-
-
-_current: contextvars.ContextVar[_Context | None] = contextvars.ContextVar("weibao_sla_op", default=None)
-
-
-def _clocks(op: Any) -> dict[str, dict[str, Any]]:
+def _clocks(op: OperationView) -> dict[str, dict[str, Any]]:
     return op.wf.data.get("_sla") or {}
 
 
@@ -53,19 +45,11 @@ class SlaEngine(NoSla):
     def ratio(self) -> float:
         return float(self.settings.get("sla_warning_ratio", DEFAULT_WARNING_RATIO))
 
-    def _ctx(self, op: Any) -> _Context:
-        ctx = _current.get()
-        if ctx is None or ctx.op is not op:
-            ctx = _Context(op)
-            _current.set(ctx)
-        return ctx
-
     # ----------------------------------------------------------------- hooks
-    def attach(self, op: Any, row: Any) -> None:
-        self._ctx(op)
+    def attach(self, op: OperationView) -> None:
         self._catch_up(op)  # deadlines that passed while nobody looked are recorded first
 
-    def on_enter(self, op: Any, task: Any) -> None:
+    def on_enter(self, op: OperationView, task: Task) -> None:
         props = op.element(task).properties
         for name in split_names(props.get("sla.start")):
             self._start(op, task, name)
@@ -81,7 +65,7 @@ class SlaEngine(NoSla):
                     paused_at=clock["paused_at"],
                 )
 
-    def on_complete(self, op: Any, task: Any) -> None:
+    def on_complete(self, op: OperationView, task: Task) -> None:
         props = op.element(task).properties
         for name in split_names(props.get("sla.pause")):
             self._resume(op, name, str(task.id), task.task_spec.bpmn_id)
@@ -92,55 +76,63 @@ class SlaEngine(NoSla):
         for name in split_names(props.get("sla.start_on_complete")):
             self._start(op, task, name)
 
-    def after_steps(self, op: Any) -> None:
-        ctx = self._ctx(op)
+    def after_steps(self, op: OperationView) -> None:
+        flags = op.sla_flags
         if not _clocks(op):
             return
         self._release_dead_pauses(op)
-        self._relevel(op, ctx)
+        self._relevel(op)
         self._catch_up(op)
-        if ctx.rearming:
+        if flags.rearming:
             return
-        ctx.rearming = True
+        flags.rearming = True
         try:
-            if sc.rearm_timers(op.wf, _clocks(op), ctx.changed):
+            if sc.rearm_timers(op.wf, _clocks(op), flags.changed):
                 op.advance()  # a re-armed timer that is already due runs now, not at the next operation
         finally:
-            ctx.rearming, ctx.changed = False, False
+            flags.rearming, flags.changed = False, False
 
-    def task_due(self, task: Any) -> datetime | None:
-        ctx = _current.get()
-        if ctx is None:
-            return None
-        clocks = _clocks(ctx.op)
+    def task_due(self, op: OperationView, task: Task) -> datetime | None:
+        clocks = _clocks(op)
         dues = [
-            sc.due_of(clocks[n], sc.calendar_named(clocks[n]["calendar"]), ctx.op.now)
-            for n in split_names(ctx.op.element(task).properties.get("sla.stop"))
+            sc.due_of(clocks[n], sc.calendar_named(clocks[n]["calendar"]), op.now)
+            for n in split_names(op.element(task).properties.get("sla.stop"))
             if n in clocks and not clocks[n]["stopped_at"]
         ]
         return min(dues, default=None)
 
-    def pending_timers(self, op: Any) -> list[tuple[str, str, str | None, datetime]]:
-        if op.session is not None and op.replay is None:  # replay rebuilds state, it writes nothing
-            sync_table(op.session, op.instance_id, op.loaded.process_key, _clocks(op))
-        if getattr(op, "cancelled", False) or is_finished(op.wf):
+    def save(self, session: Session, op: OperationView) -> None:
+        """The write path keeps the SLA table (what the report reads) in step with the clocks."""
+        sync_table(session, op.instance_id, op.loaded.process_key, _clocks(op))
+
+    def deadlines(self, op: OperationView) -> list[Deadline]:
+        if op.cancelled or is_finished(op.wf):
             return []
         return [
             ("sla", timer_element_id(kind, name), None, due) for kind, name, due in sc.deadlines(_clocks(op))
         ]
 
-    def fire(self, op: Any, element_id: str) -> None:
+    def fire(self, op: OperationView, element_id: str) -> None:
         # "sla:<warning|breach>:<clock>"; whichever deadline it was, record every one that has passed.
         name = element_id.split(":", 2)[-1]
         clock = _clocks(op).get(name)
         if clock is not None:
             self._tick(op, name, clock)
 
-    def script_functions(self) -> dict[str, Any]:
-        return {"sla_due": self._sla_due, "business_due": self._business_due}
+    def script_functions(self, op: OperationView | None) -> dict[str, Callable[..., object]]:
+        """`sla_due` and `business_due` for the expressions of one operation's workflow."""
+
+        def sla_due(name: str) -> str:
+            return self._sla_due(_inside(op, "sla_due"), name)
+
+        def business_due(duration: str, calendar: str = "workdays") -> str:
+            return sc.local_iso(sc.add_target(_inside(op, "business_due").now, duration, calendar))
+
+        return {"sla_due": sla_due, "business_due": business_due}
 
     # ----------------------------------------------------------------- targets
-    def _targets(self, op: Any, name: str, inputs: dict[str, Any], element: str | None) -> dict[str, Any]:
+    def _targets(self, op: OperationView, name: str, inputs: dict[str, Any],
+                 element: str | None) -> dict[str, Any]:
         """{"target", "calendar"}; {"reason"} when there is none."""
         engine = self._decisions.get(op.loaded.content_hash)
         if engine is None:
@@ -167,7 +159,7 @@ class SlaEngine(NoSla):
         }
 
     # ----------------------------------------------------------------- transitions
-    def _start(self, op: Any, task: Any, name: str) -> None:
+    def _start(self, op: OperationView, task: Task, name: str) -> None:
         clocks = _clocks(op)
         if name in clocks:
             return  # one clock per name and instance: re-entering a loop keeps the first start
@@ -191,13 +183,13 @@ class SlaEngine(NoSla):
             warn_at=clock["warn_at"],
         )
 
-    def _resume(self, op: Any, name: str, task_id: str | None, element: str | None) -> None:
+    def _resume(self, op: OperationView, name: str, task_id: str | None, element: str | None) -> None:
         clock = _clocks(op).get(name)
         if clock is None:
             return
         seconds = sc.resume(clock, task_id, op.now, self.ratio)
         if seconds is not None:
-            self._ctx(op).changed = True
+            op.sla_flags.changed = True
             op.event(
                 "sla_resumed",
                 element_id=element,
@@ -208,17 +200,18 @@ class SlaEngine(NoSla):
                 due_at=clock["due_at"],
             )
 
-    def _stop(self, op: Any, task: Any, name: str) -> None:
+    def _stop(self, op: OperationView, task: Task, name: str) -> None:
         self._finish_clock(op, name, task.task_spec.bpmn_id, str(task.id))
 
-    def on_finish(self, op: Any) -> None:
+    def on_finish(self, op: OperationView) -> None:
         """The instance ended (completed, handed over, cancelled): clocks nobody stopped stop now, so
         none stays running for ever and the report counts them."""
         for name in list(_clocks(op)):
             self._finish_clock(op, name, None, None, reason="instance_ended")
 
     def _finish_clock(
-        self, op: Any, name: str, element_id: str | None, task_id: str | None, reason: str | None = None
+        self, op: OperationView, name: str, element_id: str | None, task_id: str | None,
+        reason: str | None = None,
     ) -> None:
         clock = _clocks(op).get(name)
         if clock is None or clock["stopped_at"]:
@@ -240,7 +233,7 @@ class SlaEngine(NoSla):
             **extra,
         )
 
-    def _tick(self, op: Any, name: str, clock: dict[str, Any]) -> None:
+    def _tick(self, op: OperationView, name: str, clock: dict[str, Any]) -> None:
         """Record the warning and the breach whose time has passed (strictly, like the scheduler: a
         clock stopped at its due instant is met)."""
         if clock["state"] != "running":
@@ -266,11 +259,11 @@ class SlaEngine(NoSla):
                 target=clock["target"],
             )
 
-    def _catch_up(self, op: Any) -> None:
+    def _catch_up(self, op: OperationView) -> None:
         for name, clock in sorted(_clocks(op).items()):
             self._tick(op, name, clock)
 
-    def _release_dead_pauses(self, op: Any) -> None:
+    def _release_dead_pauses(self, op: OperationView) -> None:
         """A pausing task that was cancelled (e.g. by an interrupting boundary event) never completes."""
         paused = {n: c for n, c in _clocks(op).items() if c["state"] == "paused"}
         if not paused:
@@ -279,7 +272,7 @@ class SlaEngine(NoSla):
         for name in sc.drop_dead_holders(paused, live):
             self._resume(op, name, None, None)
 
-    def _relevel(self, op: Any, ctx: _Context) -> None:
+    def _relevel(self, op: OperationView) -> None:
         live = {n: c for n, c in _clocks(op).items() if c["state"] in sc.LIVE}
         if not live:
             return
@@ -301,7 +294,7 @@ class SlaEngine(NoSla):
                 )
                 continue
             sc.retarget(clock, result, self.ratio)
-            ctx.changed = True
+            op.sla_flags.changed = True
             op.event(
                 "sla_relevelled",
                 actor="system",
@@ -315,24 +308,15 @@ class SlaEngine(NoSla):
             )
 
     # ----------------------------------------------------------------- reading
-    def clocks_for(self, session: Any, instance_id: str) -> list[dict[str, Any]]:
-        return clocks_for(session, instance_id, self.clock.now())
-
-    def clocks_from_data(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+    def clocks_for(self, conn: Connection, instance_id: str, data: dict[str, Any]) -> list[dict[str, Any]]:
         """The clocks from an instance's stored data (which carries the `_sla` records), measured now."""
         return clock_views(data.get("_sla") or {}, self.clock.now())
 
     def clocks_from_state(self, wf: Any, now: datetime) -> list[dict[str, Any]]:
         return clock_views(wf.data.get("_sla") or {}, now)
 
-    def _op(self, function: str) -> Any:
-        ctx = _current.get()
-        if ctx is None:
-            raise EngineError(f"{function}() can only be used inside a running process")
-        return ctx.op
-
-    def _sla_due(self, name: str) -> str:
-        op = self._op("sla_due")
+    @staticmethod
+    def _sla_due(op: OperationView, name: str) -> str:
         clock = _clocks(op).get(name)
         if clock is None:
             started = sorted(_clocks(op)) or "none"
@@ -343,8 +327,11 @@ class SlaEngine(NoSla):
             )
         return sc.local_iso(sc.due_of(clock, sc.calendar_named(clock["calendar"]), op.now))
 
-    def _business_due(self, duration: str, calendar: str = "workdays") -> str:
-        return sc.local_iso(sc.add_target(self._op("business_due").now, duration, calendar))
+
+def _inside(op: OperationView | None, function: str) -> OperationView:
+    if op is None:
+        raise EngineError(f"{function}() can only be used inside a running process")
+    return op
 
 
-__all__ = ["SlaEngine", "clocks_for", "timer_element_id"]
+__all__ = ["SlaEngine", "timer_element_id"]

@@ -13,7 +13,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import inspect, text
 
-from engine.store.models import Base, Store
+from engine.store import users  # noqa: F401 - registers the user tables
+from engine.store.models import Base
+from engine.store.sessions import Store
 
 SCRIPTS = Path(__file__).resolve().parent / "migrations"
 FIRST = "0001"
@@ -27,8 +29,6 @@ def config_for(connection: object) -> Config:
 
 
 def migrate(store: Store, target: str = "head") -> None:
-    from engine.store import users  # noqa: F401 - registers the user tables
-
     with store.engine.begin() as conn:
         if not store.is_sqlite:
             conn.execute(text("SELECT pg_advisory_xact_lock(72207)"))
@@ -41,6 +41,15 @@ def migrate(store: Store, target: str = "head") -> None:
         if "alembic_version" not in tables:
             command.stamp(cfg, FIRST)
         command.upgrade(cfg, target)
+
+
+def create_all(store: Store) -> None:
+    """Create or upgrade the schema to the newest migration."""
+    migrate(store)
+
+
+def drop_all(store: Store) -> None:
+    Base.metadata.drop_all(store.engine)
 
 
 def upgrade_to(store: Store, revision: str) -> None:

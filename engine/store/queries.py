@@ -6,7 +6,8 @@ else the whole store. Rows outside the scope are reported as unknown, so their e
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from lxml import etree
 from sqlalchemy import and_, bindparam, func, select
@@ -14,7 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
-from engine.store.chain import event_view, verify_chain
+from engine.store.chain import EventLike, event_view, verify_chain
 from engine.store.models import (
     DefinitionFile,
     EventRow,
@@ -27,6 +28,14 @@ from engine.store.models import (
 from engine.store.paging import Page, Scope, paged
 from engine.store.prepared import Prepared
 from engine.store.worklist import TASK_COLUMNS, task_dict
+
+
+class ClockReader(Protocol):
+    """The SLA clocks of an instance as the API shows them; `data` is the instance's stored data."""
+
+    def clocks_for(self, conn: Connection, instance_id: str,
+                   data: dict[str, Any]) -> list[dict[str, Any]]: ...
+
 
 BPMN_PROCESS = "{http://www.omg.org/spec/BPMN/20100524/MODEL}process"
 
@@ -118,7 +127,8 @@ _TASKS_OF = select(*TASK_COLUMNS).where(OpenTask.instance_id == bindparam("id"))
 _DETAIL_FAST, _TASKS_OF_FAST = Prepared(_DETAIL), Prepared(_TASKS_OF)
 
 
-def instance(conn: Connection, scope: Scope, instance_id: str, sla: Any = None) -> dict[str, Any]:
+def instance(conn: Connection, scope: Scope, instance_id: str,
+             sla: ClockReader | None = None) -> dict[str, Any]:
     if scope.customer is None:
         row = _DETAIL_FAST.first(conn, {"id": instance_id})
     else:
@@ -135,17 +145,21 @@ def instance(conn: Connection, scope: Scope, instance_id: str, sla: Any = None) 
     return out
 
 
-def _clocks(conn: Connection, sla: Any, instance_id: str, data: dict[str, Any]) -> list[dict[str, Any]]:
-    """From the data already read when the SLA engine can; an engine may also look them up itself."""
-    if (from_data := getattr(sla, "clocks_from_data", None)) is not None:
-        return list(from_data(data))
-    if (clocks_for := getattr(sla, "clocks_for", None)) is not None:
-        with Session(bind=conn) as session:
-            return list(clocks_for(session, instance_id))
-    return []
+def _clocks(conn: Connection, sla: ClockReader | None, instance_id: str,
+            data: dict[str, Any]) -> list[dict[str, Any]]:
+    return [] if sla is None else list(sla.clocks_for(conn, instance_id, data))
 
 
 # ----------------------------------------------------------------- audit
+def history_views(session: Session | None, instance_id: str,
+                  pending: Sequence[EventLike]) -> list[dict[str, Any]]:
+    """The stored history followed by the events an operation has not written yet (what a handler
+    sees); an operation with no session (replay) has only its own."""
+    rows: list[EventRow] = [] if session is None else list(session.scalars(
+        select(EventRow).where(EventRow.instance_id == instance_id).order_by(EventRow.seq)).all())
+    return [event_view(r, r.seq) for r in rows] + [event_view(ev, None) for ev in pending]
+
+
 def history(session: Session, instance_id: str, page: Page) -> tuple[list[dict[str, Any]], int]:
     query = select(EventRow).where(EventRow.instance_id == instance_id).order_by(EventRow.seq)
     rows, total = paged(session, query, page)

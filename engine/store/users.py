@@ -22,7 +22,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from engine.actor import Actor
 from engine.clock import Clock
 from engine.errors import Conflict, InvalidInput, NotFound
-from engine.store.models import Base, Store
+from engine.store.models import Base
+from engine.store.sessions import Store
 
 GROUPS = (
     "customer", "service_desk", "duty_engineer", "senior_engineer", "expert_group", "vendor",
