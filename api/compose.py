@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from engine import Settings
 from engine.clock import Clock
 from engine.service import Service, build_service
 from handlers import ALL_HANDLERS
@@ -17,7 +18,7 @@ def product_service(
     database_url: str | None = None,
     *,
     clock: Clock | None = None,
-    settings: Mapping[str, object] | None = None,
+    settings: Settings | Mapping[str, object] | None = None,
     handlers: Iterable[Callable[..., Any]] | None = None,
     sla: Any = None,
     create_schema: bool = True,
@@ -26,7 +27,7 @@ def product_service(
         database_url,
         clock=clock,
         handlers=ALL_HANDLERS if handlers is None else handlers,
-        settings=dict(settings or {}),
+        settings=Settings.of(settings),
         sla=sla,
         create_schema=create_schema,
     )

@@ -14,6 +14,7 @@ import time
 from datetime import datetime
 from typing import Any
 
+from engine import Settings
 from engine.clock import ManualClock, SystemClock
 from engine.errors import DefinitionInvalid
 from engine.logs import configure as configure_logging
@@ -26,25 +27,8 @@ from .compose import product_service
 log = logging.getLogger("weibao")
 
 
-def settings_from_env() -> dict[str, Any]:
-    settings: dict[str, Any] = {}
-    if os.environ.get("WEIBAO_PROCESSES_DIR"):
-        settings["processes_dir"] = os.environ["WEIBAO_PROCESSES_DIR"]
-    for key in ("timer_interval", "token_cache_seconds"):
-        if os.environ.get(f"WEIBAO_{key.upper()}"):
-            settings[key] = float(os.environ[f"WEIBAO_{key.upper()}"])
-    for key in OUTBOX_ENV:
-        value = os.environ.get(f"WEIBAO_{key.upper()}")
-        if value:
-            settings[key] = int(value) if key == "smtp_port" else value
-    if os.environ.get("WEIBAO_DELIVER_OUTBOX"):
-        settings["deliver_outbox"] = os.environ["WEIBAO_DELIVER_OUTBOX"] not in ("0", "false", "no")
-    return settings
-
-
-# Outbox delivery settings, each read from WEIBAO_<NAME> (e.g. WEIBAO_SMTP_HOST).
-OUTBOX_ENV = ("smtp_host", "smtp_port", "smtp_tls", "smtp_user", "smtp_password", "smtp_from", "mail_domain",
-              "webhook_secret", "sms_gateway_url")
+def settings_from_env() -> Settings:
+    return Settings.from_env(os.environ)
 
 
 def _manual_clock(start: str | None) -> ManualClock:
@@ -184,7 +168,7 @@ def worker(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stopped.set())
     try:
         # The worker is where notifications leave the building (serve only when asked to).
-        service.start_scheduler(deliver_outbox=service.settings.get("deliver_outbox", True))
+        service.start_scheduler(deliver_outbox=service.settings.deliver_outbox is not False)
         log.info("worker firing timers and delivering the outbox every %ss", service.scheduler.interval)
         stopped.wait()
     finally:

@@ -26,6 +26,7 @@ from engine.errors import (
     ScriptError,
 )
 from engine.service import Service, build_service, default_database_url
+from engine.settings import Settings
 from engine.store import queries, users, worklist
 from engine.store.gauges import Gauges, read_gauges
 from engine.store.paging import Scope
@@ -36,6 +37,6 @@ __all__ = [
     "GROUPS", "ROLES", "add_user", "ensure_schema", "ensure_user", "issue_token",
     "SYSTEM", "Actor", "CalendarDataMissing", "Clock", "Conflict", "DefinitionInvalid", "DeliveryError",
     "EngineError", "Forbidden", "HandlerError", "InvalidInput", "ManualClock", "NotFound",
-    "ReadConnection", "ScriptError", "Scope", "Service", "Store", "SystemClock", "build_service",
+    "ReadConnection", "ScriptError", "Scope", "Service", "Settings", "Store", "SystemClock", "build_service",
     "default_database_url", "Gauges", "read_gauges", "policy", "queries", "users", "worklist",
 ]

@@ -21,6 +21,7 @@ from sqlalchemy import or_, select
 
 from engine.clock import Clock
 from engine.errors import DeliveryError, backoff
+from engine.settings import Settings
 from engine.store.models import OutboxMessage
 from engine.store.sessions import Store
 
@@ -45,11 +46,11 @@ def signature(secret: str, body: bytes) -> str:
 
 
 class Deliverer:
-    def __init__(self, store: Store, clock: Clock, settings: dict[str, Any]) -> None:
+    def __init__(self, store: Store, clock: Clock, settings: Settings) -> None:
         self.store = store
         self.clock = clock
         self.settings = settings
-        self.max_attempts = int(settings.get("outbox_max_attempts", 6))
+        self.max_attempts = settings.outbox_max_attempts
 
     def deliver_due(self, limit: int = 50) -> int:
         sent = 0
@@ -98,7 +99,7 @@ class Deliverer:
                     )
                 else:
                     msg.next_attempt_at = now + backoff(
-                        msg.attempts, base=float(self.settings.get("outbox_backoff_seconds", 30))
+                        msg.attempts, base=self.settings.outbox_backoff_seconds
                     )
                 return 0
             msg.status, msg.sent_at, msg.last_error = "sent", now, None
@@ -110,7 +111,7 @@ class Deliverer:
         elif msg.channel == "webhook":
             self._post(msg.recipient, msg)
         elif msg.channel == "sms":
-            gateway = self.settings.get("sms_gateway_url")
+            gateway = self.settings.sms_gateway_url
             if not gateway:
                 raise DeliveryError("no SMS gateway configured (settings sms_gateway_url)", retryable=False)
             self._post(str(gateway), msg)
@@ -120,21 +121,17 @@ class Deliverer:
     def _email(self, msg: OutboxMessage) -> None:
         s = self.settings
         mail = EmailMessage()
-        mail["From"] = s.get("smtp_from", "weibao@localhost")
-        mail["To"] = (
-            msg.recipient if "@" in msg.recipient else f"{msg.recipient}@{s.get('mail_domain', 'localhost')}"
-        )
+        mail["From"] = s.smtp_from
+        mail["To"] = msg.recipient if "@" in msg.recipient else f"{msg.recipient}@{s.mail_domain}"
         mail["Subject"] = msg.subject
-        mail["Message-ID"] = f"<weibao-outbox-{msg.id}@{s.get('mail_domain', 'localhost')}>"
+        mail["Message-ID"] = f"<weibao-outbox-{msg.id}@{s.mail_domain}>"
         mail.set_content(msg.body)
         try:
-            with smtplib.SMTP(
-                s.get("smtp_host", "localhost"), int(s.get("smtp_port", 25)), timeout=10
-            ) as smtp:
-                if s.get("smtp_tls"):
+            with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=10) as smtp:
+                if s.smtp_tls:
                     smtp.starttls()
-                if s.get("smtp_user"):
-                    smtp.login(s["smtp_user"], s.get("smtp_password", ""))
+                if s.smtp_user:
+                    smtp.login(s.smtp_user, s.smtp_password)
                 smtp.send_message(mail)
         except (OSError, smtplib.SMTPException) as exc:
             raise DeliveryError(f"SMTP: {exc}") from exc
@@ -146,7 +143,7 @@ class Deliverer:
         headers = {
             "Content-Type": "application/json",
             "Idempotency-Key": f"weibao-outbox-{msg.id}",
-            "X-Weibao-Signature": signature(str(self.settings.get("webhook_secret", "")), body),
+            "X-Weibao-Signature": signature(self.settings.webhook_secret, body),
         }
         request = urllib.request.Request(url, data=body, headers=headers, method="POST")
         try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,9 +15,15 @@ from typing import Any
 from engine.bpmn.definitions import Definitions
 from engine.clock import Clock, SystemClock
 from engine.handler import HandlerRegistry
+from engine.outbox import Deliverer
 from engine.runtime.facade import Runtime
+from engine.runtime.scheduler import Scheduler
+from engine.settings import Settings
+from engine.sla.engine import SlaEngine
+from engine.sla.hooks import SlaHooks
 from engine.store.migrate import create_all
 from engine.store.sessions import Store
+from engine.store.users import TokenCache
 
 log = logging.getLogger("weibao")
 
@@ -34,24 +40,21 @@ class Service:
     definitions: Definitions
     runtime: Runtime
     clock: Clock
-    settings: dict[str, Any] = field(default_factory=dict)
+    settings: Settings = field(default_factory=Settings)
     scheduler: Any = None
     tokens: Any = None  # users.TokenCache: who a bearer token belongs to
 
     def deploy_processes(self, directory: str | Path | None = None) -> list[Any]:
-        directory = Path(directory or self.settings.get("processes_dir") or DEFAULT_PROCESSES)
+        directory = Path(directory or self.settings.processes_dir or DEFAULT_PROCESSES)
         if not any(directory.glob("*.bpmn")) and not any(directory.glob("*.dmn")):
             return []
         return self.runtime.deploy_directory(directory, actor="system")
 
     def start_scheduler(self, interval: float | None = None, deliver_outbox: bool | None = None) -> None:
         """Timers always; outbox delivery when asked (the `worker` command, or settings)."""
-        from engine.outbox import Deliverer
-        from engine.runtime.scheduler import Scheduler
-
-        deliver = self.settings.get("deliver_outbox", False) if deliver_outbox is None else deliver_outbox
+        deliver = bool(self.settings.deliver_outbox) if deliver_outbox is None else deliver_outbox
         deliverer = Deliverer(self.store, self.clock, self.settings) if deliver else None
-        every = interval or self.settings.get("timer_interval", 1.0)
+        every = interval or self.settings.timer_interval
         self.scheduler = Scheduler(self.runtime, every, deliverer)
         self.scheduler.start()
 
@@ -66,23 +69,18 @@ def build_service(
     *,
     clock: Clock | None = None,
     handlers: Iterable[Callable[..., Any]],
-    settings: dict[str, Any] | None = None,
-    sla: Any = None,
+    settings: Settings | Mapping[str, object] | None = None,
+    sla: SlaHooks | None = None,
     create_schema: bool = True,
 ) -> Service:
     clock = clock or SystemClock()
-    settings = dict(settings or {})
+    config = Settings.of(settings)
     store = Store(database_url or default_database_url())
     if create_schema:
         create_all(store)
     registry = HandlerRegistry(handlers)
     definitions = Definitions(store, registry.topics(), clock)
-    if sla is None:
-        from engine.sla.engine import SlaEngine
-
-        sla = SlaEngine(clock, settings)
-    runtime = Runtime(store, definitions, registry, clock, settings, sla=sla)
-    from engine.store.users import TokenCache
-
-    tokens = TokenCache(store, float(settings.get("token_cache_seconds", 5.0)))
-    return Service(store, definitions, runtime, clock, settings, tokens=tokens)
+    runtime = Runtime(store, definitions, registry, clock, config,
+                      sla=SlaEngine(clock, config.sla_warning_ratio) if sla is None else sla)
+    tokens = TokenCache(store, config.token_cache_seconds)
+    return Service(store, definitions, runtime, clock, config, tokens=tokens)

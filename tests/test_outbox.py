@@ -15,6 +15,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from engine.outbox import Deliverer
+from engine.settings import Settings
 from engine.store.models import OutboxMessage
 
 
@@ -88,7 +89,7 @@ def test_email_is_sent_once_over_smtp(service, smtp):
     deliverer = Deliverer(
         service.store,
         service.clock,
-        {"smtp_host": "127.0.0.1", "smtp_port": controller.port, "mail_domain": "example.cn"},
+        Settings.of({"smtp_host": "127.0.0.1", "smtp_port": controller.port, "mail_domain": "example.cn"}),
     )
     mid = add(service, "email", "technical_lead")
     assert deliverer.deliver_due() == 1
@@ -105,7 +106,7 @@ def test_email_is_sent_once_over_smtp(service, smtp):
 def test_webhook_is_signed_and_idempotent_and_retried(service, receiver, clock):
     url, seen, plan = receiver
     plan.extend([503])
-    deliverer = Deliverer(service.store, service.clock, {"webhook_secret": "s3cret"})
+    deliverer = Deliverer(service.store, service.clock, Settings.of({"webhook_secret": "s3cret"}))
     mid = add(service, "webhook", url)
     assert deliverer.deliver_due() == 0
     row = status(service, mid)
@@ -122,7 +123,7 @@ def test_webhook_is_signed_and_idempotent_and_retried(service, receiver, clock):
 def test_a_message_that_keeps_failing_is_marked_failed(service, receiver, clock):
     url, seen, plan = receiver
     plan.extend([500] * 10)
-    deliverer = Deliverer(service.store, service.clock, {"outbox_max_attempts": 3})
+    deliverer = Deliverer(service.store, service.clock, Settings.of({"outbox_max_attempts": 3}))
     mid = add(service, "webhook", url)
     for _ in range(5):
         deliverer.deliver_due()
@@ -133,7 +134,7 @@ def test_a_message_that_keeps_failing_is_marked_failed(service, receiver, clock)
 
 def test_unconfigured_sms_fails_visibly(service):
     mid = add(service, "sms", "13800000000")
-    Deliverer(service.store, service.clock, {}).deliver_due()
+    Deliverer(service.store, service.clock, Settings.of({})).deliver_due()
     row = status(service, mid)
     assert row.status == "failed" and "SMS gateway" in row.last_error
     with service.store.read() as s:

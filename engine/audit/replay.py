@@ -9,7 +9,6 @@ and after each operation compares the state digest and the events it produced wi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
@@ -32,6 +31,7 @@ from engine.runtime.commands import ACTS, Act
 from engine.runtime.invoker import Outcome, ReplayInvoker
 from engine.runtime.operation import Operation, Services, open_operation
 from engine.runtime.persist import json_safe, settle
+from engine.settings import Settings
 from engine.sla.hooks import SlaHooks
 from engine.store.models import EventRow, Instance, ProcessVersion
 from engine.store.sessions import Store
@@ -79,11 +79,11 @@ def _comparable(ev: Any) -> tuple[Any, ...]:
 
 class Replayer:
     def __init__(self, store: Store, definitions: Definitions, sla: SlaHooks,
-                 settings: Mapping[str, object]) -> None:
+                 settings: Settings | None = None) -> None:
         self.store = store
         self.definitions = definitions
         self.sla = sla
-        self.settings = dict(settings)
+        self.settings = settings or Settings()
         self.clock = ManualClock()
 
     def replay(self, instance_id: str, upto: int | None = None) -> ReplayResult:

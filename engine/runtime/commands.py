@@ -21,14 +21,13 @@ from engine.bpmn import forms
 from engine.bpmn.patches import MERGE_PAYLOAD
 from engine.bpmn.state import iter_tasks
 from engine.errors import Conflict, InvalidInput, NotFound
-from engine.runtime.operation import Operation
 from engine.runtime.indexes import assignee_of
+from engine.runtime.operation import Operation
 from engine.runtime.timers import fire_in
 from engine.store import worklist
 from engine.store.models import EventRow, Instance
 from engine.store.paging import Scope
 from engine.store.queries import visible_instance
-
 
 
 def task_instance(task_id: str, actor: Actor,

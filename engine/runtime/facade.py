@@ -33,6 +33,7 @@ from engine.runtime.commands import Act
 from engine.runtime.invoker import LiveInvoker
 from engine.runtime.operation import Operation, Services, open_operation
 from engine.runtime.persist import apply_effects, persist
+from engine.settings import Settings
 from engine.sla.hooks import NoSla, SlaHooks
 from engine.store.models import PendingTimer
 from engine.store.sessions import Store
@@ -64,7 +65,7 @@ class Runtime:
         definitions: Definitions,
         handlers: HandlerRegistry,
         clock: Clock,
-        settings: dict[str, Any] | None = None,
+        settings: Settings | None = None,
         sla: SlaHooks | None = None,
     ) -> None:
         self.store = store
@@ -72,7 +73,7 @@ class Runtime:
         self.handlers = handlers
         self.invoker = LiveInvoker(handlers)
         self.clock = clock
-        self.settings = dict(settings or {})
+        self.settings = settings or Settings()
         self.sla: SlaHooks = sla or NoSla()
         self.serializer = make_serializer()
         self.services = Services(self.sla, self.invoker, clock, self.settings)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -23,6 +22,7 @@ from engine.clock import Clock
 from engine.errors import EngineError, ScriptError, backoff
 from engine.handler import HandlerContext, freeze
 from engine.runtime.invoker import Outcome, ReplayInvoker, new_effects
+from engine.settings import Settings
 from engine.sla.hooks import SlaFlags, SlaHooks
 from engine.store.chain import NewEvent
 from engine.store.queries import history_views
@@ -42,7 +42,7 @@ class Services:
     sla: SlaHooks
     invoker: Invoker
     clock: Clock
-    settings: Mapping[str, object]
+    settings: Settings
 
 
 @dataclass
@@ -168,7 +168,7 @@ class Operation:
             data=freeze(task.data),
             properties=freeze(el.properties),
             clock=self.services.clock,
-            settings=freeze(self.services.settings),
+            settings=freeze(self.services.settings.for_handlers()),
             history=lambda: history_views(self.session, self.instance_id, self.events),
             effects=new_effects(f"{self.instance_id}:{task.id}"),
         )
@@ -197,7 +197,7 @@ class Operation:
         task.internal_data["weibao_attempts"] = attempts
         element = task.task_spec.bpmn_id
         common = {"element_id": element, "task_id": str(task.id), "actor": "system"}
-        if outcome.retryable and attempts < int(str(self.services.settings.get("handler_max_attempts", 5))):
+        if outcome.retryable and attempts < self.services.settings.handler_max_attempts:
             delay = (
                 outcome.retry_delay if outcome.retry_delay is not None else backoff(attempts).total_seconds()
             )

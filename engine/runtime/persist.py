@@ -11,12 +11,11 @@ from sqlalchemy.orm import Session
 
 from engine.actor import SYSTEM, Actor
 from engine.bpmn.state import compact, digest, is_finished
-from engine.runtime.operation import Operation
 from engine.runtime.indexes import refresh_tasks, refresh_timers, timed_items
+from engine.runtime.operation import Operation
 from engine.store import write
 from engine.store.chain import canonical, chain_hash, event_payload
 from engine.store.write import InstanceRecord
-
 
 
 def json_safe(value: Any) -> Any:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from engine.bpmn.definitions import SLA_DECISION
 from engine.bpmn.model import split_names
 from engine.bpmn.state import is_finished, iter_tasks
+from engine.clock import Clock
 from engine.errors import EngineError
 from engine.sla import clocks as sc
 from engine.sla.hooks import Deadline, NoSla, OperationView
@@ -36,14 +37,10 @@ def timer_element_id(kind: str, clock: str) -> str:
 
 
 class SlaEngine(NoSla):
-    def __init__(self, clock: Any, settings: dict[str, Any]) -> None:
+    def __init__(self, clock: Clock, warning_ratio: float = DEFAULT_WARNING_RATIO) -> None:
         self.clock = clock
-        self.settings = settings
+        self.ratio = warning_ratio
         self._decisions: dict[str, Any] = {}  # parsed sla_targets per version
-
-    @property
-    def ratio(self) -> float:
-        return float(self.settings.get("sla_warning_ratio", DEFAULT_WARNING_RATIO))
 
     # ----------------------------------------------------------------- hooks
     def attach(self, op: OperationView) -> None:

@@ -1,0 +1,81 @@
+"""The service's settings: one frozen dataclass, built from a mapping (the environment, a test).
+
+An unknown name is refused, naming it, rather than ignored: a misspelt setting would otherwise leave
+the default in force without a word.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from types import MappingProxyType
+from typing import Any
+
+from engine.errors import InvalidInput
+
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+_BOOLS = frozenset({"deliver_outbox", "smtp_tls"})
+
+
+@dataclass(frozen=True)
+class Settings:
+    processes_dir: str | None = None
+    deliver_outbox: bool | None = None  # None: the command decides (the worker delivers, serve does not)
+    timer_interval: float = 1.0
+    token_cache_seconds: float = 5.0
+    handler_max_attempts: int = 5
+    sla_warning_ratio: float = 0.75
+    outbox_max_attempts: int = 6
+    outbox_backoff_seconds: float = 30.0
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_tls: bool = False
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "weibao@localhost"
+    mail_domain: str = "localhost"
+    webhook_secret: str = ""
+    sms_gateway_url: str = ""
+    roster_file: str | None = None
+    # What service-task handlers read besides `roster_file`; handlers never see the others (secrets).
+    handler_settings: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+
+    @classmethod
+    def of(cls, values: Settings | Mapping[str, object] | None = None) -> Settings:
+        if isinstance(values, Settings):
+            return values
+        given = dict(values or {})
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            raise InvalidInput(f"unknown settings: {', '.join(unknown)}",
+                               details={"fields": dict.fromkeys(unknown, "unknown setting")})
+        defaults = cls()
+        changes: dict[str, Any] = {n: _coerce(n, getattr(defaults, n), v) for n, v in given.items()}
+        return replace(defaults, **changes)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Each setting from `WEIBAO_<NAME>` (e.g. `WEIBAO_SMTP_HOST`); unset or empty keeps the default."""
+        names = [f.name for f in fields(cls) if f.name != "handler_settings"]
+        given = {n: environ.get(f"WEIBAO_{n.upper()}") for n in names}
+        return cls.of({n: v for n, v in given.items() if v})
+
+    def for_handlers(self) -> Mapping[str, object]:
+        return MappingProxyType({"roster_file": self.roster_file, **self.handler_settings})
+
+
+def _coerce(name: str, default: object, value: object) -> object:
+    """Values from the environment arrive as text; each is converted to its field's type."""
+    try:
+        if name == "handler_settings":
+            return MappingProxyType(dict(value))  # type: ignore[call-overload]
+        if name in _BOOLS:
+            return value if isinstance(value, bool) else str(value).strip().lower() not in _FALSE
+        if isinstance(default, int):
+            return int(str(value))
+        if isinstance(default, float):
+            return float(str(value))
+        return None if value is None else str(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"setting {name}: {exc}", details={"fields": {name: str(exc)}}) from exc
