@@ -1,7 +1,7 @@
 """SLA clocks in business time, driven by `sla.start` / `sla.stop` / `sla.pause` element properties.
 
 Targets and calendars come from the `sla_targets` decision; the clock records live in the workflow
-data (see engine.sla_clocks) so a replay rebuilds them, and every change is an `sla_*` event. Breach
+data (see `engine.sla.clocks`) so a replay rebuilds them, and every change is an `sla_*` event. Breach
 and warning deadlines go to the pending-timer index as kind "sla", element_id "sla:<kind>:<clock>".
 """
 
@@ -16,7 +16,6 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from engine.bpmn.definitions import SLA_DECISION
 from engine.bpmn.model import split_names
 from engine.bpmn.state import is_finished, iter_tasks
 from engine.clock import Clock
@@ -24,6 +23,7 @@ from engine.errors import EngineError
 from engine.sla import clocks as sc
 from engine.sla.hooks import Deadline, NoSla, OperationView
 from engine.sla.report import clock_views, sync_table
+from engine.sla.targets import Targets, inputs_of, relevel
 
 DEFAULT_WARNING_RATIO = 0.75
 
@@ -40,7 +40,7 @@ class SlaEngine(NoSla):
     def __init__(self, clock: Clock, warning_ratio: float = DEFAULT_WARNING_RATIO) -> None:
         self.clock = clock
         self.ratio = warning_ratio
-        self._decisions: dict[str, Any] = {}  # parsed sla_targets per version
+        self.targets = Targets()
 
     # ----------------------------------------------------------------- hooks
     def attach(self, op: OperationView) -> None:
@@ -78,7 +78,8 @@ class SlaEngine(NoSla):
         if not _clocks(op):
             return
         self._release_dead_pauses(op)
-        self._relevel(op)
+        if relevel(op, self.targets, self.ratio):
+            op.sla_flags.changed = True
         self._catch_up(op)
         if flags.rearming:
             return
@@ -127,42 +128,14 @@ class SlaEngine(NoSla):
 
         return {"sla_due": sla_due, "business_due": business_due}
 
-    # ----------------------------------------------------------------- targets
-    def _targets(self, op: OperationView, name: str, inputs: dict[str, Any],
-                 element: str | None) -> dict[str, Any]:
-        """{"target", "calendar"}; {"reason"} when there is none."""
-        engine = self._decisions.get(op.loaded.content_hash)
-        if engine is None:
-            engine = op.loaded.decision(SLA_DECISION)
-            if engine is None:
-                return {"reason": "the sla_targets decision is not deployed with this process"}
-            self._decisions[op.loaded.content_hash] = engine
-        try:
-            return sc.decide(engine, name, inputs) or {"reason": "no sla_targets rule"}
-        except Exception as exc:  # bad data (e.g. a text distance) must name the clock and the element
-            raise EngineError(
-                f"SLA target of clock {name!r} could not be decided: {exc}",
-                instance_id=op.instance_id,
-                element_id=element,
-                details=inputs,
-            ) from exc
-
-    @staticmethod
-    def _inputs(data: dict[str, Any], contract: Any = None) -> dict[str, Any]:
-        return {
-            "contract": contract if contract is not None else data.get("contract"),
-            "level": data.get("level"),
-            "distance_km": data.get("site_distance_km"),
-        }
-
     # ----------------------------------------------------------------- transitions
     def _start(self, op: OperationView, task: Task, name: str) -> None:
         clocks = _clocks(op)
         if name in clocks:
             return  # one clock per name and instance: re-entering a loop keeps the first start
         element = task.task_spec.bpmn_id
-        inputs = self._inputs(task.data)
-        result = self._targets(op, name, inputs, element)
+        inputs = inputs_of(task.data)
+        result = self.targets.decide(op, name, inputs, element)
         where = {"element_id": element, "task_id": str(task.id), "actor": "system"}
         if not result.get("target"):
             op.event("sla_skipped", **where, clock=name, reason=result["reason"], **inputs)
@@ -268,41 +241,6 @@ class SlaEngine(NoSla):
         live = {str(t.id) for t in iter_tasks(op.wf, TaskState.NOT_FINISHED_MASK)}
         for name in sc.drop_dead_holders(paused, live):
             self._resume(op, name, None, None)
-
-    def _relevel(self, op: OperationView) -> None:
-        live = {n: c for n, c in _clocks(op).items() if c["state"] in sc.LIVE}
-        if not live:
-            return
-        data = op.current_data()
-        for name, clock in sorted(live.items()):
-            inputs = self._inputs(data, clock["contract"])
-            if (inputs["level"], inputs["distance_km"]) == (clock["level"], clock["distance_km"]):
-                continue
-            result = self._targets(op, name, inputs, None)
-            before = {k: clock[k] for k in ("level", "distance_km", "target", "calendar", "due_at")}
-            clock.update(level=inputs["level"], distance_km=inputs["distance_km"])
-            if not result.get("target"):
-                op.event(
-                    "sla_skipped",
-                    actor="system",
-                    clock=name,
-                    reason=f"{result['reason']} after re-level",
-                    **inputs,
-                )
-                continue
-            sc.retarget(clock, result, self.ratio)
-            op.sla_flags.changed = True
-            op.event(
-                "sla_relevelled",
-                actor="system",
-                clock=name,
-                before=before,
-                level=clock["level"],
-                distance_km=clock["distance_km"],
-                target=clock["target"],
-                calendar=clock["calendar"],
-                due_at=clock["due_at"],
-            )
 
     # ----------------------------------------------------------------- reading
     def clocks_for(self, conn: Connection, instance_id: str, data: dict[str, Any]) -> list[dict[str, Any]]:

@@ -1,0 +1,67 @@
+"""A clock's target: decided by the `sla_targets` table at start, and again when the level or the site
+distance it was decided on changes (a re-level)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.bpmn.definitions import SLA_DECISION
+from engine.errors import EngineError
+from engine.sla import clocks as sc
+from engine.sla.hooks import OperationView
+
+
+def inputs_of(data: dict[str, Any], contract: Any = None) -> dict[str, Any]:
+    return {
+        "contract": contract if contract is not None else data.get("contract"),
+        "level": data.get("level"),
+        "distance_km": data.get("site_distance_km"),
+    }
+
+
+class Targets:
+    def __init__(self) -> None:
+        self._decisions: dict[str, Any] = {}  # parsed sla_targets per version
+
+    def decide(self, op: OperationView, name: str, inputs: dict[str, Any],
+               element: str | None) -> dict[str, Any]:
+        """{"target", "calendar"}; {"reason"} when there is none."""
+        engine = self._decisions.get(op.loaded.content_hash)
+        if engine is None:
+            engine = op.loaded.decision(SLA_DECISION)
+            if engine is None:
+                return {"reason": "the sla_targets decision is not deployed with this process"}
+            self._decisions[op.loaded.content_hash] = engine
+        try:
+            return sc.decide(engine, name, inputs) or {"reason": "no sla_targets rule"}
+        except Exception as exc:  # bad data (e.g. a text distance) must name the clock and the element
+            raise EngineError(
+                f"SLA target of clock {name!r} could not be decided: {exc}",
+                instance_id=op.instance_id,
+                element_id=element,
+                details=inputs,
+            ) from exc
+
+
+def relevel(op: OperationView, targets: Targets, ratio: float) -> bool:
+    """Re-decide the live clocks whose level or distance changed; True when a due time moved."""
+    live = {n: c for n, c in (op.wf.data.get("_sla") or {}).items() if c["state"] in sc.LIVE}
+    moved = False
+    data = op.current_data() if live else {}
+    for name, clock in sorted(live.items()):
+        inputs = inputs_of(data, clock["contract"])
+        if (inputs["level"], inputs["distance_km"]) == (clock["level"], clock["distance_km"]):
+            continue
+        result = targets.decide(op, name, inputs, None)
+        before = {k: clock[k] for k in ("level", "distance_km", "target", "calendar", "due_at")}
+        clock.update(level=inputs["level"], distance_km=inputs["distance_km"])
+        if not result.get("target"):
+            op.event("sla_skipped", actor="system", clock=name, reason=f"{result['reason']} after re-level",
+                     **inputs)
+            continue
+        sc.retarget(clock, result, ratio)
+        moved = True
+        op.event("sla_relevelled", actor="system", clock=name, before=before, level=clock["level"],
+                 distance_km=clock["distance_km"], target=clock["target"], calendar=clock["calendar"],
+                 due_at=clock["due_at"])
+    return moved
