@@ -1,14 +1,20 @@
 """`/metrics` in the Prometheus text format: work in flight, timers, SLA breaches, incidents, outbox
-backlog and request latency. No token: scrapers run inside the operator's network."""
+backlog and request latency. No token: scrapers run inside the operator's network.
+
+The store's figures are read at scrape time by a collector; request latency is a histogram kept in
+this process. Each app has its own registry, so two apps in one process (tests) do not share counts.
+"""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Flask, Response, g, request
+from flask import Blueprint, Flask, Response, current_app, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from engine import Gauges, read_gauges
 
@@ -18,41 +24,46 @@ blp = Blueprint("metrics", __name__)
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
-class Latency:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * (len(BUCKETS) + 1))
-        self.sums: dict[tuple[str, str], float] = defaultdict(float)
+def _one(name: str, help_text: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, help_text, value=value)
 
-    def observe(self, key: tuple[str, str], seconds: float) -> None:
-        with self.lock:
-            counts = self.counts[key]
-            for i, bound in enumerate(BUCKETS):
-                if seconds <= bound:
-                    counts[i] += 1
-            counts[-1] += 1
-            self.sums[key] += seconds
 
-    def lines(self) -> list[str]:
-        name = "weibao_http_request_duration_seconds"
-        out = [f"# HELP {name} Request latency by route.", f"# TYPE {name} histogram"]
-        with self.lock:
-            for (method, route), counts in sorted(self.counts.items()):
-                labels = f'method="{method}",route="{route}"'
-                out += [
-                    f'{name}_bucket{{{labels},le="{b}"}} {c}' for b, c in zip(BUCKETS, counts, strict=False)
-                ]
-                out += [
-                    f'{name}_bucket{{{labels},le="+Inf"}} {counts[-1]}',
-                    f"{name}_sum{{{labels}}} {self.sums[(method, route)]:.6f}",
-                    f"{name}_count{{{labels}}} {counts[-1]}",
-                ]
-        return out
+def _by(name: str, help_text: str, rows: list[tuple[str, int]], label: str) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, help_text, labels=[label])
+    for key, count in rows:
+        family.add_metric([key], count)
+    return family
+
+
+def families(g: Gauges) -> list[GaugeMetricFamily]:
+    return [
+        _by("weibao_instances_open", "Running instances by process.", g.instances_open, "process"),
+        _by("weibao_tasks_open", "Open user tasks by process.", g.tasks_open, "process"),
+        _one("weibao_timers_pending", "Timers, retries and SLA deadlines waiting.", g.timers_pending),
+        _one("weibao_timers_due", "Of those, already due and not yet fired.", g.timers_due),
+        _one("weibao_timer_lag_seconds", "Age of the oldest due timer.", g.timer_lag_seconds),
+        _one("weibao_incidents_open", "Open incidents (handler failures waiting for a person).",
+             g.incidents_open),
+        _by("weibao_outbox_messages", "Outbox messages by status.", g.outbox_messages, "status"),
+        _by("weibao_sla_breaches", "SLA clocks breached, by process.", g.sla_breaches, "process"),
+    ]
+
+
+class StoreCollector(Collector):
+    """Reads the store's gauges at each scrape, inside the app (it needs the service)."""
+
+    def collect(self) -> Iterator[Metric]:
+        service = weibao().service
+        with service.store.read() as session:
+            yield from families(read_gauges(session, service.clock.now()))
 
 
 def install(app: Flask) -> None:
-    latency = Latency()
-    app.extensions["weibao_latency"] = latency
+    registry = CollectorRegistry(auto_describe=False)
+    latency = Histogram("weibao_http_request_duration_seconds", "Request latency by route.",
+                        ["method", "route"], buckets=BUCKETS, registry=registry)
+    registry.register(StoreCollector())
+    app.extensions["weibao_metrics"] = registry
 
     @app.before_request
     def _start() -> None:
@@ -62,43 +73,12 @@ def install(app: Flask) -> None:
     def _stop(response: Any) -> Any:
         started = g.get("weibao_started")
         if started is not None and request.url_rule is not None:
-            latency.observe((request.method, request.url_rule.rule), time.perf_counter() - started)
+            latency.labels(request.method, request.url_rule.rule).observe(time.perf_counter() - started)
         return response
 
     app.register_blueprint(blp)
 
 
-def _gauge(
-    name: str, help_text: str, rows: list[tuple[str, int]] | int, label: str | None = None
-) -> list[str]:
-    out = [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
-    if isinstance(rows, int):
-        return out + [f"{name} {rows}"]
-    return out + [f'{name}{{{label}="{key}"}} {value}' for key, value in rows]
-
-
-def _store_lines(g: Gauges) -> list[str]:
-    return [
-        *_gauge("weibao_instances_open", "Running instances by process.", g.instances_open, "process"),
-        *_gauge("weibao_tasks_open", "Open user tasks by process.", g.tasks_open, "process"),
-        *_gauge("weibao_timers_pending", "Timers, retries and SLA deadlines waiting.", g.timers_pending),
-        *_gauge("weibao_timers_due", "Of those, already due and not yet fired.", g.timers_due),
-        "# HELP weibao_timer_lag_seconds Age of the oldest due timer.",
-        "# TYPE weibao_timer_lag_seconds gauge",
-        f"weibao_timer_lag_seconds {g.timer_lag_seconds:.3f}",
-        *_gauge("weibao_incidents_open", "Open incidents (handler failures waiting for a person).",
-                g.incidents_open),
-        *_gauge("weibao_outbox_messages", "Outbox messages by status.", g.outbox_messages, "status"),
-        *_gauge("weibao_sla_breaches", "SLA clocks breached, by process.", g.sla_breaches, "process"),
-    ]
-
-
 @blp.route("/metrics")
 def metrics() -> Response:
-    service = weibao().service
-    with service.store.read() as session:
-        lines = _store_lines(read_gauges(session, service.clock.now()))
-    from flask import current_app
-
-    lines += current_app.extensions["weibao_latency"].lines()
-    return Response("\n".join(lines) + "\n", mimetype="text/plain; version=0.0.4")
+    return Response(generate_latest(current_app.extensions["weibao_metrics"]), mimetype=CONTENT_TYPE_LATEST)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from engine.clock import ManualClock
@@ -57,15 +58,22 @@ def test_audit_verify_summarises_and_names_the_broken_instance(api: ApiHarness) 
     assert_error(api.get("/audit/verify", "duty_engineer"), 403)
 
 
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """The exposition parsed as a scraper would: (name, labels) -> value."""
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
 def test_metrics_report_work_timers_and_latency(api: ApiHarness) -> None:
     _worked(api)
     api.clock.advance(timedelta(hours=3))  # the 2-hour timers are now overdue and not yet fired
-    text = api.client.get("/metrics").get_data(as_text=True)
-    assert 'weibao_instances_open{process="rework"} 1' in text
-    assert 'weibao_tasks_open{process="rework"} 1' in text
-    assert "weibao_timers_due 1" in text
-    lag = float(
-        next(line for line in text.splitlines() if line.startswith("weibao_timer_lag_seconds")).split()[1]
-    )
-    assert lag == pytest.approx(3600)  # due 2 h after the 20-minute completion, read 3 h after it
-    assert 'route="/api/v1/tasks/<task_id>/complete"' in text
+    response = api.client.get("/metrics")
+    assert response.mimetype == "text/plain"
+    samples = _samples(response.get_data(as_text=True))
+    assert samples[("weibao_instances_open", (("process", "rework"),))] == 1
+    assert samples[("weibao_tasks_open", (("process", "rework"),))] == 1
+    assert samples[("weibao_timers_due", ())] == 1
+    # due 2 h after the 20-minute completion, read 3 h after it
+    assert samples[("weibao_timer_lag_seconds", ())] == pytest.approx(3600)
+    completed = (("method", "POST"), ("route", "/api/v1/tasks/<task_id>/complete"))
+    assert samples[("weibao_http_request_duration_seconds_count", completed)] == 1
