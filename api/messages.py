@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 
 from engine import queries
 from engine.errors import NotFound
@@ -13,6 +12,7 @@ from engine.errors import NotFound
 from . import auth
 from .context import weibao
 from .schemas import Text
+from .strict_json import Blueprint
 
 blp = Blueprint("messages", __name__, url_prefix="/api/v1/messages", description="BPMN messages")
 blp.before_request(auth.authenticate)

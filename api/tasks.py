@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 
 from engine import ReadConnection as Connection
 from engine import queries, worklist
@@ -17,6 +16,7 @@ from . import auth
 from .context import weibao
 from .dumping import FastDump
 from .schemas import PageArgs, TaskSchema, Text, page_of
+from .strict_json import Blueprint
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="User tasks")
 blp.before_request(auth.authenticate)

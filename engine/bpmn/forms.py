@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from engine.errors import InvalidInput
 
 TYPES = ("string", "long", "boolean", "date", "enum")
+# Text a person types into a form; a field may allow more (or less) with a `maxlength` constraint.
+DEFAULT_MAX_LENGTH = 10_000
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,11 @@ class FormField:
     enum: list[str] = field(default_factory=list)
     enum_labels: dict[str, str] = field(default_factory=dict)
     default: str | None = None
+    max_length: int | None = None
+
+    @property
+    def length_limit(self) -> int:
+        return self.max_length if self.max_length is not None else DEFAULT_MAX_LENGTH
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -32,6 +39,8 @@ def _check_value(f: FormField, value: Any) -> str | None:
         return "must be a string"
     if f.type == "string" and f.required and not value.strip():
         return "is required"
+    if isinstance(value, str) and len(value) > f.length_limit:
+        return f"must be at most {f.length_limit} characters"
     if f.type == "long" and (isinstance(value, bool) or not isinstance(value, int | float)):
         return "must be a number"
     if f.type == "boolean" and not isinstance(value, bool):
@@ -48,10 +57,12 @@ def _check_date(value: Any) -> str | None:
         return "must be an ISO 8601 date"
     try:
         if "T" in value:
-            datetime.fromisoformat(value)
+            moment = datetime.fromisoformat(value)
+            if moment.tzinfo is not None:
+                moment.astimezone(UTC)  # 0001-01-01T00:00+14:00 has no UTC time; the SLA clocks need one
         else:
             date.fromisoformat(value)
-    except ValueError:
+    except (ValueError, OverflowError):
         return "must be an ISO 8601 date"
     return None
 

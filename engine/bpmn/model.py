@@ -80,10 +80,19 @@ def split_names(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
+def _max_length(config: str | None) -> int | None:
+    """A malformed `maxlength` is kept as -1 so that validation can refuse the diagram."""
+    if config is None:
+        return None
+    text = config.strip()
+    return int(text) if text.isdigit() and int(text) > 0 else -1
+
+
 def _form(node: etree._Element) -> list[FormField]:
     fields = []
     for f in node.iterfind("bpmn:extensionElements/camunda:formData/camunda:formField", NS):
-        constraints = {c.get("name") for c in f.iterfind("camunda:validation/camunda:constraint", NS)}
+        constraints = {c.get("name"): c.get("config")
+                       for c in f.iterfind("camunda:validation/camunda:constraint", NS)}
         values = list(f.iterfind("camunda:value", NS))
         fields.append(
             FormField(
@@ -94,6 +103,7 @@ def _form(node: etree._Element) -> list[FormField]:
                 enum=[v.get("id", "") for v in values],
                 enum_labels={v.get("id", ""): v.get("name") or "" for v in values},
                 default=f.get("defaultValue"),
+                max_length=_max_length(constraints.get("maxlength", None)),
             )
         )
     return fields

@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from engine.bpmn.model import NS, ProcessModel, read_models
+from engine.bpmn.model import NS, Element, ProcessModel, read_models
 from engine.bpmn.spiff import WeibaoParser
 
 BPMN_ROOT = "{http://www.omg.org/spec/BPMN/20100524/MODEL}definitions"
@@ -136,11 +136,17 @@ def _check_model(model: ProcessModel, file: str, topics: set[str], checked: Chec
             checked.error(file, el.id, f"called process {el.called_element!r} is not deployed")
         if el.kind == "userTask" and not (el.candidate_groups or el.assignee):
             checked.error(file, el.id, "a user task needs camunda:candidateGroups or camunda:assignee")
-        for f in el.form:
-            if f.type not in FORM_TYPES:
-                checked.error(file, el.id, f"form field {f.id!r} has unsupported type {f.type!r}")
-            if not f.id:
-                checked.error(file, el.id, "a form field has no id")
+        _check_form(el, file, checked)
+
+
+def _check_form(el: Element, file: str, checked: Checked) -> None:
+    for f in el.form:
+        if f.type not in FORM_TYPES:
+            checked.error(file, el.id, f"form field {f.id!r} has unsupported type {f.type!r}")
+        if not f.id:
+            checked.error(file, el.id, "a form field has no id")
+        if f.max_length == -1:
+            checked.error(file, el.id, f"form field {f.id!r}: maxlength needs a positive whole number")
 
 
 def check(sources: list[Source], topics: set[str], strict_ids: set[str] | None = None) -> Checked:
