@@ -91,3 +91,58 @@ def validate(
         if f.type == "long" and isinstance(cleaned.get(f.id), float) and cleaned[f.id].is_integer():
             cleaned[f.id] = int(cleaned[f.id])
     return cleaned
+
+
+# The engine keeps its own state in instance data under these names (the SLA clocks under `_sla`,
+# the customer who may see the instance under `customer`); input from outside never sets them.
+RESERVED_KEYS = frozenset({"customer"})
+
+
+def is_reserved(key: str) -> bool:
+    return key in RESERVED_KEYS or key.startswith("_")
+
+
+def validate_message(fields: list[FormField], data: Any, *, where: str) -> dict[str, Any]:
+    """A message's data against the payload its catch event declares; no declaration takes no data."""
+    if isinstance(data, dict):
+        reserved = {key: "is reserved for the engine; a message cannot set it" for key in data
+                    if is_reserved(key)}
+        if reserved:
+            raise InvalidInput(f"{where}: reserved keys in the payload", details={"fields": reserved})
+    return validate(fields, data, where=where)
+
+
+def validate_free(data: Any, *, where: str) -> dict[str, Any]:
+    """Start data of a process without a start form: any keys but the engine's own."""
+    if not isinstance(data, dict):
+        return validate([], data, where=where)
+    reserved = {key: "is reserved for the engine" for key in data if key.startswith("_")}
+    if reserved:
+        raise InvalidInput(f"{where}: reserved keys in the data", details={"fields": reserved})
+    return data
+
+
+def payload_fields(properties: dict[str, str]) -> list[FormField]:
+    """A message catch event's payload from `camunda:properties`, which Camunda Modeler edits on any
+    element: `payload.answer` = `string, required, maxlength=200`, `payload.choice` = `enum:同意|拒绝`."""
+    fields = []
+    for name, spec in properties.items():
+        if name.startswith("payload.") and name[len("payload."):]:
+            fields.append(_payload_field(name[len("payload."):], spec))
+    return fields
+
+
+def _payload_field(field_id: str, spec: str) -> FormField:
+    parts = [p.strip() for p in spec.split(",") if p.strip()]
+    kind, _, values = (parts[0] if parts else "string").partition(":")
+    required, max_length = False, None
+    for option in parts[1:]:
+        key, _, value = option.partition("=")
+        if key == "required" and not value:
+            required = True
+        elif key == "maxlength":
+            max_length = int(value) if value.isdigit() and int(value) > 0 else -1
+        else:
+            kind = f"{kind} (unknown option {option!r})"
+    enum = [v.strip() for v in values.split("|") if v.strip()] if kind == "enum" else []
+    return FormField(field_id, field_id, kind, required, enum, {v: v for v in enum}, None, max_length)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from engine.bpmn.forms import FormField
+from engine.bpmn.forms import FormField, payload_fields
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
@@ -45,6 +45,7 @@ class Element:
     name: str
     properties: dict[str, str] = field(default_factory=dict)
     form: list[FormField] = field(default_factory=list)
+    payload: list[FormField] = field(default_factory=list)
     candidate_groups: list[str] = field(default_factory=list)
     assignee: str | None = None
     topic: str | None = None
@@ -117,12 +118,15 @@ def _properties(node: etree._Element) -> dict[str, str]:
 def _element(node: etree._Element, lanes: dict[str, str]) -> Element:
     kind = etree.QName(node).localname
     groups = node.get(f"{C}candidateGroups")
+    properties, form = _properties(node), _form(node)
     return Element(
         id=node.get("id", ""),
         kind=kind,
         name=node.get("name") or node.get("id", ""),
-        properties=_properties(node),
-        form=_form(node),
+        properties=properties,
+        form=form,
+        # A catch event may declare its message payload as a form (XML) or as properties (Modeler).
+        payload=form or payload_fields(properties),
         candidate_groups=[g.strip() for g in (groups or "").split(",") if g.strip()],
         assignee=node.get(f"{C}assignee"),
         topic=node.get(f"{C}topic"),

@@ -14,6 +14,7 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from engine.bpmn import forms
 from engine.bpmn.model import NS, Element, ProcessModel, read_models
 from engine.bpmn.spiff import WeibaoParser
 
@@ -140,13 +141,16 @@ def _check_model(model: ProcessModel, file: str, topics: set[str], checked: Chec
 
 
 def _check_form(el: Element, file: str, checked: Checked) -> None:
-    for f in el.form:
+    what = "form field" if el.form else "message payload field"
+    for f in el.payload:  # the form itself when the element has one
         if f.type not in FORM_TYPES:
-            checked.error(file, el.id, f"form field {f.id!r} has unsupported type {f.type!r}")
+            checked.error(file, el.id, f"{what} {f.id!r} has unsupported type {f.type!r}")
         if not f.id:
-            checked.error(file, el.id, "a form field has no id")
+            checked.error(file, el.id, f"a {what} has no id")
         if f.max_length == -1:
-            checked.error(file, el.id, f"form field {f.id!r}: maxlength needs a positive whole number")
+            checked.error(file, el.id, f"{what} {f.id!r}: maxlength needs a positive whole number")
+        if f.id.startswith("_") or (not el.form and forms.is_reserved(f.id)):
+            checked.error(file, el.id, f"{what} {f.id!r}: the name is reserved for the engine")
 
 
 def check(sources: list[Source], topics: set[str], strict_ids: set[str] | None = None) -> Checked:

@@ -109,7 +109,8 @@ def find_instance(rt: Runtime, message: str, business_key: str | None, instance_
     return ids[0]
 
 
-def correlate(op: Operation, name: str, data: dict[str, Any]) -> None:
+def correlate(op: Operation, name: str, data: dict[str, Any], *, validate: bool = False) -> None:
+    """`validate`: check the data against the catch event's payload; a replay takes what was recorded."""
     waiting = [
         t
         for t in iter_tasks(op.wf, TaskState.WAITING)
@@ -121,6 +122,13 @@ def correlate(op: Operation, name: str, data: dict[str, Any]) -> None:
             f"instance {op.instance_id} is not waiting for message {name!r}", instance_id=op.instance_id
         )
     target = waiting[0]
+    if validate:
+        el = op.element(target)
+        try:
+            data = forms.validate_message(el.payload, data, where=f"message {name!r} at {el.id}")
+        except InvalidInput as exc:
+            exc.instance_id, exc.element_id = op.instance_id, el.id
+            raise
     op.event(
         "message_correlated",
         element_id=target.task_spec.bpmn_id,

@@ -177,8 +177,8 @@ class Runtime:
             data = {"scheduled_at": scheduled_at.isoformat()}
         elif model.start_form:
             data = forms.validate(model.start_form, data, where=f"start of {process_key}")
-        elif not isinstance(data, dict):
-            forms.validate([], data, where=f"start of {process_key}")
+        else:
+            data = forms.validate_free(data, where=f"start of {process_key}")
         new_id = instance_id or str(uuid.uuid4())
         now = self.clock.now()
         row = InstanceRecord.new(new_id, process_key, loaded.id, business_key, parent_instance_id,
@@ -268,7 +268,7 @@ class Runtime:
     ) -> str:
         target = commands.find_instance(self, message_name, business_key, instance_id)
         with self.operation(target, as_actor(actor)) as op:
-            commands.correlate(op, message_name, data or {})
+            commands.correlate(op, message_name, data or {}, validate=True)
         return target
 
     def fire_due_timers(self, limit: int = 500) -> int:
