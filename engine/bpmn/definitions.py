@@ -67,6 +67,9 @@ class DeployResult:
     version: int
     content_hash: str
     created: bool
+    start_timer: str | None = None
+    start_element: str | None = None
+    deployed_at: Any = None
 
 
 def _closure(pid: str, checked: Checked) -> set[str]:
@@ -182,7 +185,8 @@ class Definitions:
         )
         session.add(row)
         session.flush()
-        return DeployResult(pid, row.id, row.version, content_hash, True)
+        return DeployResult(pid, row.id, row.version, content_hash, True,
+                            model.start_timer, model.start_element, now)
 
     def latest(self, session: Session, process_key: str) -> ProcessVersion:
         row = session.scalar(
@@ -233,7 +237,7 @@ class Definitions:
                     f"definition version {row.process_key} v{row.version} was altered",
                     details={"version_id": row.id},
                 )
-        checked = check(sources, self.topics, strict_ids=set())
+        checked = check(sources, self.topics, strict_ids=set(), unique_decisions=False)
         if checked.errors or checked.parser is None:
             raise DefinitionInvalid(checked.errors)
         spec = checked.parser.get_spec(row.process_key)

@@ -53,6 +53,7 @@ class Element:
     called_element: str | None = None
     lane: str | None = None
     line: int | None = None
+    timer: tuple[str, str] | None = None  # (timeDate|timeDuration|timeCycle, its text)
 
 
 @dataclass
@@ -115,6 +116,13 @@ def _properties(node: etree._Element) -> dict[str, str]:
     return {p.get("name", ""): p.get("value", "") for p in node.iterfind(path, NS)}
 
 
+def _timer(node: etree._Element) -> tuple[str, str] | None:
+    for child in node.iterfind("bpmn:timerEventDefinition/*", NS):
+        if isinstance(child.tag, str):
+            return etree.QName(child).localname, (child.text or "").strip()
+    return None
+
+
 def _element(node: etree._Element, lanes: dict[str, str]) -> Element:
     kind = etree.QName(node).localname
     groups = node.get(f"{C}candidateGroups")
@@ -134,6 +142,7 @@ def _element(node: etree._Element, lanes: dict[str, str]) -> Element:
         called_element=node.get("calledElement"),
         lane=lanes.get(node.get("id", "")),
         line=node.sourceline,
+        timer=_timer(node),
     )
 
 

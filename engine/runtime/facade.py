@@ -207,10 +207,10 @@ class Runtime:
     # ----------------------------------------------------------------- deploy
     def deploy(self, files: list[tuple[str, bytes]], actor: str = "system") -> list[Any]:
         results = self.definitions.deploy(files, actor)
-        with self.store.write() as session, use_clock(self.clock):
-            for result in results:
-                if result.created:
-                    schedules.sync(self, session, result.process_key)
+        planned = schedules.plan([r for r in results if r.created], self.clock.now())
+        if planned:
+            with self.store.write() as session:
+                schedules.arm(session, planned)
         return results
 
     def deploy_directory(self, directory: Any, actor: str = "system") -> list[Any]:

@@ -4,77 +4,34 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from engine.actor import SYSTEM
-from engine.durations import add_duration
-from engine.errors import InvalidInput
+from engine.bpmn.timers import next_due
 from engine.store.models import PendingTimer
 
 if TYPE_CHECKING:
+    from engine.bpmn.definitions import DeployResult
     from engine.runtime.facade import Runtime
 
-CRON_TZ = ZoneInfo("Asia/Shanghai")
+
+def plan(created: list[DeployResult], now: datetime) -> list[tuple[DeployResult, datetime | None]]:
+    """The first due time of each new version's start timer. Computed before the write transaction
+    that arms them: a schedule must never be worked out while holding the write lock."""
+    return [(result, next_due(result.start_timer, now, result.deployed_at) if result.start_timer else None)
+            for result in created]
 
 
-def next_due(expression: str, after: datetime, deployed_at: datetime) -> datetime | None:
-    kind, _, text = expression.partition(":")
-    text = text.strip()
-    if kind == "timeDate":
-        moment = datetime.fromisoformat(text)
-        return moment if moment > after else None
-    if kind == "timeDuration":
-        moment = add_duration(deployed_at, text)
-        return moment if moment > after else None
-    if text.upper().startswith("R"):
-        return _next_cycle(text, after)
-    from apscheduler.triggers.cron import CronTrigger
-
-    trigger = CronTrigger.from_crontab(text, timezone=CRON_TZ)
-    return trigger.get_next_fire_time(None, after)
-
-
-def _next_cycle(text: str, after: datetime) -> datetime | None:
-    parts = text.split("/")
-    if len(parts) != 3:
-        raise InvalidInput(f"a start cycle needs R[n]/start/duration: {text!r}")
-    count = int(parts[0][1:]) if parts[0][1:] else -1
-    start = datetime.fromisoformat(parts[1])
-    step = 0
-    while count < 0 or step < count:
-        moment = add_duration(start, parts[2], step)
-        if moment > after:
-            return moment
-        step += 1
-    return None
-
-
-def sync(rt: Runtime, session: object, process_key: str) -> None:
-    """Re-arm the start timer of a process from its latest version."""
-    from sqlalchemy.orm import Session
-
-    assert isinstance(session, Session)
-    session.execute(
-        delete(PendingTimer).where(PendingTimer.kind == "start", PendingTimer.process_key == process_key)
-    )
-    version = rt.definitions.latest(session, process_key)
-    if not version.start_timer:
-        return
-    due = next_due(version.start_timer, rt.clock.now(), version.deployed_at)
-    if due is not None:
-        loaded = rt.definitions.load(session, version.id)
-        session.add(
-            PendingTimer(
-                kind="start",
-                instance_id=None,
-                process_key=process_key,
-                task_id=None,
-                element_id=loaded.model.start_element or "",
-                due_at=due,
-            )
-        )
+def arm(session: Session, planned: list[tuple[DeployResult, datetime | None]]) -> None:
+    """Each process's start timer follows its newest version (none if that version has none)."""
+    for result, due in planned:
+        session.execute(delete(PendingTimer).where(PendingTimer.kind == "start",
+                                                   PendingTimer.process_key == result.process_key))
+        if due is not None:
+            session.add(PendingTimer(kind="start", instance_id=None, process_key=result.process_key,
+                                     task_id=None, element_id=result.start_element or "", due_at=due))
 
 
 def fire_start(rt: Runtime, row: PendingTimer) -> str | None:
