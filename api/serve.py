@@ -14,6 +14,7 @@ import time
 from datetime import datetime
 from typing import Any
 
+from engine import users
 from engine.clock import ManualClock, SystemClock
 from engine.errors import DefinitionInvalid
 from engine.logs import configure as configure_logging
@@ -30,7 +31,7 @@ def settings_from_env() -> dict[str, Any]:
     settings: dict[str, Any] = {}
     if os.environ.get("WEIBAO_PROCESSES_DIR"):
         settings["processes_dir"] = os.environ["WEIBAO_PROCESSES_DIR"]
-    for key in ("timer_interval", "token_cache_seconds"):
+    for key in ("timer_interval", "token_cache_seconds", "token_days"):
         if os.environ.get(f"WEIBAO_{key.upper()}"):
             settings[key] = float(os.environ[f"WEIBAO_{key.upper()}"])
     for key in OUTBOX_ENV:
@@ -74,7 +75,8 @@ def _prepare(args: argparse.Namespace, manual: bool) -> Service:
 
 
 def _print_demo_tokens(service: Service, tokens_file: str | None) -> None:
-    lines = demo.export_lines(demo.create_demo_users(service.store, service.clock))
+    lines = demo.export_lines(demo.create_demo_users(service.store, service.clock,
+                                                         users.lifetime_of(service.settings)))
     print("# Demo users, one per group and role; paste these lines into the shell you use curl from:")
     print("\n".join(lines), flush=True)
     if tokens_file:
