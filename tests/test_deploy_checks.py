@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from engine.bpmn import definitions
 from engine.bpmn.timers import Cycle, next_due
 from engine.clock import ManualClock
 from engine.errors import DefinitionInvalid
@@ -123,12 +124,37 @@ def test_schedules_are_computed_outside_the_write_transaction(service: Service,
             finally:
                 writing.pop()
 
-    real = schedules.next_due
+    real, real_check, parsed = schedules.next_due, definitions.check, []
     monkeypatch.setattr(store, "write", tracked)
     monkeypatch.setattr(schedules, "next_due", lambda *args: seen.append(bool(writing)) or real(*args))
+    monkeypatch.setattr(definitions, "check",
+                        lambda *args, **kw: parsed.append(bool(writing)) or real_check(*args, **kw))
     service.runtime.deploy([("tick.bpmn", timer_bpmn("timeCycle", "R/2026-03-25T09:00:00+08:00/P1M"))])
     assert seen == [False]
+    assert parsed and not any(parsed)  # the diagrams are parsed before the write transaction too
     assert _stored(service)[2] == 1
+
+
+def test_a_deploy_that_raced_another_is_checked_again_inside_the_write(
+        service: Service, monkeypatch: pytest.MonkeyPatch) -> None:
+    service.runtime.deploy([("levels.dmn", dmn("a", "P1"))])
+    real_combine = definitions.Definitions._combine
+    calls: list[int] = []
+
+    def combine(self: Any, session: Any, files: Any) -> Any:
+        if not calls:  # between this deploy's check and its write, another deploy adds rate.bpmn
+            calls.append(1)
+            result = real_combine(self, session, files)
+            service.runtime.deploy([("rate.bpmn", RULE_BPMN)])
+            return result
+        calls.append(2)
+        return real_combine(self, session, files)
+
+    monkeypatch.setattr(definitions.Definitions, "_combine", combine)
+    results = service.runtime.deploy([("levels.dmn", dmn("a", "P3"))])
+    assert calls == [1, 2, 2]  # this check, the racing deploy's, this one's again inside the write
+    assert [(r.process_key, r.version) for r in results] == [("rate", 2)]
+    assert _level(service) == "P3"
 
 
 DMN = """<?xml version="1.0" encoding="UTF-8"?>

@@ -105,6 +105,10 @@ class Definitions:
         with self.store.read() as session:
             return self._combine(session, files)[0].errors
 
+    @staticmethod
+    def _heads(session: Session) -> dict[str, str]:
+        return {head.name: head.hash for head in session.scalars(select(FileHead))}
+
     def _combine(self, session: Session, files: list[tuple[str, bytes]]) -> tuple[Checked, set[str]]:
         new = {Path(name).name: content for name, content in files}
         heads = session.scalars(select(FileHead)).all()
@@ -123,10 +127,18 @@ class Definitions:
     def deploy(self, files: list[tuple[str, bytes]], actor: str = "system") -> list[DeployResult]:
         if not files:
             raise DefinitionInvalid([{"file": None, "element_id": None, "message": "no files given"}])
-        with self.store.write() as session:
+        # Parsing every diagram takes long; it is done before the write transaction, and only redone
+        # inside it when another deploy changed the files in between.
+        with self.store.read() as session:
+            heads = self._heads(session)
             checked, new_names = self._combine(session, files)
-            if checked.errors:
-                raise DefinitionInvalid(checked.errors)
+        if checked.errors:
+            raise DefinitionInvalid(checked.errors)
+        with self.store.write() as session:
+            if self._heads(session) != heads:
+                checked, new_names = self._combine(session, files)
+                if checked.errors:
+                    raise DefinitionInvalid(checked.errors)
             now = self.clock.now()
             for src in checked.sources:
                 self._store_file(session, src, now)
