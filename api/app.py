@@ -29,6 +29,7 @@ from . import (
     outbox,
     processes,
     reports,
+    users,
 )
 from . import tasks as tasks_
 from .compose import product_service
@@ -86,7 +87,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["weibao"] = Weibao(service, manual_clock=manual)
 
     api = errors.WeibaoApi(app)
-    for module in (health, processes, instances, audit, tasks_, messages, incidents, reports, outbox):
+    for module in (health, processes, instances, audit, tasks_, messages, incidents, reports, outbox, users):
         api.register_blueprint(module.blp)
     api.register_blueprint(audit.audit_blp)
     metrics.install(app)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 
 from engine import queries
 
 from . import auth
 from .context import weibao
 from .schemas import PageArgs, Timestamp, page_of
+from .strict_json import Blueprint
 
 blp = Blueprint("history", __name__, url_prefix="/api/v1/instances", description="Audit history")
 blp.before_request(auth.authenticate)

@@ -21,7 +21,7 @@ def authenticate() -> None:
         raise Unauthenticated("a bearer token is required: Authorization: Bearer <token>")
     actor = weibao().service.tokens.actor(token.strip())
     if actor is None:
-        raise Unauthenticated("unknown or revoked token")
+        raise Unauthenticated("unknown, expired or revoked token, or a disabled user")
     g.actor = actor
 
 

@@ -1,4 +1,4 @@
-"""`weibao`: serve, worker, validate, deploy, user add / user token.
+"""`weibao`: serve, worker, validate, deploy, user (cli_users), audit (cli_audit).
 
 Standard output carries results only (tokens, problems, deployed versions) so scripts can capture it;
 logs and messages for people go to standard error.
@@ -12,19 +12,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine import Store, add_user, ensure_schema, issue_token
-from engine.clock import SystemClock
 from engine.errors import DefinitionInvalid, EngineError, InvalidInput
 from engine.logs import configure as configure_logging
-from engine.service import default_database_url
 
-from . import cli_audit
+from . import cli_audit, cli_users
 from . import serve as serving
 from .compose import product_service
-
-
-def _split(value: str | None) -> list[str]:
-    return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
 def _read_files(paths: list[str]) -> list[tuple[str, bytes]]:
@@ -72,32 +65,6 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     return 0
 
 
-def _user_store() -> Store:
-    store = Store(default_database_url())
-    ensure_schema(store)
-    return store
-
-
-def cmd_user_add(args: argparse.Namespace) -> int:
-    store = _user_store()
-    try:
-        token = add_user(store, SystemClock(), args.name, _split(args.groups), _split(args.roles))
-    finally:
-        store.dispose()
-    print(token)
-    return 0
-
-
-def cmd_user_token(args: argparse.Namespace) -> int:
-    store = _user_store()
-    try:
-        token = issue_token(store, SystemClock(), args.name)
-    finally:
-        store.dispose()
-    print(token)
-    return 0
-
-
 def _serve_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("serve", help="run the HTTP API (granian), the timer scheduler, deploy processes/")
     p.add_argument("--host", default="127.0.0.1")
@@ -127,15 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("files", nargs="+")
     d.add_argument("--actor", default="cli", help="recorded as the deployer")
     d.set_defaults(func=cmd_deploy)
-    user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
-    add = user.add_parser("add", help="create a user and print their token (shown once)")
-    add.add_argument("name")
-    add.add_argument("--groups", default="", help="comma-separated candidate groups")
-    add.add_argument("--roles", default="", help="comma-separated: process_owner, auditor, admin")
-    add.set_defaults(func=cmd_user_add)
-    tok = user.add_parser("token", help="issue an additional token for an existing user")
-    tok.add_argument("name")
-    tok.set_defaults(func=cmd_user_token)
+    cli_users.add_parser(sub)
     cli_audit.add_parser(sub)
     return parser
 

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 
 from engine.clock import ManualClock
 from engine.durations import add_duration
@@ -19,6 +18,7 @@ from engine.errors import InvalidInput
 from . import auth
 from .context import weibao
 from .schemas import Text, Timestamp
+from .strict_json import Blueprint
 
 blp = Blueprint("clock", __name__, url_prefix="/api/v1/clock", description="Simulation clock")
 blp.before_request(auth.authenticate)

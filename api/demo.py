@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from engine import GROUPS, ROLES, Store, ensure_user
+from engine import GROUPS, ROLES, Store, ensure_user, users
 from engine.clock import Clock
 
 # The shipped duty roster (handlers/data/roster.json) rotates these two; tasks assigned from the roster
@@ -13,12 +13,14 @@ from engine.clock import Clock
 ROSTER_EXTRAS: list[tuple[str, list[str], list[str]]] = [("duty_engineer2", ["duty_engineer"], [])]
 
 
-def create_demo_users(store: Store, clock: Clock) -> list[tuple[str, str]]:
+def create_demo_users(store: Store, clock: Clock,
+                      lifetime: users.Lifetime | None = None) -> list[tuple[str, str]]:
     """(name, token) pairs; tokens of an earlier demo run are replaced."""
-    users: list[tuple[str, list[str], list[str]]] = [(group, [group], []) for group in GROUPS]
-    users += ROSTER_EXTRAS
-    users += [(role, [], [role]) for role in ROLES]
-    return [(name, ensure_user(store, clock, name, groups, roles)) for name, groups, roles in users]
+    people: list[tuple[str, list[str], list[str]]] = [(group, [group], []) for group in GROUPS]
+    people += ROSTER_EXTRAS
+    people += [(role, [], [role]) for role in ROLES]
+    life = lifetime or users.Lifetime()
+    return [(name, ensure_user(store, clock, name, groups, roles, life)) for name, groups, roles in people]
 
 
 def env_name(user: str) -> str:

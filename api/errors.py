@@ -117,7 +117,9 @@ class WeibaoApi(Api):  # type: ignore[misc]
         if status >= 500:
             log.error("HTTP %s: %s", status, error.description)
         message = data.get("message") or error.description or error.name
-        headers = data.get("headers") or {}
+        # The exception's own headers carry what the status promises, e.g. `Allow` on a 405.
+        headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+        headers.update(data.get("headers") or {})
         return body(_http_code(error), str(message)), status, headers
 
 

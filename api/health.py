@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 
 from .context import weibao
 from .schemas import Timestamp
+from .strict_json import Blueprint
 
 blp = Blueprint("health", __name__, url_prefix="/api/v1", description="Service health")
 

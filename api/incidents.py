@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 from marshmallow import validate
 
 from engine import queries
@@ -13,6 +12,7 @@ from engine import queries
 from . import auth
 from .context import weibao
 from .schemas import PageArgs, Text, Timestamp, page_of
+from .strict_json import Blueprint
 
 blp = Blueprint("incidents", __name__, url_prefix="/api/v1/incidents", description="Incidents")
 blp.before_request(auth.authenticate)

@@ -6,7 +6,6 @@ from typing import Any
 
 import marshmallow as ma
 from flask import url_for
-from flask_smorest import Blueprint
 from marshmallow import validate
 
 from engine import ReadConnection as Connection
@@ -16,6 +15,7 @@ from engine.errors import InvalidInput, NotFound
 from . import auth
 from .context import weibao
 from .schemas import InstanceSchema, InstanceSummarySchema, PageArgs, Text, page_of
+from .strict_json import Blueprint
 
 blp = Blueprint("instances", __name__, url_prefix="/api/v1/instances", description="Process instances")
 blp.before_request(auth.authenticate)

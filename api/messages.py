@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 
 from . import auth
 from .context import weibao
 from .schemas import Text
+from .strict_json import Blueprint
 
 blp = Blueprint("messages", __name__, url_prefix="/api/v1/messages", description="BPMN messages")
 blp.before_request(auth.authenticate)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 
 from engine import queries
 
 from . import auth
 from .context import weibao
 from .schemas import PageArgs, Text, Timestamp, page_of
+from .strict_json import Blueprint
 
 blp = Blueprint("outbox", __name__, url_prefix="/api/v1/outbox", description="Notifications")
 blp.before_request(auth.authenticate)

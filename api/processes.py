@@ -6,7 +6,6 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Response
-from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 from marshmallow import validate
 
@@ -16,6 +15,7 @@ from engine.errors import InvalidInput
 from . import auth
 from .context import weibao
 from .schemas import FormFieldSchema, PageArgs, Timestamp, page_of
+from .strict_json import Blueprint
 
 blp = Blueprint("processes", __name__, url_prefix="/api/v1/processes", description="Deployed processes")
 blp.before_request(auth.authenticate)

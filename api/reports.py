@@ -6,13 +6,13 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Response
-from flask_smorest import Blueprint
 from marshmallow import validate
 
 from . import auth
 from .context import weibao
 from .errors import NotAvailable
 from .schemas import Text, Timestamp
+from .strict_json import Blueprint
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/reports", description="Reports")
 blp.before_request(auth.authenticate)

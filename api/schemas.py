@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import marshmallow as ma
@@ -34,6 +34,14 @@ class Timestamp(ma.fields.AwareDateTime):
         kwargs["metadata"].setdefault("description", "ISO 8601 with offset")
         super().__init__(format="iso", **kwargs)
 
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            moment.astimezone(UTC)  # the store and every comparison work in UTC
+        except OverflowError as exc:
+            raise ma.ValidationError("is outside the supported range of dates") from exc
+        return moment
+
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         if isinstance(value, str):
             value = datetime.fromisoformat(value)
@@ -60,6 +68,8 @@ class FormFieldSchema(FastDump):
     required = ma.fields.Boolean(required=True)
     enum = ma.fields.List(ma.fields.String(), required=True,
                           metadata={"description": "allowed values (enum)"})
+    max_length = ma.fields.Integer(allow_none=True, metadata={
+        "description": "most characters a text may have; null: the service's default"})
 
 
 class TaskSchema(FastDump):

@@ -14,7 +14,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from engine import Settings
+from engine import Settings, users
 from engine.clock import ManualClock, SystemClock
 from engine.errors import DefinitionInvalid
 from engine.logs import configure as configure_logging
@@ -58,7 +58,8 @@ def _prepare(args: argparse.Namespace, manual: bool) -> Service:
 
 
 def _print_demo_tokens(service: Service, tokens_file: str | None) -> None:
-    lines = demo.export_lines(demo.create_demo_users(service.store, service.clock))
+    lines = demo.export_lines(demo.create_demo_users(service.store, service.clock,
+                                                         users.lifetime_of(service.settings)))
     print("# Demo users, one per group and role; paste these lines into the shell you use curl from:")
     print("\n".join(lines), flush=True)
     if tokens_file:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 
 from engine import queries, worklist
 
@@ -13,6 +12,7 @@ from . import auth
 from .context import weibao
 from .dumping import FastDump
 from .schemas import PageArgs, TaskSchema, Text, page_of
+from .strict_json import Blueprint
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="User tasks")
 blp.before_request(auth.authenticate)

@@ -23,6 +23,7 @@ class Settings:
     deliver_outbox: bool | None = None  # None: the command decides (the worker delivers, serve does not)
     timer_interval: float = 1.0
     token_cache_seconds: float = 5.0
+    token_days: float = 30.0  # a new token's lifetime, on the wall clock
     handler_max_attempts: int = 5
     sla_warning_ratio: float = 0.75
     outbox_max_attempts: int = 6

@@ -32,6 +32,9 @@ MESSAGE_BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
       <bpmn:outgoing>c1</bpmn:outgoing>
     </bpmn:startEvent>
     <bpmn:intermediateCatchEvent id="WaitConfirm" name="Customer confirms">
+      <bpmn:extensionElements><camunda:formData>
+        <camunda:formField id="rating" label="Rating" type="long"/>
+      </camunda:formData></bpmn:extensionElements>
       <bpmn:incoming>c1</bpmn:incoming><bpmn:outgoing>c2</bpmn:outgoing>
       <bpmn:messageEventDefinition messageRef="Msg_confirmed"/>
     </bpmn:intermediateCatchEvent>

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 from datetime import timedelta
@@ -139,3 +140,19 @@ def test_sla_report_without_its_module_is_501(api: ApiHarness, monkeypatch: pyte
     start = api.clock.now()
     period = {"from": start.isoformat(), "to": (start + timedelta(days=1)).isoformat()}
     assert_error(api.get("/reports/sla", "auditor", query_string=period), 501, "not_available")
+
+
+def test_every_route_answers_a_wrong_method_with_405_and_allow(api: ApiHarness) -> None:
+    allowed: dict[str, set[str]] = {}
+    for rule in api.app.url_map.iter_rules():
+        allowed.setdefault(rule.rule, set()).update(rule.methods or ())
+    checked = 0
+    for path, methods in allowed.items():
+        wrong = next(m for m in ("PATCH", "PUT", "DELETE", "POST", "GET") if m not in methods)
+        url = re.sub(r"<[^>]*>", "1", path)
+        response = api.client.open(url, method=wrong, headers=api.headers("admin"))
+        assert response.status_code == 405, (wrong, url)
+        assert set(response.headers["Allow"].split(", ")) == methods, url
+        assert response.json["error"]["code"] == "method_not_allowed"
+        checked += 1
+    assert checked >= 20

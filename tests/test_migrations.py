@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -19,8 +19,27 @@ from .engine_support import ENGINEER, TEST_HANDLERS, deploy, the_task
 HEAD = ScriptDirectory.from_config(config_for(None)).get_current_head()
 
 
-def test_the_newest_revision_is_the_task_list_index() -> None:
-    assert HEAD == "0003"  # a new migration must be added to the tests that upgrade old schemas
+def test_the_newest_revision_is_token_lifetimes() -> None:
+    assert HEAD == "0004"  # a new migration must be added to the tests that upgrade old schemas
+
+
+def test_tokens_from_before_lifetimes_work_for_the_grace_period(db_url):
+    from engine.store.users import actor_for_token, hash_token
+
+    store = Store(db_url)
+    upgrade_to(store, "0003")
+    at = datetime(2026, 3, 1, tzinfo=UTC).replace(tzinfo=None)
+    with store.engine.begin() as conn:
+        conn.execute(text("INSERT INTO users (name, groups, roles, created_at) "
+                          "VALUES ('old', '[\"service_desk\"]', '[]', :at)"), {"at": at})
+        conn.execute(text("INSERT INTO api_tokens (hash, user_name, created_at) VALUES (:h, 'old', :at)"),
+                     {"h": hash_token("wb_old"), "at": at})
+    migrate(store)
+    assert _diff(store) == []
+    upgraded = datetime.now(UTC)
+    assert actor_for_token(store, "wb_old", wall=lambda: upgraded).name == "old"
+    assert actor_for_token(store, "wb_old", wall=lambda: upgraded + timedelta(days=31)) is None
+    store.dispose()
 
 
 def _diff(store: Store) -> list:

@@ -159,7 +159,7 @@ class Replayer:
         op = open_operation(services, None, instance_id, loaded, wf, first.actor or "system",
                             row.business_key, first.at, replay=_outcomes(group))
         actor = Actor(first.actor or "system", roles=frozenset({"admin"}))
-        commands.perform(op, Act(first.type, actor, first.task_id, first.data, first.element_id))
+        commands.perform(op, Act(first.type, actor, first.task_id, first.data, first.element_id, live=False))
         return op, wf
 
     def _snapshot(self, op: Operation) -> dict[str, Any]:

@@ -68,6 +68,9 @@ class DeployResult:
     version: int
     content_hash: str
     created: bool
+    start_timer: str | None = None
+    start_element: str | None = None
+    deployed_at: Any = None
 
 
 def _closure(pid: str, checked: Checked) -> set[str]:
@@ -103,6 +106,10 @@ class Definitions:
         with self.store.read() as session:
             return self._combine(session, files)[0].errors
 
+    @staticmethod
+    def _heads(session: Session) -> dict[str, str]:
+        return {head.name: head.hash for head in session.scalars(select(FileHead))}
+
     def _combine(self, session: Session, files: list[tuple[str, bytes]]) -> tuple[Checked, set[str]]:
         new = {Path(name).name: content for name, content in files}
         heads = session.scalars(select(FileHead)).all()
@@ -121,10 +128,18 @@ class Definitions:
     def deploy(self, files: list[tuple[str, bytes]], actor: str = "system") -> list[DeployResult]:
         if not files:
             raise DefinitionInvalid([{"file": None, "element_id": None, "message": "no files given"}])
-        with self.store.write() as session:
+        # Parsing every diagram takes long; it is done before the write transaction, and only redone
+        # inside it when another deploy changed the files in between.
+        with self.store.read() as session:
+            heads = self._heads(session)
             checked, new_names = self._combine(session, files)
-            if checked.errors:
-                raise DefinitionInvalid(checked.errors)
+        if checked.errors:
+            raise DefinitionInvalid(checked.errors)
+        with self.store.write() as session:
+            if self._heads(session) != heads:
+                checked, new_names = self._combine(session, files)
+                if checked.errors:
+                    raise DefinitionInvalid(checked.errors)
             now = self.clock.now()
             for src in checked.sources:
                 self._store_file(session, src, now)
@@ -183,7 +198,8 @@ class Definitions:
         )
         session.add(row)
         session.flush()
-        return DeployResult(pid, row.id, row.version, content_hash, True)
+        return DeployResult(pid, row.id, row.version, content_hash, True,
+                            model.start_timer, model.start_element, now)
 
     def latest(self, session: Session, process_key: str) -> ProcessVersion:
         row = session.scalar(
@@ -234,7 +250,7 @@ class Definitions:
                     f"definition version {row.process_key} v{row.version} was altered",
                     details={"version_id": row.id},
                 )
-        checked = check(sources, self.topics, strict_ids=set())
+        checked = check(sources, self.topics, strict_ids=set(), unique_decisions=False)
         if checked.errors or checked.parser is None:
             raise DefinitionInvalid(checked.errors)
         spec = checked.parser.get_spec(row.process_key)

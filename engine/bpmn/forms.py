@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from engine.errors import InvalidInput
 
 TYPES = ("string", "long", "boolean", "date", "enum")
+# Text a person types into a form; a field may allow more (or less) with a `maxlength` constraint.
+DEFAULT_MAX_LENGTH = 10_000
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,11 @@ class FormField:
     enum: list[str] = field(default_factory=list)
     enum_labels: dict[str, str] = field(default_factory=dict)
     default: str | None = None
+    max_length: int | None = None
+
+    @property
+    def length_limit(self) -> int:
+        return self.max_length if self.max_length is not None else DEFAULT_MAX_LENGTH
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -32,6 +39,8 @@ def _check_value(f: FormField, value: Any) -> str | None:
         return "must be a string"
     if f.type == "string" and f.required and not value.strip():
         return "is required"
+    if isinstance(value, str) and len(value) > f.length_limit:
+        return f"must be at most {f.length_limit} characters"
     if f.type == "long" and (isinstance(value, bool) or not isinstance(value, int | float)):
         return "must be a number"
     if f.type == "boolean" and not isinstance(value, bool):
@@ -48,10 +57,12 @@ def _check_date(value: Any) -> str | None:
         return "must be an ISO 8601 date"
     try:
         if "T" in value:
-            datetime.fromisoformat(value)
+            moment = datetime.fromisoformat(value)
+            if moment.tzinfo is not None:
+                moment.astimezone(UTC)  # 0001-01-01T00:00+14:00 has no UTC time; the SLA clocks need one
         else:
             date.fromisoformat(value)
-    except ValueError:
+    except (ValueError, OverflowError):
         return "must be an ISO 8601 date"
     return None
 
@@ -80,3 +91,58 @@ def validate(
         if f.type == "long" and isinstance(cleaned.get(f.id), float) and cleaned[f.id].is_integer():
             cleaned[f.id] = int(cleaned[f.id])
     return cleaned
+
+
+# The engine keeps its own state in instance data under these names (the SLA clocks under `_sla`,
+# the customer who may see the instance under `customer`); input from outside never sets them.
+RESERVED_KEYS = frozenset({"customer"})
+
+
+def is_reserved(key: str) -> bool:
+    return key in RESERVED_KEYS or key.startswith("_")
+
+
+def validate_message(fields: list[FormField], data: Any, *, where: str) -> dict[str, Any]:
+    """A message's data against the payload its catch event declares; no declaration takes no data."""
+    if isinstance(data, dict):
+        reserved = {key: "is reserved for the engine; a message cannot set it" for key in data
+                    if is_reserved(key)}
+        if reserved:
+            raise InvalidInput(f"{where}: reserved keys in the payload", details={"fields": reserved})
+    return validate(fields, data, where=where)
+
+
+def validate_free(data: Any, *, where: str) -> dict[str, Any]:
+    """Start data of a process without a start form: any keys but the engine's own."""
+    if not isinstance(data, dict):
+        return validate([], data, where=where)
+    reserved = {key: "is reserved for the engine" for key in data if key.startswith("_")}
+    if reserved:
+        raise InvalidInput(f"{where}: reserved keys in the data", details={"fields": reserved})
+    return data
+
+
+def payload_fields(properties: dict[str, str]) -> list[FormField]:
+    """A message catch event's payload from `camunda:properties`, which Camunda Modeler edits on any
+    element: `payload.answer` = `string, required, maxlength=200`, `payload.choice` = `enum:同意|拒绝`."""
+    fields = []
+    for name, spec in properties.items():
+        if name.startswith("payload.") and name[len("payload."):]:
+            fields.append(_payload_field(name[len("payload."):], spec))
+    return fields
+
+
+def _payload_field(field_id: str, spec: str) -> FormField:
+    parts = [p.strip() for p in spec.split(",") if p.strip()]
+    kind, _, values = (parts[0] if parts else "string").partition(":")
+    required, max_length = False, None
+    for option in parts[1:]:
+        key, _, value = option.partition("=")
+        if key == "required" and not value:
+            required = True
+        elif key == "maxlength":
+            max_length = int(value) if value.isdigit() and int(value) > 0 else -1
+        else:
+            kind = f"{kind} (unknown option {option!r})"
+    enum = [v.strip() for v in values.split("|") if v.strip()] if kind == "enum" else []
+    return FormField(field_id, field_id, kind, required, enum, {v: v for v in enum}, None, max_length)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from engine.bpmn.forms import FormField
+from engine.bpmn.forms import FormField, payload_fields
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
@@ -45,6 +45,7 @@ class Element:
     name: str
     properties: dict[str, str] = field(default_factory=dict)
     form: list[FormField] = field(default_factory=list)
+    payload: list[FormField] = field(default_factory=list)
     candidate_groups: list[str] = field(default_factory=list)
     assignee: str | None = None
     topic: str | None = None
@@ -52,6 +53,7 @@ class Element:
     called_element: str | None = None
     lane: str | None = None
     line: int | None = None
+    timer: tuple[str, str] | None = None  # (timeDate|timeDuration|timeCycle, its text)
 
 
 @dataclass
@@ -80,10 +82,19 @@ def split_names(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
+def _max_length(config: str | None) -> int | None:
+    """A malformed `maxlength` is kept as -1 so that validation can refuse the diagram."""
+    if config is None:
+        return None
+    text = config.strip()
+    return int(text) if text.isdigit() and int(text) > 0 else -1
+
+
 def _form(node: etree._Element) -> list[FormField]:
     fields = []
     for f in node.iterfind("bpmn:extensionElements/camunda:formData/camunda:formField", NS):
-        constraints = {c.get("name") for c in f.iterfind("camunda:validation/camunda:constraint", NS)}
+        constraints = {c.get("name"): c.get("config")
+                       for c in f.iterfind("camunda:validation/camunda:constraint", NS)}
         values = list(f.iterfind("camunda:value", NS))
         fields.append(
             FormField(
@@ -94,6 +105,7 @@ def _form(node: etree._Element) -> list[FormField]:
                 enum=[v.get("id", "") for v in values],
                 enum_labels={v.get("id", ""): v.get("name") or "" for v in values},
                 default=f.get("defaultValue"),
+                max_length=_max_length(constraints.get("maxlength", None)),
             )
         )
     return fields
@@ -104,15 +116,25 @@ def _properties(node: etree._Element) -> dict[str, str]:
     return {p.get("name", ""): p.get("value", "") for p in node.iterfind(path, NS)}
 
 
+def _timer(node: etree._Element) -> tuple[str, str] | None:
+    for child in node.iterfind("bpmn:timerEventDefinition/*", NS):
+        if isinstance(child.tag, str):
+            return etree.QName(child).localname, (child.text or "").strip()
+    return None
+
+
 def _element(node: etree._Element, lanes: dict[str, str]) -> Element:
     kind = etree.QName(node).localname
     groups = node.get(f"{C}candidateGroups")
+    properties, form = _properties(node), _form(node)
     return Element(
         id=node.get("id", ""),
         kind=kind,
         name=node.get("name") or node.get("id", ""),
-        properties=_properties(node),
-        form=_form(node),
+        properties=properties,
+        form=form,
+        # A catch event may declare its message payload as a form (XML) or as properties (Modeler).
+        payload=form or payload_fields(properties),
         candidate_groups=[g.strip() for g in (groups or "").split(",") if g.strip()],
         assignee=node.get(f"{C}assignee"),
         topic=node.get(f"{C}topic"),
@@ -120,6 +142,7 @@ def _element(node: etree._Element, lanes: dict[str, str]) -> Element:
         called_element=node.get("calledElement"),
         lane=lanes.get(node.get("id", "")),
         line=node.sourceline,
+        timer=_timer(node),
     )
 
 

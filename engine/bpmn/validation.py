@@ -14,7 +14,8 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from engine.bpmn.model import NS, ProcessModel, read_models
+from engine.bpmn import forms, timers
+from engine.bpmn.model import NS, Element, ProcessModel, read_models
 from engine.bpmn.spiff import WeibaoParser
 
 BPMN_ROOT = "{http://www.omg.org/spec/BPMN/20100524/MODEL}definitions"
@@ -46,6 +47,7 @@ class Checked:
     model_file: dict[str, str] = field(default_factory=dict)
     decision_file: dict[str, str] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    duplicate_decisions: list[dict[str, Any]] = field(default_factory=list)
 
     def error(self, file: str, element_id: str | None, message: str) -> None:
         self.errors.append({"file": file, "element_id": element_id, "message": message})
@@ -76,6 +78,18 @@ def _element_at_line(root: Any, line: int | None) -> str | None:
     return best
 
 
+def _note_decisions(src: Source, checked: Checked) -> None:
+    for decision in src.root.iter("{*}decision"):
+        did = decision.get("id", "")
+        first = checked.decision_file.setdefault(did, src.name)
+        if first != src.name:
+            # The parser keeps one table per id: the second would silently replace the first.
+            # Sources list the files being deployed first, so `first` is normally the new one.
+            checked.duplicate_decisions.append({"file": first, "element_id": did, "message": (
+                f"decision id {did!r} is defined in both {first} and {src.name}; "
+                "decision ids must be unique across files")})
+
+
 def _add_to_parser(parser: WeibaoParser, src: Source, checked: Checked) -> None:
     try:
         if src.kind == "bpmn":
@@ -91,8 +105,7 @@ def _add_to_parser(parser: WeibaoParser, src: Source, checked: Checked) -> None:
                 checked.model_file[pid] = src.name
         else:
             parser.add_dmn_xml(src.root, filename=src.name)
-            for decision in src.root.iter("{*}decision"):
-                checked.decision_file[decision.get("id", "")] = src.name
+            _note_decisions(src, checked)
     except ValidationException as exc:
         checked.error(exc.file_name or src.name, exc.id or None, str(exc))
     except Exception as exc:  # a diagram must never surface as a traceback
@@ -136,16 +149,40 @@ def _check_model(model: ProcessModel, file: str, topics: set[str], checked: Chec
             checked.error(file, el.id, f"called process {el.called_element!r} is not deployed")
         if el.kind == "userTask" and not (el.candidate_groups or el.assignee):
             checked.error(file, el.id, "a user task needs camunda:candidateGroups or camunda:assignee")
-        for f in el.form:
-            if f.type not in FORM_TYPES:
-                checked.error(file, el.id, f"form field {f.id!r} has unsupported type {f.type!r}")
-            if not f.id:
-                checked.error(file, el.id, "a form field has no id")
+        _check_form(el, file, checked)
+        _check_timer(model, el, file, checked)
 
 
-def check(sources: list[Source], topics: set[str], strict_ids: set[str] | None = None) -> Checked:
+def _check_timer(model: ProcessModel, el: Element, file: str, checked: Checked) -> None:
+    if el.timer is None or not el.timer[1]:
+        return
+    kind, text = el.timer
+    if el.id == model.start_element:
+        problem = timers.start_timer_problem(f"{kind}:{text}")
+    else:
+        problem = timers.literal_timer_problem(kind, text)
+    if problem:
+        checked.error(file, el.id, problem)
+
+
+def _check_form(el: Element, file: str, checked: Checked) -> None:
+    what = "form field" if el.form else "message payload field"
+    for f in el.payload:  # the form itself when the element has one
+        if f.type not in FORM_TYPES:
+            checked.error(file, el.id, f"{what} {f.id!r} has unsupported type {f.type!r}")
+        if not f.id:
+            checked.error(file, el.id, f"a {what} has no id")
+        if f.max_length == -1:
+            checked.error(file, el.id, f"{what} {f.id!r}: maxlength needs a positive whole number")
+        if f.id.startswith("_") or (not el.form and forms.is_reserved(f.id)):
+            checked.error(file, el.id, f"{what} {f.id!r}: the name is reserved for the engine")
+
+
+def check(sources: list[Source], topics: set[str], strict_ids: set[str] | None = None,
+          unique_decisions: bool = True) -> Checked:
     """Parse and check `sources` together. `strict_ids`: the processes whose problems count (those
-    in new files); None means all."""
+    in new files); None means all. `unique_decisions=False` loads versions stored before decision ids
+    had to be unique."""
     checked = Checked(sources=sources, parser=None)
     for src in sources:
         _load_xml(src, checked)
@@ -155,9 +192,16 @@ def check(sources: list[Source], topics: set[str], strict_ids: set[str] | None =
     checked.parser = parser
     for src in sources:
         _add_to_parser(parser, src, checked)
-    if checked.errors:
-        return checked
-    for src in sources:
+    if unique_decisions:
+        checked.errors.extend(checked.duplicate_decisions)
+    if not checked.errors:
+        _check_parsed(parser, topics, strict_ids, checked)
+    return checked
+
+
+def _check_parsed(parser: WeibaoParser, topics: set[str], strict_ids: set[str] | None,
+                  checked: Checked) -> None:
+    for src in checked.sources:
         if src.kind == "bpmn":
             _check_gateways(src, checked)
     for pid, model in checked.models.items():
@@ -165,4 +209,3 @@ def check(sources: list[Source], topics: set[str], strict_ids: set[str] | None =
             _check_model(model, checked.model_file[pid], topics, checked)
             if not checked.errors:
                 _check_spec(parser, pid, checked)
-    return checked

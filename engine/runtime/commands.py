@@ -129,7 +129,8 @@ def find_instance(session: Session, actor: Actor, message: str, business_key: st
     return ids[0]
 
 
-def correlate(op: Operation, name: str, data: dict[str, Any]) -> None:
+def correlate(op: Operation, name: str, data: dict[str, Any], *, validate: bool = False) -> None:
+    """`validate`: check the data against the catch event's payload; a replay takes what was recorded."""
     waiting = [
         t
         for t in iter_tasks(op.wf, TaskState.WAITING)
@@ -141,6 +142,13 @@ def correlate(op: Operation, name: str, data: dict[str, Any]) -> None:
             f"instance {op.instance_id} is not waiting for message {name!r}", instance_id=op.instance_id
         )
     target = waiting[0]
+    if validate:
+        el = op.element(target)
+        try:
+            data = forms.validate_message(el.payload, data, where=f"message {name!r} at {el.id}")
+        except InvalidInput as exc:
+            exc.instance_id, exc.element_id = op.instance_id, el.id
+            raise
     op.event(
         "message_correlated",
         element_id=target.task_spec.bpmn_id,
@@ -192,6 +200,7 @@ class Act:
     task_id: str | None = None
     data: Mapping[str, Any] = field(default_factory=dict)
     element_id: str | None = None
+    live: bool = True  # False in replay, which takes recorded payloads as they were
 
 
 # One table for the live runtime and for replay: an act is applied the same way in both.
@@ -201,7 +210,7 @@ ACTS: dict[str, Callable[[Operation, Act], None]] = {
     "task_unclaimed": lambda op, a: unclaim(op, a.task_id or "", a.actor),
     "task_completed": lambda op, a: complete(op, a.task_id or "", dict(a.data.get("data", {})), a.actor),
     "message_correlated": lambda op, a: correlate(op, str(a.data.get("message", "")),
-                                                  dict(a.data.get("data", {}))),
+                                                  dict(a.data.get("data", {})), validate=a.live),
     "incident_resolved": lambda op, a: resume_task(op, a.task_id or "", int(a.data.get("incident_id", 0))),
     "instance_cancelled": lambda op, a: cancel(op, str(a.data.get("reason", ""))),
 }

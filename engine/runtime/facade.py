@@ -173,8 +173,8 @@ class Runtime:
             data = {"scheduled_at": scheduled_at.isoformat()}
         elif model.start_form:
             data = forms.validate(model.start_form, data, where=f"start of {process_key}")
-        elif not isinstance(data, dict):
-            forms.validate([], data, where=f"start of {process_key}")
+        else:
+            data = forms.validate_free(data, where=f"start of {process_key}")
         new_id = instance_id or str(uuid.uuid4())
         now = self.clock.now()
         row = InstanceRecord.new(new_id, process_key, loaded.id, business_key, parent_instance_id,
@@ -194,10 +194,10 @@ class Runtime:
     # ----------------------------------------------------------------- deploy
     def deploy(self, files: list[tuple[str, bytes]], actor: str = "system") -> list[Any]:
         results = self.definitions.deploy(files, actor)
-        with self.store.write() as session, use_clock(self.clock):
-            for result in results:
-                if result.created:
-                    schedules.sync(session, self.definitions, self.clock.now(), result.process_key)
+        planned = schedules.plan([r for r in results if r.created], self.clock.now())
+        if planned:
+            with self.store.write() as session:
+                schedules.arm(session, planned)
         return results
 
     def deploy_directory(self, directory: Any, actor: str = "system") -> list[Any]:
