@@ -24,6 +24,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python lint/sizes.py
+	$(BIN)/python lint/seams.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.step_cost

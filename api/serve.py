@@ -169,8 +169,8 @@ def worker(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stopped.set())
     try:
         # The worker is where notifications leave the building (serve only when asked to).
-        service.start_scheduler(deliver_outbox=service.settings.deliver_outbox is not False)
-        log.info("worker firing timers and delivering the outbox every %ss", service.scheduler.interval)
+        scheduler = service.start_scheduler(deliver_outbox=service.settings.deliver_outbox is not False)
+        log.info("worker firing timers and delivering the outbox every %ss", scheduler.interval)
         stopped.wait()
     finally:
         service.close()

@@ -40,9 +40,9 @@ class Service:
     definitions: Definitions
     runtime: Runtime
     clock: Clock
+    tokens: TokenCache  # who a bearer token belongs to
     settings: Settings = field(default_factory=Settings)
-    scheduler: Any = None
-    tokens: Any = None  # users.TokenCache: who a bearer token belongs to
+    scheduler: Scheduler | None = None
 
     def deploy_processes(self, directory: str | Path | None = None) -> list[Any]:
         directory = Path(directory or self.settings.processes_dir or DEFAULT_PROCESSES)
@@ -50,13 +50,14 @@ class Service:
             return []
         return self.runtime.deploy_directory(directory, actor="system")
 
-    def start_scheduler(self, interval: float | None = None, deliver_outbox: bool | None = None) -> None:
+    def start_scheduler(self, interval: float | None = None, deliver_outbox: bool | None = None) -> Scheduler:
         """Timers always; outbox delivery when asked (the `worker` command, or settings)."""
         deliver = bool(self.settings.deliver_outbox) if deliver_outbox is None else deliver_outbox
         deliverer = Deliverer(self.store, self.clock, self.settings) if deliver else None
         every = interval or self.settings.timer_interval
         self.scheduler = Scheduler(self.runtime, every, deliverer)
         self.scheduler.start()
+        return self.scheduler
 
     def close(self) -> None:
         if self.scheduler is not None:
@@ -83,4 +84,4 @@ def build_service(
     runtime = Runtime(store, definitions, registry, clock, config,
                       sla=SlaEngine(clock, config.sla_warning_ratio) if sla is None else sla)
     tokens = TokenCache(store, config.token_cache_seconds)
-    return Service(store, definitions, runtime, clock, config, tokens=tokens)
+    return Service(store, definitions, runtime, clock, tokens, config)

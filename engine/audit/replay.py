@@ -18,9 +18,10 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.actor import Actor
-from engine.bpmn.definitions import Definitions
+from engine.bpmn.definitions import Definitions, LoadedVersion
 from engine.bpmn.patches import TaskIdSource, use_task_ids
 from engine.bpmn.state import iter_tasks
 from engine.clock import ManualClock, use_clock
@@ -33,6 +34,7 @@ from engine.runtime.operation import Operation, Services, open_operation
 from engine.runtime.persist import json_safe, settle
 from engine.settings import Settings
 from engine.sla.hooks import SlaHooks
+from engine.store.chain import EventLike
 from engine.store.models import EventRow, Instance, ProcessVersion
 from engine.store.sessions import Store
 
@@ -73,7 +75,7 @@ def _outcomes(rows: list[EventRow]) -> ReplayInvoker:
     return invoker
 
 
-def _comparable(ev: Any) -> tuple[Any, ...]:
+def _comparable(ev: EventLike) -> tuple[object, ...]:
     return (ev.type, ev.element_id, ev.task_id, json_safe(ev.data))
 
 
@@ -102,7 +104,8 @@ class Replayer:
             loaded = self.definitions.load(session, row.version_id, verify=True)
         return self._run(instance_id, row, loaded, events, upto)
 
-    def _check_definition(self, session: Any, row: Instance, events: list[EventRow]) -> dict[str, Any] | None:
+    def _check_definition(self, session: Session, row: Instance,
+                          events: list[EventRow]) -> dict[str, Any] | None:
         version = session.get(ProcessVersion, row.version_id)
         started = events[0] if events else None
         recorded = started.data.get("content_hash") if started is not None else None
@@ -121,7 +124,7 @@ class Replayer:
         return None
 
     def _run(
-        self, instance_id: str, row: Instance, loaded: Any, events: list[EventRow], upto: int | None
+        self, instance_id: str, row: Instance, loaded: LoadedVersion, events: list[EventRow], upto: int | None
     ) -> ReplayResult:
         ids = TaskIdSource(UUID(instance_id), 0)
         wf: BpmnWorkflow | None = None
@@ -144,7 +147,8 @@ class Replayer:
         return ReplayResult(True, len(events), None, self._snapshot(op) if op is not None else None)
 
     def _apply(
-        self, instance_id: str, row: Instance, loaded: Any, wf: BpmnWorkflow | None, group: list[EventRow]
+        self, instance_id: str, row: Instance, loaded: LoadedVersion, wf: BpmnWorkflow | None,
+        group: list[EventRow],
     ) -> tuple[Operation, BpmnWorkflow]:
         # SLA deadlines that passed before this operation are recorded ahead of its input (the engine
         # catches up first), so the input is the first event of an input type, not the first event.

@@ -11,6 +11,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from engine import policy
 from engine.actor import Actor
 from engine.bpmn import forms
+from engine.bpmn.model import Element
 from engine.bpmn.patches import MERGE_PAYLOAD
 from engine.bpmn.state import iter_tasks
 from engine.errors import Conflict, InvalidInput, NotFound
@@ -51,7 +53,7 @@ def task_instance(task_id: str, actor: Actor,
     return find
 
 
-def _user_task(op: Operation, task_id: str) -> Any:
+def _user_task(op: Operation, task_id: str) -> Task:
     try:
         task = op.wf.get_task_from_id(UUID(task_id))
     except (ValueError, KeyError):
@@ -67,7 +69,7 @@ def _user_task(op: Operation, task_id: str) -> Any:
     return task
 
 
-def _facts(op: Operation, task: Any) -> tuple[Any, policy.TaskFacts]:
+def _facts(op: Operation, task: Task) -> tuple[Element, policy.TaskFacts]:
     el = op.element(task)
     facts = policy.TaskFacts(str(task.id), op.instance_id, el.id, assignee_of(task, el), el.candidate_groups)
     return el, facts

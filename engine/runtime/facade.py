@@ -10,6 +10,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
@@ -154,7 +155,7 @@ class Runtime:
 
     def start_in(
         self,
-        session: Any,
+        session: Session,
         process_key: str,
         data: dict[str, Any],
         actor: Actor,
@@ -162,7 +163,7 @@ class Runtime:
         parent_instance_id: str | None = None,
         instance_id: str | None = None,
         version_id: int | None = None,
-        scheduled_at: Any = None,
+        scheduled_at: datetime | None = None,
     ) -> str:
         if version_id is None:
             version_id = self.definitions.latest_id(session, process_key)
@@ -200,7 +201,7 @@ class Runtime:
                 schedules.arm(session, planned)
         return results
 
-    def deploy_directory(self, directory: Any, actor: str = "system") -> list[Any]:
+    def deploy_directory(self, directory: str | Path, actor: str = "system") -> list[Any]:
         paths = sorted(Path(directory).glob("*.bpmn")) + sorted(Path(directory).glob("*.dmn"))
         return self.deploy([(p.name, p.read_bytes()) for p in paths], actor)
 

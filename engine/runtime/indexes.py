@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
+from engine.bpmn.model import Element
 from engine.bpmn.spiff import strip_wrapper
 from engine.bpmn.state import iter_tasks
 from engine.bpmn.timers import timer_due
+from engine.runtime.operation import Operation
 from engine.store import write
 
 
-def assignee_of(task: Any, element: Any) -> str | None:
+def assignee_of(task: Task, element: Element) -> str | None:
     claimed = task.internal_data.get("weibao_assignee")
     if claimed:
         return str(claimed)
@@ -29,7 +33,8 @@ def assignee_of(task: Any, element: Any) -> str | None:
     return name
 
 
-def refresh_tasks(session: Session, op: Any, due_for: Any, new: bool = False) -> None:
+def refresh_tasks(session: Session, op: Operation, due_for: Callable[[Task], datetime | None],
+                  new: bool = False) -> None:
     """`new`: the instance was just created, so it has no rows to compare with."""
     existing = {} if new else write.stored_tasks(session, op.instance_id)
     added: list[dict[str, Any]] = []
@@ -58,7 +63,7 @@ def refresh_tasks(session: Session, op: Any, due_for: Any, new: bool = False) ->
 TimedItem = tuple[datetime, str, str, str | None]  # due, kind, element_id, task_id
 
 
-def timed_items(op: Any, extra: list[tuple[str, str, str | None, datetime]]) -> list[TimedItem]:
+def timed_items(op: Operation, extra: list[tuple[str, str, str | None, datetime]]) -> list[TimedItem]:
     """Everything of this instance that must happen at a time, read from its state alone, in a fixed
     order: the index is built from it, and the scheduler and replay fire from it."""
     items: list[TimedItem] = []
@@ -78,7 +83,7 @@ def _order(item: TimedItem) -> tuple[datetime, str, str, str]:
     return item[0], item[1], item[2], item[3] or ""
 
 
-def refresh_timers(session: Session, op: Any, items: list[TimedItem], new: bool = False) -> None:
+def refresh_timers(session: Session, op: Operation, items: list[TimedItem], new: bool = False) -> None:
     stored = sorted([] if new else write.stored_timers(session, op.instance_id), key=_order)
     if stored == sorted(items, key=_order):
         return  # most steps leave the timers as they were: no rewrite, no index churn

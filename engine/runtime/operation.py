@@ -15,6 +15,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
 from engine.bpmn.definitions import LoadedVersion
+from engine.bpmn.model import Element
 from engine.bpmn.spiff import ExternalServiceTask, WeibaoScriptEngine
 from engine.bpmn.state import iter_tasks
 from engine.bpmn.timers import timer_due
@@ -73,7 +74,7 @@ class Operation:
     ) -> None:
         self.events.append(NewEvent(type_, self.now, actor or self.actor, element_id, task_id, data))
 
-    def element(self, task: Task) -> Any:
+    def element(self, task: Task) -> Element:
         return self.loaded.models_element(task.task_spec.bpmn_id or task.task_spec.name)
 
     # ----------------------------------------------------------------- stepping

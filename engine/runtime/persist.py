@@ -18,7 +18,7 @@ from engine.store.chain import canonical, chain_hash, event_payload
 from engine.store.write import InstanceRecord
 
 
-def json_safe(value: Any) -> Any:
+def json_safe(value: object) -> Any:  # Any: JSON of any shape, as canonical() gives it back
     return json.loads(canonical(value))
 
 

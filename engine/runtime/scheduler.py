@@ -3,20 +3,33 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from datetime import datetime
+from typing import Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
+
+from engine.clock import Clock
 
 log = logging.getLogger("weibao.scheduler")
 
 
+class Fires(Protocol):
+    clock: Clock
+
+    def fire_due_timers(self, limit: int = 500) -> int: ...
+
+
+class Delivers(Protocol):
+    def deliver_due(self, limit: int = 50) -> int: ...
+
+
 class Scheduler:
-    def __init__(self, runtime: Any, interval: float = 1.0, deliverer: Any = None) -> None:
+    def __init__(self, runtime: Fires, interval: float = 1.0, deliverer: Delivers | None = None) -> None:
         self.runtime = runtime
         self.interval = interval
         self.deliverer = deliverer
         self._scheduler = BackgroundScheduler(daemon=True)
-        self.last_run: Any = None
+        self.last_run: datetime | None = None
 
     def tick(self) -> int:
         fired = 0
@@ -38,7 +51,8 @@ class Scheduler:
 
     def _safe_deliver(self) -> None:
         try:
-            self.deliverer.deliver_due()
+            if self.deliverer is not None:
+                self.deliverer.deliver_due()
         except Exception:  # delivery problems are recorded per message; the thread must go on
             log.exception("outbox delivery failed")
 

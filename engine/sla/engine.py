@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.engine import Connection
@@ -247,7 +248,7 @@ class SlaEngine(NoSla):
         """The clocks from an instance's stored data (which carries the `_sla` records), measured now."""
         return clock_views(data.get("_sla") or {}, self.clock.now())
 
-    def clocks_from_state(self, wf: Any, now: datetime) -> list[dict[str, Any]]:
+    def clocks_from_state(self, wf: BpmnWorkflow, now: datetime) -> list[dict[str, Any]]:
         return clock_views(wf.data.get("_sla") or {}, now)
 
     @staticmethod

@@ -11,7 +11,7 @@ from engine.sla import clocks as sc
 from engine.sla.hooks import OperationView
 
 
-def inputs_of(data: dict[str, Any], contract: Any = None) -> dict[str, Any]:
+def inputs_of(data: dict[str, Any], contract: object = None) -> dict[str, Any]:
     return {
         "contract": contract if contract is not None else data.get("contract"),
         "level": data.get("level"),

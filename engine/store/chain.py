@@ -13,7 +13,7 @@ from engine.clock import iso
 GENESIS = "0" * 64
 
 
-def canonical(obj: Any) -> str:
+def canonical(obj: object) -> str:
     """JSON with sorted keys and no spaces; the form every hash and digest is taken over."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
@@ -29,7 +29,7 @@ class NewEvent:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-def event_payload(instance_id: str, seq: int, op: int, ev: Any, digest: str) -> dict[str, Any]:
+def event_payload(instance_id: str, seq: int, op: int, ev: EventLike, digest: str) -> dict[str, Any]:
     """What the hash covers: everything an auditor reads, times in one fixed format."""
     return {
         "instance_id": instance_id,

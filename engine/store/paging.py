@@ -36,6 +36,7 @@ class Page:
     per_page: int = 50
 
 
+# Any: a Select of any columns; its generic form differs between SQLAlchemy 2.0 and 2.1
 def paged(session: Session, query: Any, page: Page) -> tuple[list[Any], int]:
     rows = list(session.execute(query.limit(page.per_page).offset((page.page - 1) * page.per_page)).all())
     total = known_total(rows, page)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from lxml import etree
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import Row, and_, bindparam, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -85,14 +85,14 @@ def diagram(session: Session, key: str, version: int | None) -> tuple[str, bytes
 
 
 # ----------------------------------------------------------------- instances
-def _instance_dict(row: Any, version: int) -> dict[str, Any]:
+def _instance_dict(row: Instance | Row[Any], version: int) -> dict[str, Any]:
     return {"id": row.id, "process": row.process_key, "version": version, "status": row.status,
             "business_key": row.business_key, "parent_instance_id": row.parent_instance_id,
             "started_by": row.started_by, "created_at": row.created_at, "updated_at": row.updated_at,
             "ended_at": row.ended_at}
 
 
-def _instances_query(scope: Scope) -> Any:  # Select's generic form differs between SQLAlchemy releases
+def _instances_query(scope: Scope) -> Any:  # Any: Select's generic form differs between SQLAlchemy releases
     return select(Instance, ProcessVersion.version) \
         .join(ProcessVersion, Instance.version_id == ProcessVersion.id).where(scope.instances())
 

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ForeignKey, String, bindparam, delete, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.actor import Actor
 from engine.clock import Clock
@@ -125,7 +125,7 @@ def lifetime_of(settings: Settings) -> Lifetime:
     return Lifetime(timedelta(days=settings.token_days))
 
 
-def _new_token(session: Any, name: str, now: datetime, lifetime: Lifetime) -> str:
+def _new_token(session: Session, name: str, now: datetime, lifetime: Lifetime) -> str:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(hash=hash_token(token), user_name=name, created_at=now,
                          expires_at=lifetime.wall() + lifetime.length))

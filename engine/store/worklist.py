@@ -8,9 +8,10 @@ before they are merged, so a page costs the same with a thousand open tasks or a
 from __future__ import annotations
 
 import functools
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
-from sqlalchemy import bindparam, func, or_, select, union_all
+from sqlalchemy import Select, bindparam, func, or_, select, union_all
 from sqlalchemy.engine import Connection
 
 from engine import policy
@@ -23,7 +24,22 @@ from engine.store.prepared import Prepared
 TASK_COLUMNS = tuple(OpenTask.__table__.c)
 
 
-def task_dict(row: Any) -> dict[str, Any]:
+class TaskRow(Protocol):
+    """A row of the open-task index, as the prepared statements give it back."""
+
+    id: str
+    instance_id: str
+    process_key: str
+    element_id: str
+    name: str
+    candidate_groups: list[str]
+    assignee: str | None
+    created_at: datetime
+    due_at: datetime | None
+    form: list[dict[str, Any]]
+
+
+def task_dict(row: TaskRow) -> dict[str, Any]:
     return {"id": row.id, "instance_id": row.instance_id, "process": row.process_key,
             "element_id": row.element_id, "name": row.name, "candidate_groups": list(row.candidate_groups),
             "assignee": row.assignee,
@@ -31,7 +47,7 @@ def task_dict(row: Any) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=64)
-def _task_branch(kind: str, customer: bool, by_instance: bool, by_process: bool) -> Any:
+def _task_branch(kind: str, customer: bool, by_instance: bool, by_process: bool) -> Select[Any]:
     """Open tasks of one kind, "all", "mine" (assigned to :me) or "offered" (unassigned, offered to one of
     :groups), built once per shape: parameters carry the values."""
     query = select(*TASK_COLUMNS)
@@ -51,7 +67,7 @@ def _task_branch(kind: str, customer: bool, by_instance: bool, by_process: bool)
     return query
 
 
-def _in_order(query: Any) -> Any:
+def _in_order(query: Select[Any]) -> Select[Any]:
     return query.order_by(OpenTask.created_at, OpenTask.id)
 
 
@@ -88,7 +104,7 @@ def tasks(conn: Connection, actor: Actor, page: Page, *, instance_id: str | None
 _OPEN_TASK = Prepared(select(*TASK_COLUMNS).where(OpenTask.id == bindparam("id")))
 
 
-def open_task(conn: Connection, actor: Actor, task_id: str) -> Any:
+def open_task(conn: Connection, actor: Actor, task_id: str) -> TaskRow | None:
     """The open task if the actor may know of it; None when it is not open (the engine tells why)."""
     row = _OPEN_TASK.first(conn, {"id": task_id})
     scope = Scope.of(actor)

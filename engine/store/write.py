@@ -128,7 +128,8 @@ def add_outbox(session: Session, instance_id: str, effect: dict[str, Any], at: d
                               created_at=at))
 
 
-def add_record(session: Session, instance_id: str, effect: dict[str, Any], data: Any, at: datetime) -> None:
+def add_record(session: Session, instance_id: str, effect: dict[str, Any], data: object,
+               at: datetime) -> None:
     session.add(Record(id=effect["id"], kind=effect["record_kind"], instance_id=instance_id, data=data,
                        created_at=at))
 
