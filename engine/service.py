@@ -75,11 +75,11 @@ def build_service(
     if create_schema:
         store.create_all()
     registry = HandlerRegistry(handlers)
-    definitions = Definitions(store, registry.topics(), clock)
     if sla is None:
         from engine.sla.engine import SlaEngine
 
         sla = SlaEngine(clock, settings)
+    definitions = Definitions(store, registry.topics(), clock, functions=set(sla.script_functions()))
     runtime = Runtime(store, definitions, registry, clock, settings, sla=sla)
     from engine.store.users import TokenCache
 

@@ -14,6 +14,7 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from engine.bpmn import expressions
 from engine.bpmn.model import NS, ProcessModel, read_models
 from engine.bpmn.spiff import WeibaoParser
 
@@ -143,9 +144,30 @@ def _check_model(model: ProcessModel, file: str, topics: set[str], checked: Chec
                 checked.error(file, el.id, "a form field has no id")
 
 
-def check(sources: list[Source], topics: set[str], strict_ids: set[str] | None = None) -> Checked:
+def _check_code(src: Source, parser: WeibaoParser, functions: set[str], checked: Checked) -> None:
+    if src.kind == "bpmn":
+        codes = expressions.bpmn_code(src.root)
+    else:
+        tables = [p for p in parser.dmn_parsers.values() if p.filename == src.name]
+        codes = (code for table in tables for code in expressions.dmn_code(table))
+    try:
+        for element_id, message in expressions.problems(codes, functions):
+            checked.error(src.name, element_id, message)
+    except Exception as exc:  # a decision table SpiffWorkflow cannot read is refused, not a traceback
+        checked.error(src.name, None, f"cannot read the code in the diagram: {exc}")
+
+
+def check(
+    sources: list[Source],
+    topics: set[str],
+    strict_ids: set[str] | None = None,
+    *,
+    fresh: set[str] | None = None,
+    functions: set[str] | None = None,
+) -> Checked:
     """Parse and check `sources` together. `strict_ids`: the processes whose problems count (those
-    in new files); None means all."""
+    in new files); None means all. The code in the files named by `fresh` (all files when it and
+    `strict_ids` are None) is compiled under the sandbox's rules; `functions`: the engine's."""
     checked = Checked(sources=sources, parser=None)
     for src in sources:
         _load_xml(src, checked)
@@ -160,6 +182,8 @@ def check(sources: list[Source], topics: set[str], strict_ids: set[str] | None =
     for src in sources:
         if src.kind == "bpmn":
             _check_gateways(src, checked)
+        if (src.name in fresh) if fresh is not None else strict_ids is None:
+            _check_code(src, parser, functions or set(), checked)
     for pid, model in checked.models.items():
         if strict_ids is None or pid in strict_ids:
             _check_model(model, checked.model_file[pid], topics, checked)
