@@ -91,7 +91,9 @@ def _closure(pid: str, checked: Checked) -> set[str]:
 
 
 class Definitions:
-    def __init__(self, store: Store, topics: set[str], clock: Clock, functions: set[str] | None = None) -> None:
+    def __init__(
+        self, store: Store, topics: set[str], clock: Clock, functions: set[str] | None = None
+    ) -> None:
         self.store = store
         self.topics = topics
         self.functions = set(functions or ())  # the engine's functions diagram code may call

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from engine.bpmn.model import NS
@@ -36,27 +36,35 @@ def _texts(root: Any, path: str) -> Iterator[tuple[Any, str]]:
             yield node, node.text
 
 
-def bpmn_code(root: Any) -> Iterator[Code]:
-    for node, text in _texts(root, ".//bpmn:scriptTask/bpmn:script"):
-        yield _parent_id(node), text, "exec"
-    for node, text in _texts(root, ".//bpmn:conditionExpression"):
-        yield _parent_id(node), strip_wrapper(text), "eval"
-    for node, text in _texts(root, ".//bpmn:condition"):
-        yield _parent_id(node), strip_wrapper(text), "eval"
-    for field in _TIMER_FIELDS:
-        for node, text in _texts(root, f".//bpmn:timerEventDefinition/bpmn:{field}"):
-            yield _parent_id(node), normalize_expression(text) or "", "eval"
-    for field in ("loopCardinality", "completionCondition"):
-        for node, text in _texts(root, f".//bpmn:multiInstanceLoopCharacteristics/bpmn:{field}"):
-            yield _parent_id(node), strip_wrapper(text), "eval"
+# (path of the nodes holding code, mode, how SpiffWorkflow reads the text)
+_BPMN_TEXTS: list[tuple[str, str, Callable[[str], str | None]]] = [
+    (".//bpmn:scriptTask/bpmn:script", "exec", str),
+    (".//bpmn:conditionExpression", "eval", strip_wrapper),
+    (".//bpmn:conditionalEventDefinition/bpmn:condition", "eval", strip_wrapper),
+    *((f".//bpmn:timerEventDefinition/bpmn:{f}", "eval", normalize_expression) for f in _TIMER_FIELDS),
+    *((f".//bpmn:multiInstanceLoopCharacteristics/bpmn:{f}", "eval", strip_wrapper)
+      for f in ("loopCardinality", "completionCondition")),
+]
+
+
+def _camunda_code(root: Any) -> Iterator[Code]:
     for node in root.iter():
+        if not isinstance(node.tag, str):
+            continue
         for attr in ("expression", "collection"):
-            value = node.get(f"{{{CAMUNDA_NS}}}{attr}") if isinstance(node.tag, str) else None
+            value = node.get(f"{{{CAMUNDA_NS}}}{attr}")
             if value:
                 yield _parent_id(node), strip_wrapper(value), "eval"
     for node in root.iter(f"{{{CAMUNDA_NS}}}inputParameter", f"{{{CAMUNDA_NS}}}outputParameter"):
         if node.text and node.text.strip().startswith("${"):
             yield _parent_id(node), strip_wrapper(node.text), "eval"
+
+
+def bpmn_code(root: Any) -> Iterator[Code]:
+    for path, mode, read in _BPMN_TEXTS:
+        for node, text in _texts(root, path):
+            yield _parent_id(node), read(text) or "", mode
+    yield from _camunda_code(root)
 
 
 def _entry_code(input_expr: str, match: str) -> list[str]:
@@ -71,21 +79,26 @@ def _entry_code(input_expr: str, match: str) -> list[str]:
     return [f"({input_expr}) == ({match})"]
 
 
+def _rule_code(rule: Any) -> Iterator[Code]:
+    for entry in rule.inputEntries:
+        for lhs in entry.lhs:
+            if lhs is not None and entry.input.expression:
+                for text in _entry_code(entry.input.expression, lhs):
+                    yield entry.id, text, "eval"
+    for out in rule.outputEntries:
+        if out.text:
+            yield out.id, out.text, "eval"
+
+
 def dmn_code(parser: Any) -> Iterator[Code]:
+    """Input columns are named by their `<input>` id, entries by their own."""
     parser.parse()
     for table in parser.decision.decisionTables:
         for inp in table.inputs:
             if inp.expression:
                 yield inp.id, inp.expression, "eval"
         for rule in table.rules:
-            for entry in rule.inputEntries:
-                for lhs in entry.lhs:
-                    if lhs is not None and entry.input.expression:
-                        for text in _entry_code(entry.input.expression, lhs):
-                            yield entry.id, text, "eval"
-            for out in rule.outputEntries:
-                if out.text:
-                    yield out.id, out.text, "eval"
+            yield from _rule_code(rule)
 
 
 def problems(codes: Iterator[Code], functions: set[str] | frozenset[str]) -> Iterator[tuple[str | None, str]]:

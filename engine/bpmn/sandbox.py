@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from engine.bpmn import sandbox_guards as g
@@ -75,14 +76,14 @@ _CONSUMING = (all, any, dict, enumerate, filter, frozenset, list, map, max, min,
 _ERRORS = (ArithmeticError, AttributeError, Exception, IndexError, KeyError, LookupError,
            NameError, TypeError, ValueError, ZeroDivisionError)
 
-_TYPES: dict[Any, type] = {}
+_TYPES: dict[Any, Any] = {}
 
 
 def _isinstance(value: Any, kinds: Any) -> bool:
     """isinstance that accepts the counting stand-ins of list, dict, str, … for their types."""
     if isinstance(kinds, tuple):
-        return isinstance(value, tuple(_TYPES.get(k, k) for k in kinds))
-    return isinstance(value, _TYPES.get(kinds, kinds))
+        return isinstance(value, tuple(_TYPES[k] if k in _TYPES else k for k in kinds))
+    return isinstance(value, _TYPES[kinds] if kinds in _TYPES else kinds)
 
 
 SAFE_BUILTINS: dict[str, Any] = {
@@ -101,8 +102,8 @@ GUARDS: dict[str, Any] = {
     "_getattr_": g.getattr_,
     "_getitem_": g.getitem,
     "_getiter_": g.guarded_iter,
-    "_iter_unpack_sequence_": g.guarded_iter_unpack_sequence,
-    "_unpack_sequence_": g.guarded_unpack_sequence,
+    "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+    "_unpack_sequence_": guarded_unpack_sequence,
     "_write_": g.write,
     "_inplacevar_": g.inplacevar,
     "_apply_": lambda f, *a, **kw: f(*a, **kw),

@@ -16,8 +16,6 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
-
 from engine.bpmn.sandbox_policy import DENIED_ATTRIBUTE
 
 MAX_STEPS = 100_000

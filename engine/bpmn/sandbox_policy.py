@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import re
 from types import CodeType
-from typing import Any
+from typing import Any, cast
 
 from RestrictedPython.transformer import RestrictingNodeTransformer
 
@@ -76,50 +76,51 @@ class WeibaoPolicy(RestrictingNodeTransformer):
             return node
         return super().visit_Attribute(node)
 
-    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> Any:
-        if node.type is None:
-            self.error(node, "a bare 'except:' is not allowed; name the exception")
-        node = super().visit_ExceptHandler(node)
+    def visit_ExceptHandler(self, original: ast.ExceptHandler) -> Any:
+        if original.type is None:
+            self.error(original, "a bare 'except:' is not allowed; name the exception")
+        node: Any = super().visit_ExceptHandler(original)
         node.body.insert(0, ast.Expr(_call("_step_")))
         return node
 
-    def visit_While(self, node: ast.While) -> Any:
-        node = super().visit_While(node)
+    def visit_While(self, original: ast.While) -> Any:
+        node: Any = super().visit_While(original)
         node.body.insert(0, ast.Expr(_call("_step_")))
         return node
 
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> Any:
-        node = super().visit_FunctionDef(node)
+    def visit_FunctionDef(self, original: ast.FunctionDef) -> Any:
+        node: Any = super().visit_FunctionDef(original)
         node.body.insert(0, ast.Expr(_call("_step_")))
         return node
 
-    def visit_Lambda(self, node: ast.Lambda) -> Any:
-        node = super().visit_Lambda(node)
+    def visit_Lambda(self, original: ast.Lambda) -> Any:
+        node: Any = super().visit_Lambda(original)
         node.body = ast.BoolOp(op=ast.Or(), values=[_call("_step_"), node.body])
         return node
 
-    def visit_BinOp(self, node: ast.BinOp) -> Any:
-        node = super().visit_BinOp(node)
+    def visit_BinOp(self, original: ast.BinOp) -> Any:
+        node: Any = super().visit_BinOp(original)
         op = GUARDED_OPS.get(type(node.op))
         if op is None:
             return node
         return _call("_binop_", ast.Constant(op), node.left, node.right)
 
-    def visit_Starred(self, node: ast.Starred) -> Any:
-        node = super().visit_Starred(node)
+    def visit_Starred(self, original: ast.Starred) -> Any:
+        node: Any = super().visit_Starred(original)
         node.value = _call("_items_", node.value)
         return node
 
-    def visit_Dict(self, node: ast.Dict) -> Any:
-        node = super().visit_Dict(node)
-        node.values = [_call("_items_", v) if k is None else v for k, v in zip(node.keys, node.values)]
+    def visit_Dict(self, original: ast.Dict) -> Any:
+        node: Any = super().visit_Dict(original)
+        node.values = [_call("_items_", v) if k is None else v
+                       for k, v in zip(node.keys, node.values, strict=True)]
         return node
 
-    def visit_JoinedStr(self, node: ast.JoinedStr) -> Any:
-        for part in node.values:
+    def visit_JoinedStr(self, original: ast.JoinedStr) -> Any:
+        for part in original.values:
             if isinstance(part, ast.FormattedValue) and part.format_spec is not None:
                 self._check_spec(part)
-        node = super().visit_JoinedStr(node)
+        node: Any = super().visit_JoinedStr(original)
         for part in node.values:
             if isinstance(part, ast.FormattedValue):
                 part.value = _call("_sized_", part.value)
@@ -148,9 +149,9 @@ def compile_code(text: str, mode: str) -> CodeType:
     """Restricted code for `text` ('eval' or 'exec'), compiled once per text: gateway conditions run
     on every step. SyntaxError for text that is not Python, ExpressionRefused for what the rules deny."""
     key = (text, mode)
-    code = _cache.get(key)
-    if code is not None:
-        return code
+    cached = _cache.get(key)
+    if cached is not None:
+        return cached
     if len(text) > MAX_SOURCE_CHARS:
         raise ExpressionRefused(f"longer than {MAX_SOURCE_CHARS} characters")
     tree = ast.parse(text, "<string>", mode)  # SyntaxError apart, so callers tell syntax from policy
@@ -159,7 +160,7 @@ def compile_code(text: str, mode: str) -> CodeType:
     if errors:
         raise ExpressionRefused(_message(errors))
     # "<string>" is the file name SpiffWorkflow looks for to name the failing line of a script
-    code = compile(ast.fix_missing_locations(tree), "<string>", mode)
+    code: CodeType = compile(cast(Any, ast.fix_missing_locations(tree)), "<string>", mode)
     if len(_cache) >= _CACHE_LIMIT:
         _cache.clear()  # texts come from deployed diagrams only; a full cache means many versions
     _cache[key] = code

@@ -157,6 +157,19 @@ def _check_code(src: Source, parser: WeibaoParser, functions: set[str], checked:
         checked.error(src.name, None, f"cannot read the code in the diagram: {exc}")
 
 
+def _check_all_code(
+    parser: WeibaoParser, sources: list[Source], functions: set[str], checked: Checked
+) -> None:
+    for src in sources:
+        _check_code(src, parser, functions, checked)
+
+
+def _compiled(sources: list[Source], strict_ids: set[str] | None, fresh: set[str] | None) -> list[Source]:
+    if fresh is not None:
+        return [s for s in sources if s.name in fresh]
+    return sources if strict_ids is None else []
+
+
 def check(
     sources: list[Source],
     topics: set[str],
@@ -182,8 +195,7 @@ def check(
     for src in sources:
         if src.kind == "bpmn":
             _check_gateways(src, checked)
-        if (src.name in fresh) if fresh is not None else strict_ids is None:
-            _check_code(src, parser, functions or set(), checked)
+    _check_all_code(parser, _compiled(sources, strict_ids, fresh), functions or set(), checked)
     for pid, model in checked.models.items():
         if strict_ids is None or pid in strict_ids:
             _check_model(model, checked.model_file[pid], topics, checked)
