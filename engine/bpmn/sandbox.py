@@ -36,11 +36,7 @@ def _consuming(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _counted(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, ...]:
-    if fn in (map, filter):
-        return (args[0], *(g.guarded_iter(a) for a in args[1:]))
-    if fn is zip:
-        return tuple(g.guarded_iter(a) for a in args)
-    if not args or (len(args) > 1 and fn is not enumerate) or isinstance(args[0], (int, float)):
+    if not args or len(args) > 1 or isinstance(args[0], (int, float)):
         return args  # max(a, b) compares its arguments, it walks nothing
     if isinstance(args[0], dict):
         g.current().step(len(args[0]))
@@ -70,9 +66,9 @@ def _sum(values: Iterable[Any], start: int | float = 0) -> Any:
     return sum(g.guarded_iter(values), start)
 
 
-_PLAIN = (abs, bool, divmod, float, int, len, round)
-_CONSUMING = (all, any, dict, enumerate, filter, frozenset, list, map, max, min, reversed, set,
-              sorted, tuple, zip)
+# enumerate, map, filter, reversed and zip are lazy: what consumes them counts their items.
+_PLAIN = (abs, bool, divmod, enumerate, filter, float, int, len, map, reversed, round, zip)
+_CONSUMING = (all, any, dict, frozenset, list, max, min, set, sorted, tuple)
 _ERRORS = (ArithmeticError, AttributeError, Exception, IndexError, KeyError, LookupError,
            NameError, TypeError, ValueError, ZeroDivisionError)
 

@@ -190,17 +190,17 @@ def write(ob: Any) -> Any:
 ATTRIBUTE_TYPES = (str, bytes, int, float, list, tuple, dict, set, frozenset, date, timedelta)
 CLASSES = (date, datetime, timedelta)
 HOST_CLOCK = frozenset({"today", "now", "utcnow", "fromtimestamp", "utcfromtimestamp"})
+# Growth the size of an argument decides, with no cheap way to know it first: `(1).to_bytes(10**9)`.
+UNSIZED_GROWTH = frozenset({"to_bytes", "translate", "maketrans"})
 
 
 def getattr_(ob: Any, name: str, *default: Any) -> Any:
-    if name.startswith("_") or DENIED_ATTRIBUTE.search(name) or name in HOST_CLOCK:
+    if name.startswith("_") or DENIED_ATTRIBUTE.search(name) or name in HOST_CLOCK | UNSIZED_GROWTH:
         raise AttributeError(f"attribute {name!r} is not allowed")
     if not (isinstance(ob, ATTRIBUTE_TYPES) or any(ob is c for c in CLASSES)):
         raise AttributeError(f"attributes of {type(ob).__name__} are not available")
     value = getattr(ob, name, *default)
-    if callable(value) and isinstance(ob, SIZED):
-        return _method(ob, name, value)
-    return value
+    return _method(ob, name, value) if callable(value) else value
 
 
 def _growth(ob: Any, name: str, args: tuple[Any, ...]) -> int:
