@@ -292,3 +292,16 @@ def test_lazy_builtins_and_their_consumers() -> None:
     assert run("[i for i, x in enumerate(items, 1) if x > 1]", {"items": [1, 2, 3]}) == [2, 3]
     with pytest.raises(SandboxLimitError):
         run("max(map(abs, range(10**6)))")
+
+
+def test_a_script_answers_for_what_it_sets_not_for_the_data_it_was_given() -> None:
+    big = "长" * (1_000_000 + 1)
+    assert run("done = True", {"summary": big}, script=True) == {"summary": big, "done": True}
+    with pytest.raises(SandboxLimitError):
+        run("copy = [summary]", {"summary": big}, script=True)
+
+
+def test_builtin_names_the_sandbox_lacks_may_name_data_but_not_be_called() -> None:
+    assert check_code("type == 'hardware' and id > 3", "eval", SANDBOX_FUNCTIONS) is None
+    assert run("type == 'hardware'", {"type": "hardware"}) is True
+    assert "unknown function(s): 'type'" in (check_code("type(level)", "eval", SANDBOX_FUNCTIONS) or "")

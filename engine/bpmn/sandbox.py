@@ -152,12 +152,14 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
             raise ValueError(f"task data overwrites engine function(s) {sorted(overwritten)}; rename them")
         code = compile_code(script, "exec")
         injected = {**self.globals, **(external_context or {}), **GUARDS}
-        scope = self._scope(copy.deepcopy(context), external_context)
+        before = copy.deepcopy(context)
+        scope = self._scope(before, external_context)
         with _Run() as budget:
             exec(code, scope)
             data = {k: v for k, v in scope.items()
                     if not callable(v) and (k not in injected or k in context)}
-            _check_result(budget, data)
+            # only what the script set: data it was given is not its to answer for
+            _check_result(budget, [v for k, v in data.items() if k not in before or v is not before[k]])
         context.clear()
         context.update(data)
         return True
