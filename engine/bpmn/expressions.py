@@ -25,9 +25,15 @@ _QUESTION = re.compile(r"(\?)(?=(?:[^'\"]|['\"][^'\"]*['\"])*$)")  # DMNEngine's
 
 
 def _parent_id(node: Any) -> str | None:
-    while node is not None and not node.get("id"):
+    """The flow element holding `node`: a timer's event, not its (modeler-numbered) definition."""
+    while node is not None and (not node.get("id") or _is_detail(node)):
         node = node.getparent()
     return node.get("id") if node is not None else None
+
+
+def _is_detail(node: Any) -> bool:
+    tag = node.tag if isinstance(node.tag, str) else ""
+    return tag.endswith(("EventDefinition", "LoopCharacteristics"))
 
 
 def _texts(root: Any, path: str) -> Iterator[tuple[Any, str]]:
