@@ -80,8 +80,8 @@ def build_service(
     if create_schema:
         create_all(store)
     registry = HandlerRegistry(handlers)
-    definitions = Definitions(store, registry.topics(), clock)
-    runtime = Runtime(store, definitions, registry, clock, config,
-                      sla=SlaEngine(clock, config.sla_warning_ratio) if sla is None else sla)
+    sla = SlaEngine(clock, config.sla_warning_ratio) if sla is None else sla
+    definitions = Definitions(store, registry.topics(), clock, functions=set(sla.script_functions(None)))
+    runtime = Runtime(store, definitions, registry, clock, config, sla=sla)
     tokens = TokenCache(store, config.token_cache_seconds)
     return Service(store, definitions, runtime, clock, tokens, config)

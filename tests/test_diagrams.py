@@ -166,15 +166,16 @@ def test_fault_level_decision_suggests_p1_to_p4() -> None:
 def test_fault_level_rules(impact: str, outage: int, affected: int, safety: bool, expected: str) -> None:
     from types import SimpleNamespace
 
-    from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
     from SpiffWorkflow.camunda.parser import CamundaParser
+
+    from engine.bpmn.spiff import WeibaoScriptEngine
 
     parser = CamundaParser()
     parser.add_dmn_file(str(PROCESSES / "fault_level.dmn"))
     engine = parser.get_engine("fault_level", None)
     data = {"business_impact": impact, "outage_minutes": outage, "affected_percent": affected,
             "safety_hazard": safety}
-    task = SimpleNamespace(data=data, workflow=SimpleNamespace(script_engine=PythonScriptEngine()))
+    task = SimpleNamespace(data=data, workflow=SimpleNamespace(script_engine=WeibaoScriptEngine()))
     assert engine.result(task) == {"suggested_level": expected}
 
 

@@ -26,10 +26,11 @@ import pytest
 from lxml import etree
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import XSD_DIR, BpmnDmnParser
+
+from engine.bpmn.spiff import WeibaoScriptEngine
 
 DMN_PATH = Path(__file__).resolve().parents[1] / "processes" / "sla_targets.dmn"
 DMN_NS = "https://www.omg.org/spec/DMN/20191111/MODEL/"
@@ -287,7 +288,7 @@ def _params(cases: list[tuple[Any, ...]]) -> list[Any]:
     return [pytest.param(*case, id=_param_id(case)) for case in cases]
 
 
-SCRIPT_ENGINE = PythonScriptEngine()
+SCRIPT_ENGINE = WeibaoScriptEngine()  # the sandbox the engine evaluates the table in
 
 
 def make_task(contract: Any, level: Any, clock: Any, distance_km: float | None) -> SimpleNamespace:

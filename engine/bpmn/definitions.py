@@ -95,9 +95,12 @@ def _closure(pid: str, checked: Checked) -> set[str]:
 
 
 class Definitions:
-    def __init__(self, store: Store, topics: set[str], clock: Clock) -> None:
+    def __init__(
+        self, store: Store, topics: set[str], clock: Clock, functions: set[str] | None = None
+    ) -> None:
         self.store = store
         self.topics = topics
+        self.functions = set(functions or ())  # the engine's functions diagram code may call
         self.clock = clock
         self._cache: dict[int, LoadedVersion] = {}
         self._lock = threading.Lock()
@@ -122,7 +125,7 @@ class Definitions:
         # Only processes in the new files must be flawless; older ones were checked when deployed.
         probe = check([s for s in sources if s.name in new], self.topics, strict_ids=set())
         strict = set(probe.models) if not probe.errors else None
-        checked = check(sources, self.topics, strict_ids=strict)
+        checked = check(sources, self.topics, strict_ids=strict, fresh=set(new), functions=self.functions)
         return checked, set(new)
 
     def deploy(self, files: list[tuple[str, bytes]], actor: str = "system") -> list[DeployResult]:

@@ -3,6 +3,8 @@
 * Timers call `datetime.now(timezone.utc)` in `bpmn/specs/event_definitions/timer.py`; there is no hook.
 * `Task` stamps `time.time()` and draws `uuid4()` ids; replay needs both to be reproducible.
 * `TaskIterator` silently stops at `max_depth=1000`; a long rework loop then looks finished.
+* `do_engine_steps` runs every READY engine task; one whose code broke a sandbox bound holds an open
+  incident (`weibao_incident` in its internal data) and must wait for the retry instead.
 
 `install()` is idempotent and is called by `engine.spiff` on import, so no engine code path can run
 an unpatched SpiffWorkflow.
@@ -18,10 +20,12 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from SpiffWorkflow import task as spiff_task
+from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 from SpiffWorkflow.bpmn.util import task as bpmn_task_util
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as camunda_message
 from SpiffWorkflow.util import task as task_util
+from SpiffWorkflow.util.task import TaskState
 
 from engine.clock import current_clock
 
@@ -85,6 +89,7 @@ def _deepen(init):  # type: ignore[no-untyped-def]
     init.__defaults__ = tuple(defaults)
 
 
+INCIDENT = "weibao_incident"  # internal-data flag of a task whose incident is open
 MERGE_PAYLOAD = "__weibao_merge__"
 
 
@@ -101,6 +106,34 @@ def _merge_message_payload(original):  # type: ignore[no-untyped-def]
     return update_task_data
 
 
+def _do_engine_steps(self, will_complete_task=None, did_complete_task=None):  # type: ignore[no-untyped-def]
+    """SpiffWorkflow 3.2's BpmnWorkflow._do_engine_steps, skipping tasks that hold an incident."""
+
+    def update_workflow(wf):  # type: ignore[no-untyped-def]
+        count = 0
+        for task in wf.get_tasks(state=TaskState.READY):
+            if task.task_spec.manual or task.internal_data.get(INCIDENT):
+                continue
+            if will_complete_task is not None:
+                will_complete_task(task)
+            task.run()
+            count += 1
+            if did_complete_task is not None:
+                did_complete_task(task)
+        return count
+
+    active = self.get_active_subprocesses()
+    for subprocess in sorted(active, key=lambda v: v.depth, reverse=True):
+        count = None
+        while count is None or count > 0:
+            count = update_workflow(subprocess)
+        if subprocess.parent_task_id is not None:
+            task = self.get_task_from_id(subprocess.parent_task_id)
+            task.task_spec._update(task)
+    count = update_workflow(self)
+    return count > 0 or len(self.get_active_subprocesses()) > len(active)
+
+
 _installed = False
 
 
@@ -114,4 +147,5 @@ def install() -> None:
     camunda_message.update_task_data = _merge_message_payload(camunda_message.update_task_data)
     _deepen(task_util.TaskIterator.__init__)
     _deepen(bpmn_task_util.BpmnTaskIterator.__init__)
+    BpmnWorkflow._do_engine_steps = _do_engine_steps  # type: ignore[method-assign]
     _installed = True

@@ -13,9 +13,10 @@ import re
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.event_parsers import StartEventParser
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.helpers.spec import TaskSpecConverter
@@ -29,6 +30,9 @@ from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, CamundaTask
 from SpiffWorkflow.camunda.serializer import DEFAULT_CONFIG as CAMUNDA_CONFIG
 
 from engine.bpmn import patches as spiff_patches
+from engine.bpmn.sandbox import SandboxEnvironment
+from engine.bpmn.sandbox_guards import LimitExceeded
+from engine.bpmn.sandbox_policy import compile_code
 
 spiff_patches.install()
 
@@ -122,14 +126,39 @@ def normalize_timers(spec: Any) -> None:
             definition.expression = normalize_expression(definition.expression)
 
 
+class SandboxLimitError(WorkflowTaskException):
+    """Diagram code broke a bound of the sandbox at run time; the runtime opens an incident."""
+
+
 class WeibaoScriptEngine(PythonScriptEngine):
-    """Python expressions and scripts; `${…}` wrappers accepted; engine functions in scope."""
+    """Expressions and scripts in the sandbox; `${…}` wrappers accepted; engine functions in scope."""
 
     def __init__(self, functions: dict[str, Any] | None = None) -> None:
-        super().__init__(environment=TaskDataEnvironment(dict(functions or {})))
+        super().__init__(environment=SandboxEnvironment(dict(functions or {})))
+
+    def validate(self, expression):  # type: ignore[no-untyped-def]
+        compile_code(strip_wrapper(expression), "eval")
 
     def evaluate(self, task, expression, external_context=None):  # type: ignore[no-untyped-def]
-        return super().evaluate(task, strip_wrapper(expression), external_context)
+        try:
+            return super().evaluate(task, strip_wrapper(expression), external_context)
+        except WorkflowTaskException as exc:
+            raise _limit_error(exc, task) from exc
+
+    def execute(self, task, script, external_context=None):  # type: ignore[no-untyped-def]
+        try:
+            return super().execute(task, script, external_context)
+        except WorkflowTaskException as exc:
+            raise _limit_error(exc, task) from exc
+
+
+def _limit_error(exc: WorkflowTaskException, task: Any) -> WorkflowTaskException:
+    cause = exc.__context__
+    while cause is not None and not isinstance(cause, LimitExceeded):
+        cause = cause.__context__
+    if cause is None:
+        return exc
+    return SandboxLimitError(f"sandbox limit: {cause}", task=task, exception=cause)
 
 
 class StateConverter(BpmnWorkflowConverter):

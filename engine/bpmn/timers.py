@@ -139,6 +139,15 @@ def start_timer_problem(expression: str) -> str | None:
     return None
 
 
+def looks_literal(text: str) -> bool:
+    """A timer text meant as a literal (a date, a duration, a cycle, a cron line), however malformed:
+    the timer checks name its problem; only the rest is code for the sandbox."""
+    t = text.strip()
+    if not t or "${" in t or "#{" in t:
+        return False
+    return t[:1].isdigit() or t[:1] == "*" or (t[:1].upper() in "PR" and t[1:2].upper() in "0123456789/TX")
+
+
 def literal_timer_problem(kind: str, text: str) -> str | None:
     """The same for a literal on an intermediate or boundary timer (expressions are checked where
     they are evaluated)."""

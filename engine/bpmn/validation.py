@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from engine.bpmn import forms, timers
+from engine.bpmn import expressions, forms, timers
 from engine.bpmn.model import NS, Element, ProcessModel, read_models
 from engine.bpmn.spiff import WeibaoParser
 
@@ -178,11 +178,45 @@ def _check_form(el: Element, file: str, checked: Checked) -> None:
             checked.error(file, el.id, f"{what} {f.id!r}: the name is reserved for the engine")
 
 
-def check(sources: list[Source], topics: set[str], strict_ids: set[str] | None = None,
-          unique_decisions: bool = True) -> Checked:
+def _check_code(src: Source, parser: WeibaoParser, functions: set[str], checked: Checked) -> None:
+    if src.kind == "bpmn":
+        codes = expressions.bpmn_code(src.root)
+    else:
+        tables = [p for p in parser.dmn_parsers.values() if p.filename == src.name]
+        codes = (code for table in tables for code in expressions.dmn_code(table))
+    try:
+        for element_id, message in expressions.problems(codes, functions):
+            checked.error(src.name, element_id, message)
+    except Exception as exc:  # a decision table SpiffWorkflow cannot read is refused, not a traceback
+        checked.error(src.name, None, f"cannot read the code in the diagram: {exc}")
+
+
+def _check_all_code(
+    parser: WeibaoParser, sources: list[Source], functions: set[str], checked: Checked
+) -> None:
+    for src in sources:
+        _check_code(src, parser, functions, checked)
+
+
+def _compiled(sources: list[Source], strict_ids: set[str] | None, fresh: set[str] | None) -> list[Source]:
+    if fresh is not None:
+        return [s for s in sources if s.name in fresh]
+    return sources if strict_ids is None else []
+
+
+def check(
+    sources: list[Source],
+    topics: set[str],
+    strict_ids: set[str] | None = None,
+    unique_decisions: bool = True,
+    *,
+    fresh: set[str] | None = None,
+    functions: set[str] | None = None,
+) -> Checked:
     """Parse and check `sources` together. `strict_ids`: the processes whose problems count (those
     in new files); None means all. `unique_decisions=False` loads versions stored before decision ids
-    had to be unique."""
+    had to be unique. The code in the files named by `fresh` (all files when it and `strict_ids` are
+    None) is compiled under the sandbox's rules; `functions`: the engine's."""
     checked = Checked(sources=sources, parser=None)
     for src in sources:
         _load_xml(src, checked)
@@ -195,15 +229,17 @@ def check(sources: list[Source], topics: set[str], strict_ids: set[str] | None =
     if unique_decisions:
         checked.errors.extend(checked.duplicate_decisions)
     if not checked.errors:
-        _check_parsed(parser, topics, strict_ids, checked)
+        code = _compiled(sources, strict_ids, fresh)
+        _check_parsed(parser, topics, strict_ids, checked, code, functions or set())
     return checked
 
 
 def _check_parsed(parser: WeibaoParser, topics: set[str], strict_ids: set[str] | None,
-                  checked: Checked) -> None:
+                  checked: Checked, code: list[Source], functions: set[str]) -> None:
     for src in checked.sources:
         if src.kind == "bpmn":
             _check_gateways(src, checked)
+    _check_all_code(parser, code, functions, checked)
     for pid, model in checked.models.items():
         if strict_ids is None or pid in strict_ids:
             _check_model(model, checked.model_file[pid], topics, checked)

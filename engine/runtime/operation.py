@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from engine.bpmn.definitions import LoadedVersion
 from engine.bpmn.model import Element
-from engine.bpmn.spiff import ExternalServiceTask, WeibaoScriptEngine
+from engine.bpmn.patches import INCIDENT
+from engine.bpmn.spiff import ExternalServiceTask, SandboxLimitError, WeibaoScriptEngine
 from engine.bpmn.state import iter_tasks
 from engine.bpmn.timers import timer_due
 from engine.clock import Clock
@@ -82,6 +83,10 @@ class Operation:
         for _ in range(MAX_ROUNDS):
             try:
                 self.wf.do_engine_steps(did_complete_task=self._on_done)
+            except SandboxLimitError as exc:
+                if not self._code_incident(exc):
+                    raise self._script_error(exc) from exc
+                continue  # the other branches go on; the failed task waits for a retry
             except SpiffWorkflowException as exc:
                 raise self._script_error(exc) from exc
             self._scan_entered()
@@ -93,6 +98,21 @@ class Operation:
         task = getattr(exc, "task", None)
         element = task.task_spec.bpmn_id if task is not None else None
         return ScriptError(str(exc), instance_id=self.instance_id, element_id=element)
+
+    def _code_incident(self, exc: SandboxLimitError) -> bool:
+        """Diagram code that broke a sandbox bound opens an incident on its task, as a handler that
+        fails for good does; the sandbox ran it on a copy, so the task data is as before."""
+        task = exc.task
+        if not isinstance(task, Task) or task.internal_data.get(INCIDENT):
+            return False
+        if task.has_state(TaskState.ERROR):
+            task._set_state(TaskState.READY)  # SpiffWorkflow marks a failed run; the retry runs it again
+        if not task.has_state(TaskState.READY):
+            return False
+        task.internal_data[INCIDENT] = True
+        self.event("incident_opened", element_id=task.task_spec.bpmn_id, task_id=str(task.id),
+                   actor="system", topic="", message=str(exc), attempts=1)
+        return True
 
     def _mark_entered(self, task: Task) -> None:
         if task.internal_data.get(ENTERED) or task.task_spec.bpmn_id is None:

@@ -21,10 +21,10 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
+from engine.bpmn.spiff import WeibaoScriptEngine
 from engine.bpmn.state import iter_tasks
 from engine.durations import parse_duration, shift_months
 from engine.errors import EngineError, InvalidInput
@@ -35,7 +35,7 @@ LIVE = ("running", "paused")
 PARKED = "9999-12-31T00:00:00+00:00"  # a timer on a paused clock waits for the resume
 _SLA_CALL = re.compile(r"sla_due\(\s*['\"]([^'\"]+)['\"]")
 
-_DMN_SCRIPTS = PythonScriptEngine()
+_DMN_SCRIPTS = WeibaoScriptEngine()  # the sandbox, as for every other table and diagram
 
 
 def decide(engine: Any, clock: str, inputs: dict[str, Any]) -> dict[str, Any]:

@@ -118,7 +118,7 @@ class SlaEngine(NoSla):
         if clock is not None:
             self._tick(op, name, clock)
 
-    def script_functions(self, op: OperationView | None) -> dict[str, Callable[..., object]]:
+    def script_functions(self, op: OperationView | None = None) -> dict[str, Callable[..., object]]:
         """`sla_due` and `business_due` for the expressions of one operation's workflow."""
 
         def sla_due(name: str) -> str:

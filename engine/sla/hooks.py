@@ -74,7 +74,7 @@ class SlaHooks(Protocol):
 
     def save(self, session: Session, op: OperationView) -> None: ...
 
-    def script_functions(self, op: OperationView | None) -> dict[str, Callable[..., object]]: ...
+    def script_functions(self, op: OperationView | None = None) -> dict[str, Callable[..., object]]: ...
 
     def clocks_for(self, conn: Connection, instance_id: str, data: dict[str, object]) -> list[ClockView]: ...
 
@@ -109,7 +109,7 @@ class NoSla:
     def save(self, session: Session, op: OperationView) -> None:
         return None
 
-    def script_functions(self, op: OperationView | None) -> dict[str, Callable[..., object]]:
+    def script_functions(self, op: OperationView | None = None) -> dict[str, Callable[..., object]]:
         return {}
 
     def clocks_for(self, conn: Connection, instance_id: str, data: dict[str, object]) -> list[ClockView]:
