@@ -23,8 +23,8 @@ from engine.bpmn.model import Element
 from engine.bpmn.patches import MERGE_PAYLOAD
 from engine.bpmn.state import iter_tasks
 from engine.errors import Conflict, InvalidInput, NotFound
-from engine.runtime.indexes import assignee_of
 from engine.runtime.operation import Operation
+from engine.runtime.persist import assignee_of
 from engine.runtime.timers import fire_in
 from engine.store import worklist
 from engine.store.models import EventRow, Instance

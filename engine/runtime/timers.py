@@ -13,8 +13,8 @@ from datetime import datetime
 from sqlalchemy import select
 
 from engine.errors import Conflict, EngineError
-from engine.runtime.indexes import timed_items
 from engine.runtime.operation import Operation
+from engine.runtime.persist import timed_items
 from engine.store.models import PendingTimer
 from engine.store.sessions import Store
 

@@ -2,5 +2,6 @@
 and migrations.
 
 Rule: the store is the bottom layer of the engine's packages. It imports nothing of `engine` but the
-core modules (errors, clock, actor); what an operation writes is computed in `engine.runtime`.
+core modules (errors, clock, actor, settings, policy); what an operation writes is computed in
+`engine.runtime` and written by `store.write`.
 """
