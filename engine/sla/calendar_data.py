@@ -68,6 +68,7 @@ def load_overrides(path: str | Path | None = None) -> CalendarOverrides:
     return _cache[key]
 
 
+# Any: JSON as the override file or the decision gives it, checked here field by field
 def parse_overrides(raw: Any, source: str = "<data>") -> CalendarOverrides:
     if not isinstance(raw, dict) or not isinstance(raw.get("years", {}), dict):
         raise ValueError(f"{source}: expected an object with a 'years' object")
@@ -82,6 +83,7 @@ def parse_overrides(raw: Any, source: str = "<data>") -> CalendarOverrides:
     return CalendarOverrides(years=years, source=source)
 
 
+# Any: JSON as the override file or the decision gives it, checked here field by field
 def _parse_year(year: int, entry: Any, where: str) -> YearOverride:
     if not isinstance(entry, dict) or set(entry) - _YEAR_KEYS:
         raise ValueError(f"{where}: expected an object with keys among {sorted(_YEAR_KEYS)}")
@@ -100,6 +102,7 @@ def _parse_year(year: int, entry: Any, where: str) -> YearOverride:
     return YearOverride(holidays=holidays, workdays=workdays, customer_days_off=days_off)
 
 
+# Any: JSON as the override file or the decision gives it, checked here field by field
 def _parse_dates(year: int, values: Any, where: str) -> frozenset[date]:
     if not isinstance(values, list):
         raise ValueError(f"{where}: expected a list of dates")
@@ -167,6 +170,7 @@ def validate_hours(hours: Hours) -> Hours:
     return tuple(hours)
 
 
+# Any: JSON as the override file or the decision gives it, checked here field by field
 def parse_hours(value: Any) -> Hours:
     """Accept contract configuration: "09:00-12:00,13:00-18:00", ["09:00-18:00"], or (start, end) pairs."""
     items = value.split(",") if isinstance(value, str) else value
@@ -175,6 +179,7 @@ def parse_hours(value: Any) -> Hours:
     return validate_hours(tuple(_parse_period(item) for item in items))
 
 
+# Any: JSON as the override file or the decision gives it, checked here field by field
 def _parse_period(item: Any) -> tuple[time, time]:
     parts = item.split("-") if isinstance(item, str) else item
     if not isinstance(parts, list | tuple) or len(parts) != 2:
@@ -182,6 +187,7 @@ def _parse_period(item: Any) -> tuple[time, time]:
     return _parse_time(parts[0]), _parse_time(parts[1])
 
 
+# Any: JSON as the override file or the decision gives it, checked here field by field
 def _parse_time(value: Any) -> time:
     if isinstance(value, time):
         return value

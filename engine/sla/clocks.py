@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
@@ -38,7 +39,8 @@ _SLA_CALL = re.compile(r"sla_due\(\s*['\"]([^'\"]+)['\"]")
 _DMN_SCRIPTS = WeibaoScriptEngine()  # the sandbox, as for every other table and diagram
 
 
-def decide(engine: Any, clock: str, inputs: dict[str, Any]) -> dict[str, Any]:
+def decide(engine: Any, clock: str,  # Any: SpiffWorkflow's DMNEngine is untyped
+           inputs: dict[str, Any]) -> dict[str, Any]:
     """Ask sla_targets (a DMNEngine) for {"target", "calendar"}; {} when no rule matches."""
     workflow = SimpleNamespace(script_engine=_DMN_SCRIPTS, spec=SimpleNamespace(file="sla_targets"))
     workflow.top_workflow = workflow  # what SpiffWorkflow reads to describe a failing expression
@@ -227,7 +229,7 @@ def remaining_seconds(clock: dict[str, Any], now: datetime) -> float:
     return max(0.0, clock["target_seconds"] - (used - clock["paused_seconds"]))
 
 
-def rearm_timers(wf: Any, clocks: dict[str, dict[str, Any]], moved: bool) -> bool:
+def rearm_timers(wf: BpmnWorkflow, clocks: dict[str, dict[str, Any]], moved: bool) -> bool:
     """BPMN timers whose date reads sla_due(): parked while the clock pauses, re-evaluated when a due
     time moved (`moved`) or the pause ended. True when a re-armed timer is already due."""
     touched = []

@@ -21,7 +21,7 @@ REPORT_COLUMNS = ["month", "process", "contract", "level", "clock", "count", "me
                   "pct_met", "median_seconds", "p90_seconds"]
 
 
-def _text(value: Any) -> str | None:
+def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
