@@ -49,10 +49,28 @@ def _detail(instance_id: str) -> dict[str, Any]:
         return queries.instance(conn, auth.scope(), instance_id, service.runtime.sla)
 
 
+# OpenAPI links: what a client (and schemathesis' stateful run) can do next with the new instance.
+def _ref(path: str, method: str) -> str:
+    return "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method
+
+
+_NEXT = {
+    "GetInstance": {"operationRef": _ref("/api/v1/instances/{instance_id}", "get"),
+                    "parameters": {"instance_id": "$response.body#/id"}},
+    "ClaimFirstTask": {"operationRef": _ref("/api/v1/tasks/{task_id}/claim", "post"),
+                       "parameters": {"task_id": "$response.body#/open_tasks/0/id"}},
+    "CompleteFirstTask": {"operationRef": _ref("/api/v1/tasks/{task_id}/complete", "post"),
+                          "parameters": {"task_id": "$response.body#/open_tasks/0/id"}},
+    "CancelInstance": {"operationRef": _ref("/api/v1/instances/{instance_id}/cancel", "post"),
+                       "parameters": {"instance_id": "$response.body#/id"}},
+}
+
+
 @blp.route("", methods=["POST"])
 @blp.arguments(StartSchema())
 @blp.response(201, InstanceSchema, headers={"Location": {"schema": {"type": "string"},
                                                           "description": "the new instance"}})
+@blp.doc(responses={"201": {"links": _NEXT}})
 def start(body: dict[str, Any]) -> Any:
     """Start an instance of the newest version of a process, with its start-form data."""
     who = auth.require_writer()

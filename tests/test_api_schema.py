@@ -77,3 +77,33 @@ def test_operations_keep_their_contract(api: ApiHarness, mode: str) -> None:
     assert len(found) > 15  # the document lists the whole API
     exercised = [op.path for op in found if run(api, op, schemathesis.GenerationMode(mode))]
     assert len(exercised) > len(found) // 2, exercised
+
+
+def test_operations_chained_by_their_links_keep_their_contract(api: ApiHarness) -> None:
+    """Stateful: schemathesis follows the links it infers between operations (an instance started,
+    then read, cancelled, its tasks claimed and completed…), so ids come from real responses."""
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", api.app)
+    base = schema.as_state_machine()
+    linked = {name.split(" -> ")[0] for name in base.bundles}
+    assert {"POST /api/v1/instances", "GET /api/v1/tasks", "POST /api/v1/tasks/{task_id}/claim"} <= linked
+    headers = api.headers("admin")
+    calls: list[tuple[str, int]] = []
+
+    class Chained(base):  # type: ignore[misc, valid-type]
+        def before_call(self, case: Any) -> None:
+            if (case.method, case.path) == ("POST", "/api/v1/instances"):
+                case.body = {"process": "rework", "data": {"summary": "fuzzed chain", "level": "P2"}}
+
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"headers": headers}
+
+        def validate_response(self, response: Any, case: Any, additional_checks: Any = None,
+                              **kwargs: Any) -> None:
+            calls.append((case.path, response.status_code))
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
+
+    Chained.run(settings=settings(max_examples=2 * EXAMPLES, stateful_step_count=6, deadline=None,
+                                  database=None, derandomize=True, suppress_health_check=list(HealthCheck)))
+    assert calls and all(code < 500 for _, code in calls)
+    # the chain reached a real instance or task through a link, not only the list routes
+    assert any("{" in path and 200 <= code < 300 for path, code in calls), calls
