@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.audit.checkpointer import Checkpointer
 from engine.bpmn.definitions import Definitions
 from engine.clock import Clock, SystemClock
 from engine.handler import HandlerRegistry
@@ -43,6 +44,7 @@ class Service:
     settings: Settings = field(default_factory=Settings)
     scheduler: Any = None
     tokens: Any = None  # users.TokenCache: who a bearer token belongs to
+    checkpointer: Any = None  # audit.checkpointer.Checkpointer: signed checkpoints of the chain heads
 
     def deploy_processes(self, directory: str | Path | None = None) -> list[Any]:
         directory = Path(directory or self.settings.processes_dir or DEFAULT_PROCESSES)
@@ -51,11 +53,13 @@ class Service:
         return self.runtime.deploy_directory(directory, actor="system")
 
     def start_scheduler(self, interval: float | None = None, deliver_outbox: bool | None = None) -> None:
-        """Timers always; outbox delivery when asked (the `worker` command, or settings)."""
+        """Timers always; outbox delivery when asked (the `worker` command, or settings); checkpoints
+        when a signing key and a witness are configured."""
         deliver = bool(self.settings.deliver_outbox) if deliver_outbox is None else deliver_outbox
         deliverer = Deliverer(self.store, self.clock, self.settings) if deliver else None
         every = interval or self.settings.timer_interval
-        self.scheduler = Scheduler(self.runtime, every, deliverer)
+        checkpoints = self.checkpointer if self.checkpointer and self.checkpointer.enabled else None
+        self.scheduler = Scheduler(self.runtime, every, deliverer, checkpoints)
         self.scheduler.start()
 
     def close(self) -> None:
@@ -83,4 +87,5 @@ def build_service(
     runtime = Runtime(store, definitions, registry, clock, config,
                       sla=SlaEngine(clock, config.sla_warning_ratio) if sla is None else sla)
     tokens = TokenCache(store, config.token_cache_seconds)
-    return Service(store, definitions, runtime, clock, config, tokens=tokens)
+    return Service(store, definitions, runtime, clock, config, tokens=tokens,
+                   checkpointer=Checkpointer(store, clock, config))
