@@ -23,6 +23,9 @@ from engine.store.chain import GENESIS, chain_hash, event_payload
 from engine.store.sessions import Store
 
 log = logging.getLogger("weibao.audit")
+# A checkpoint is dated this much before its read: an instance started just before the read but not yet
+# committed is then younger than the checkpoint, not taken for one inserted behind its back.
+SETTLING = timedelta(seconds=60)
 
 
 @dataclass
@@ -31,6 +34,7 @@ class _Plan:
     leaves: dict[str, str]  # instance id -> leaf hash, every instance the checkpoint covers
     new: list[rows.CheckpointLeaf]
     refused: list[str]
+    at: datetime
 
 
 def _extend(session: Session, iid: str, old: tuple[int, str, int, str] | None,
@@ -56,11 +60,11 @@ def _extend(session: Session, iid: str, old: tuple[int, str, int, str] | None,
                                leaf_hash=cp.leaf_hash(iid, found[-1].seq, prev, prev_leaf, hashes))
 
 
-def plan(session: Session) -> _Plan:
+def plan(session: Session, at: datetime) -> _Plan:
     last = rows.latest(session)
     after = last.number if last else 0
     previous = rows.leaf_set(session, after)
-    result = _Plan(after, {iid: v[3] for iid, v in previous.items()}, [], [])
+    result = _Plan(after, {iid: v[3] for iid, v in previous.items()}, [], [], at)
     for iid, (last_seq, head, _created) in sorted(rows.heads(session).items()):
         old = previous.get(iid)
         if (old is None and last_seq == 0) or (old is not None and (old[0], old[1]) == (last_seq, head)):
@@ -92,8 +96,9 @@ class Checkpointer:
         witness_path = self.settings.witness_file
         if not witness_path:
             raise Conflict("no witness file configured (WEIBAO_WITNESS_FILE)")
+        at = self.clock.now() - SETTLING  # before the read: what it saw had started by then
         with self.store.read() as session:
-            todo = plan(session)
+            todo = plan(session, at)
         with self.store.write() as session:
             rows.lock(session)
             line = self._write(session, key, witness_path, todo, actor)
@@ -115,7 +120,7 @@ class Checkpointer:
         number = prev["checkpoint"]["number"] + 1 if prev else 1
         if todo.after >= number:
             raise Conflict(f"the database has checkpoint {todo.after}, the witness file does not")
-        at = self.clock.now()
+        at = todo.at
         root = cp.merkle_root([todo.leaves[iid] for iid in sorted(todo.leaves)])
         head = cp.header(number, at, len(todo.leaves), root, prev["hash"] if prev else GENESIS,
                          cp.key_id(key.public_key()))
@@ -132,7 +137,7 @@ class Checkpointer:
         with self.store.read() as session:
             last = rows.latest(session)
         interval = timedelta(seconds=self.settings.checkpoint_interval)
-        return last is None or last.at + interval <= self.clock.now()
+        return last is None or last.at + SETTLING + interval <= self.clock.now()
 
     def run_due(self) -> dict[str, Any] | None:
         """The scheduler's job: a failure is kept for /health rather than only logged."""
