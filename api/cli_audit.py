@@ -86,7 +86,11 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     if not path:
         print("weibao: give --key or set WEIBAO_AUDIT_KEY_FILE", file=sys.stderr)
         return 1
-    private, public, created = checkpoints.keygen(path)
+    try:
+        private, public, created = checkpoints.keygen(path)
+    except OSError as exc:
+        print(f"weibao: cannot write the key {path}: {exc.strerror}", file=sys.stderr)
+        return 1
     print(f"{'created' if created else 'kept the existing'} {private}; public key {public}", file=sys.stderr)
     print(public)
     return 0

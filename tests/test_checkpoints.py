@@ -20,6 +20,7 @@ from sqlalchemy import delete, inspect, select, text
 from engine.audit import checkpoints as cp
 from engine.audit.checkpointer import Checkpointer
 from engine.audit.verify import export_bundle, read_bundle, rehash, verify_all, verify_bundle, verify_instance
+from engine.errors import Conflict
 from engine.runtime.scheduler import Scheduler
 from engine.store.checkpoints import CheckpointRow
 from engine.store.models import Base, EventRow, Instance
@@ -188,6 +189,8 @@ def test_a_witness_line_that_does_not_chain_is_flagged(signed, clock):
     lines = _witness(signed).read_text().splitlines()
     _witness(signed).write_text("\n".join([lines[0], lines[2]]) + "\n")  # the middle one taken out
     assert "witness line 2: does not chain to the previous checkpoint" in _problems(signed, iid)[0]
+    with pytest.raises(Conflict, match="witness file is damaged"):
+        signed.checkpointer.make()  # nothing is appended to a damaged witness
     key = cp.load_private_key(signed.settings)
     forged = json.loads(lines[1])["checkpoint"] | {"prev_hash": "f" * 64}  # signed, but chained wrong
     _witness(signed).write_text(lines[0] + "\n" + json.dumps(cp.witness_line(forged, cp.sign(key, forged))))

@@ -79,6 +79,8 @@ def test_audit_keygen_checkpoint_and_verify_from_the_command_line(sqlite_url, tm
     for name, value in {"DATABASE_URL": sqlite_url, "AUDIT_KEY_FILE": str(key),
                         "WITNESS_FILE": str(tmp_path / "witness.jsonl")}.items():
         monkeypatch.setenv(f"WEIBAO_{name}", value)
+    assert main(["audit", "checkpoint"]) == 1  # no key yet: refused, naming it
+    assert "cannot read the signing key" in capsys.readouterr().err
     assert main(["audit", "keygen"]) == 0 and key.exists() and Path(f"{key}.pub").exists()
     assert oct(key.stat().st_mode & 0o777) == "0o600"
     first = key.read_bytes()
@@ -98,3 +100,42 @@ def test_audit_keygen_checkpoint_and_verify_from_the_command_line(sqlite_url, tm
     verdict = json.loads(capsys.readouterr().out)
     assert (verdict["first_bad_seq"], verdict["checkpoint"]["number"]) == (3, 1)
     assert main(["audit", "verify"]) == 1
+
+
+def test_each_checkpoint_is_posted_to_the_witness_url_off_the_write_path(sqlite_url, clock, tmp_path):
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    from engine.outbox import signature
+
+    from .conftest import make_service
+
+    received: list[tuple[bytes, str]] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the http.server name
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((body, self.headers["X-Weibao-Signature"]))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    Thread(target=server.serve_forever, daemon=True).start()
+    key = tmp_path / "audit.key"
+    cp.keygen(key)
+    svc = make_service(sqlite_url, clock, audit_key_file=str(key), witness_file=str(tmp_path / "w.jsonl"),
+                       witness_url=f"http://127.0.0.1:{server.server_port}/witness", webhook_secret="s3")
+    try:
+        made = svc.checkpointer.make()
+        svc.checkpointer.delivery.join(timeout=10)
+        assert len(received) == 1
+        body, signed = received[0]
+        assert json.loads(body)["hash"] == made["hash"] and signed == signature("s3", body)
+        assert json.loads(body) == json.loads((tmp_path / "w.jsonl").read_text())
+    finally:
+        svc.close()
+        server.shutdown()
+        server.server_close()

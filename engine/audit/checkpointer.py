@@ -85,6 +85,7 @@ class Checkpointer:
         self.settings = settings
         self.last_error: str | None = None
         self.failed_at: datetime | None = None
+        self.delivery: Any = None  # the thread posting the newest checkpoint to the witness URL
 
     @property
     def enabled(self) -> bool:
@@ -103,7 +104,7 @@ class Checkpointer:
             rows.lock(session)
             line = self._write(session, key, witness_path, todo, actor)
         if self.settings.witness_url:
-            cp.post_witness(self.settings.witness_url, line, self.settings.webhook_secret)
+            self.delivery = cp.post_witness(self.settings.witness_url, line, self.settings.webhook_secret)
         log.info("checkpoint %s: %s instances", line["checkpoint"]["number"], len(todo.leaves))
         return {**line["checkpoint"], "hash": line["hash"], "signature": line["signature"],
                 "made_by": actor, "refused": todo.refused}

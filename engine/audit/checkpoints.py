@@ -59,7 +59,11 @@ def load_private_key(settings: Settings) -> Ed25519PrivateKey:
     if not settings.audit_key_file:
         raise InvalidInput("no signing key configured (WEIBAO_AUDIT_KEY_FILE)",
                            details={"fields": {"audit_key_file": "not set"}})
-    key = serialization.load_pem_private_key(Path(settings.audit_key_file).read_bytes(), password=None)
+    try:
+        key = serialization.load_pem_private_key(Path(settings.audit_key_file).read_bytes(), password=None)
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"cannot read the signing key {settings.audit_key_file}: {exc}",
+                           details={"fields": {"audit_key_file": "unreadable"}}) from exc
     if not isinstance(key, Ed25519PrivateKey):
         raise InvalidInput("the signing key is not an Ed25519 key",
                            details={"fields": {"audit_key_file": "not Ed25519"}})
