@@ -132,6 +132,7 @@ def test_a_deleted_instance_is_caught(signed, clock):
     assert verify_all(signed.store)["failed"] == []
     result = verify_all(signed.store, signed.settings)
     assert [(f["instance_id"], f["first_bad_seq"]) for f in result["failed"]] == [(gone, 1)]
+    assert (result["instances"], result["verified"]) == (1, 1)  # the one left is fine
     assert "deleted" in result["failed"][0]["problems"][0] and kept not in str(result["failed"])
     assert verify_instance(signed.store, gone, signed.settings)["first_bad_seq"] == 1
 

@@ -72,7 +72,9 @@ def verify_all(store: Store, settings: Settings | None = None) -> dict[str, Any]
             if not result["verified"]:
                 entry = {"instance_id": iid, "first_bad_seq": result["first_bad_seq"]}
                 failed.append({**entry, "problems": result["problems"]} if anchor is not None else entry)
-    return {"instances": len(ids), "verified": len(ids) - len([f for f in failed if f["instance_id"] in ids]),
+    missing = set(gone)
+    present = len([f for f in failed if f["instance_id"] not in missing])
+    return {"instances": len(ids), "verified": len(ids) - present,
             "failed": failed, "checkpoint": anchor.summary() if anchor else None,
             "problems": anchor.problems if anchor else []}
 
