@@ -18,6 +18,7 @@ from engine.service import Service
 
 from . import (
     audit,
+    checkpoints,
     clock,
     docs,
     errors,
@@ -90,6 +91,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for module in (health, processes, instances, audit, tasks_, messages, incidents, reports, outbox, users):
         api.register_blueprint(module.blp)
     api.register_blueprint(audit.audit_blp)
+    api.register_blueprint(checkpoints.blp)
     metrics.install(app)
     if manual:
         api.register_blueprint(clock.blp)

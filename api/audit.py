@@ -29,10 +29,23 @@ class EventSchema(ma.Schema):
     hash = ma.fields.String(required=True, metadata={"description": "sha256(prev_hash + canonical event)"})
 
 
+class CheckpointRefSchema(ma.Schema):
+    number = ma.fields.Integer(required=True)
+    at = ma.fields.String(required=True)
+    hash = ma.fields.String(required=True)
+    instances = ma.fields.Integer(required=True)
+
+
+CHECKPOINT_DOC = "the newest signed checkpoint in the witness file compared with; null without a witness"
+
+
 class VerifySchema(ma.Schema):
     verified = ma.fields.Boolean(required=True)
     first_bad_seq = ma.fields.Integer(allow_none=True, required=True)
     events = ma.fields.Integer(required=True)
+    checkpoint = ma.fields.Nested(CheckpointRefSchema, allow_none=True, required=True,
+                                  metadata={"description": CHECKPOINT_DOC})
+    problems = ma.fields.List(ma.fields.String(), required=True)
 
 
 class HistoryArgs(PageArgs):
@@ -56,10 +69,14 @@ def history(args: dict[str, Any], instance_id: str) -> Any:
 @blp.route("/<instance_id>/verify")
 @blp.response(200, VerifySchema)
 def verify(instance_id: str) -> Any:
-    """Recompute the hash chain: the first event that was altered, removed or inserted, if any."""
-    with weibao().service.store.read() as session:
+    """Recompute the hash chain and compare it with the newest signed checkpoint: the first event that
+    was altered, removed or inserted, if any, even when the chain was recomputed after the change."""
+    from engine.audit.verify import verify_instance
+
+    service = weibao().service
+    with service.store.read() as session:
         queries.visible_instance(session, auth.scope(), instance_id)
-        return queries.verify(session, instance_id)
+    return verify_instance(service.store, instance_id, service.settings)
 
 
 class ReplayArgs(ma.Schema):
@@ -108,14 +125,20 @@ audit_blp.before_request(auth.authenticate)
 class VerifyAllSchema(ma.Schema):
     instances = ma.fields.Integer(required=True)
     verified = ma.fields.Integer(required=True)
-    failed = ma.fields.List(ma.fields.Dict(), required=True)
+    failed = ma.fields.List(ma.fields.Dict(), required=True, metadata={
+        "description": "instance_id, first_bad_seq (and problems with a witness); a deleted instance too"})
+    checkpoint = ma.fields.Nested(CheckpointRefSchema, allow_none=True, required=True,
+                                  metadata={"description": CHECKPOINT_DOC})
+    problems = ma.fields.List(ma.fields.String(), required=True, metadata={
+        "description": "the witness itself: unreadable, a line not signed or not chained"})
 
 
 @audit_blp.route("/verify")
 @audit_blp.response(200, VerifyAllSchema)
 def verify_all() -> Any:
-    """Recompute every instance's hash chain; lists the instances whose chain is broken."""
+    """Recompute every instance's hash chain and compare with the newest signed checkpoint; lists the
+    instances whose history differs, and those the checkpoint has that the database lost."""
     from engine.audit.verify import verify_all as verify_everything
 
     auth.require_role("auditor", "admin")
-    return verify_everything(weibao().service.store)
+    return verify_everything(weibao().service.store, weibao().service.settings)

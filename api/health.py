@@ -18,6 +18,9 @@ class HealthSchema(ma.Schema):
     database = ma.fields.String(required=True, metadata={"description": "ok or error"})
     scheduler = ma.fields.String(required=True, metadata={"description": "running, stopped or disabled"})
     clock = ma.fields.String(required=True, metadata={"description": "system or manual"})
+    checkpoints = ma.fields.String(required=True, metadata={
+        "description": "ok, failing (the automatic signed checkpoint failed; status degraded) or disabled"})
+    checkpoint_error = ma.fields.String(allow_none=True, required=True)
     now = Timestamp(required=True)
 
 
@@ -46,6 +49,10 @@ def health() -> Any:
     scheduler = _scheduler_state()
     healthy = database == "ok" and scheduler != "stopped"
     state = weibao()
-    payload = {"status": "ok" if healthy else "degraded", "database": database, "scheduler": scheduler,
-               "clock": "manual" if state.manual_clock else "system", "now": state.service.clock.now()}
+    checkpoints = state.service.checkpointer
+    # A failing checkpoint degrades the answer but not the status code: requests are still served.
+    status = "ok" if healthy and checkpoints.state() != "failing" else "degraded"
+    payload = {"status": status, "database": database, "scheduler": scheduler,
+               "clock": "manual" if state.manual_clock else "system", "now": state.service.clock.now(),
+               "checkpoints": checkpoints.state(), "checkpoint_error": checkpoints.last_error}
     return payload, 200 if healthy else 503

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.audit.checkpointer import Checkpointer
 from engine.bpmn.definitions import Definitions
 from engine.clock import Clock, SystemClock
 from engine.handler import HandlerRegistry
@@ -41,6 +42,7 @@ class Service:
     runtime: Runtime
     clock: Clock
     tokens: TokenCache  # who a bearer token belongs to
+    checkpointer: Checkpointer  # signed checkpoints of the chain heads (idle without a key)
     settings: Settings = field(default_factory=Settings)
     scheduler: Scheduler | None = None
 
@@ -51,11 +53,13 @@ class Service:
         return self.runtime.deploy_directory(directory, actor="system")
 
     def start_scheduler(self, interval: float | None = None, deliver_outbox: bool | None = None) -> Scheduler:
-        """Timers always; outbox delivery when asked (the `worker` command, or settings)."""
+        """Timers always; outbox delivery when asked (the `worker` command, or settings); checkpoints
+        when a signing key and a witness are configured."""
         deliver = bool(self.settings.deliver_outbox) if deliver_outbox is None else deliver_outbox
         deliverer = Deliverer(self.store, self.clock, self.settings) if deliver else None
         every = interval or self.settings.timer_interval
-        self.scheduler = Scheduler(self.runtime, every, deliverer)
+        checkpoints = self.checkpointer if self.checkpointer.enabled else None
+        self.scheduler = Scheduler(self.runtime, every, deliverer, checkpoints)
         self.scheduler.start()
         return self.scheduler
 
@@ -84,4 +88,4 @@ def build_service(
     definitions = Definitions(store, registry.topics(), clock, functions=set(sla.script_functions(None)))
     runtime = Runtime(store, definitions, registry, clock, config, sla=sla)
     tokens = TokenCache(store, config.token_cache_seconds)
-    return Service(store, definitions, runtime, clock, tokens, config)
+    return Service(store, definitions, runtime, clock, tokens, Checkpointer(store, clock, config), config)

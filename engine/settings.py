@@ -38,6 +38,12 @@ class Settings:
     webhook_secret: str = ""
     sms_gateway_url: str = ""
     roster_file: str | None = None
+    # Signed checkpoints: the private key and the witness live outside the database (and its admin's reach).
+    audit_key_file: str | None = None  # Ed25519 private key (PEM); `weibao audit keygen` writes it
+    audit_public_key_file: str | None = None  # default: audit_key_file + ".pub"
+    witness_file: str | None = None  # append-only JSONL, one signed checkpoint a line
+    witness_url: str = ""  # optional: each checkpoint is also POSTed here
+    checkpoint_interval: float = 3600.0  # seconds between automatic checkpoints
     # What service-task handlers read besides `roster_file`; handlers never see the others (secrets).
     handler_settings: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
 

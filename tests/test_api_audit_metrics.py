@@ -48,7 +48,8 @@ def test_replay_verifies_and_shows_the_past(api: ApiHarness) -> None:
 
 def test_audit_verify_summarises_and_names_the_broken_instance(api: ApiHarness) -> None:
     good, bad = _worked(api), _worked(api)
-    assert api.get("/audit/verify", "auditor").json == {"instances": 2, "verified": 2, "failed": []}
+    assert api.get("/audit/verify", "auditor").json == {"instances": 2, "verified": 2, "failed": [],
+                                                        "checkpoint": None, "problems": []}
     with api.service.store.write() as s:
         row = s.scalars(select(EventRow).where(EventRow.instance_id == bad, EventRow.seq == 2)).one()
         row.actor = "mallory"

@@ -76,11 +76,12 @@ def make_echo(recovers_at: datetime) -> Any:
 
 
 class ApiHarness:
-    def __init__(self, url: str, clock: ManualClock, *, manual_clock: bool = True, sla: Any = None) -> None:
+    def __init__(self, url: str, clock: ManualClock, *, manual_clock: bool = True, sla: Any = None,
+                 settings: dict[str, Any] | None = None) -> None:
         self.clock = clock
         self.start_time = clock.now()
         handlers = [make_echo(flaky_until(self.start_time))]
-        self.service = product_service(url, clock=clock, handlers=handlers, sla=sla)
+        self.service = product_service(url, clock=clock, handlers=handlers, sla=sla, settings=settings)
         self.app = create_app({"WEIBAO_SERVICE": self.service, "WEIBAO_MANUAL_CLOCK": manual_clock,
                                "TESTING": True})
         self.client = self.app.test_client()

@@ -132,7 +132,8 @@ def test_verify_detects_a_changed_event(api: ApiHarness) -> None:
     instance = api.start()
     path = f"/instances/{instance['id']}/verify"
     events = api.get(f"/instances/{instance['id']}/history").json["total"]
-    assert api.get(path, "auditor").json == {"verified": True, "first_bad_seq": None, "events": events}
+    assert api.get(path, "auditor").json == {"verified": True, "first_bad_seq": None, "events": events,
+                                             "checkpoint": None, "problems": []}
     with api.service.store.write() as session:
         row = session.scalar(select(EventRow).where(EventRow.instance_id == instance["id"],
                                                     EventRow.seq == 2))

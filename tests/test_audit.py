@@ -75,7 +75,8 @@ def test_tampering_is_caught_at_the_right_sequence_number(db_url, how):
     svc, iid = run("rework_with_escalation", db_url)
     bad = _tamper(svc, iid, how)
     result = verify_instance(svc.store, iid)
-    assert result == {"verified": False, "first_bad_seq": bad, "events": result["events"]}
+    assert result == {"verified": False, "first_bad_seq": bad, "events": result["events"], "checkpoint": None,
+                      "problems": [f"event chain broken at seq {bad}"]}
     assert verify_all(svc.store)["failed"] == [{"instance_id": iid, "first_bad_seq": bad}]
     svc.close()
 

@@ -11,39 +11,78 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from engine.audit import anchored
+from engine.audit.anchored import Anchor
+from engine.audit.checkpoints import load_public_key
 from engine.errors import NotFound
+from engine.settings import Settings
 from engine.store.chain import GENESIS, chain_hash, event_payload, verify_chain
+from engine.store.checkpoints import events_of
 from engine.store.models import DefinitionFile, EventRow, Instance, ProcessVersion
 from engine.store.sessions import Store
 
 
-def verify_instance(store: Store, instance_id: str) -> dict[str, Any]:
+def _chain(instance_id: str, events: list[Any], head: Instance | None) -> tuple[bool, int | None]:
+    ok, bad = verify_chain(instance_id, events)
+    if ok and head is not None and events and head.head_hash != events[-1].hash:
+        ok, bad = False, events[-1].seq + 1  # events cut off the end
+    return ok, bad
+
+
+PublicKey = Ed25519PublicKey | str | Path  # a key, or the path of its PEM file
+
+
+def _verdict(anchor: Anchor | None, events: int, bads: list[int | None],
+             problems: list[str]) -> dict[str, Any]:
+    known = [b for b in bads if b is not None]
+    return {"verified": not known and not problems, "first_bad_seq": min(known) if known else None,
+            "events": events, "checkpoint": anchor.summary() if anchor else None, "problems": problems}
+
+
+def _verify_one(session: Session, anchor: Anchor | None, instance_id: str) -> dict[str, Any]:
+    head = session.get(Instance, instance_id)
+    events = events_of(session, instance_id) if head is not None else []
+    ok, bad = _chain(instance_id, events, head)
+    problems = [] if ok else [f"event chain broken at seq {bad}"]
+    checked, found = (None, []) if anchor is None else anchored.check_instance(
+        session, anchor, instance_id, events, head.created_at if head is not None else None)
+    return _verdict(anchor, len(events), [bad, checked], problems + found)
+
+
+def verify_instance(store: Store, instance_id: str, settings: Settings | None = None) -> dict[str, Any]:
+    """The chain, and with a witness configured the newest checkpoint it holds (named in the answer)."""
     with store.read() as session:
-        if session.get(Instance, instance_id) is None:
+        anchor = anchored.load_anchor(session, settings or Settings())
+        known = anchor is not None and instance_id in anchor.leaves
+        if session.get(Instance, instance_id) is None and not known:
             raise NotFound(f"no instance {instance_id}", instance_id=instance_id)
-        rows = list(
-            session.scalars(
-                select(EventRow).where(EventRow.instance_id == instance_id).order_by(EventRow.seq)
-            ).all()
-        )
-        head = session.get(Instance, instance_id)
-        ok, bad = verify_chain(instance_id, rows)
-        if ok and head is not None and rows and head.head_hash != rows[-1].hash:
-            ok, bad = False, rows[-1].seq + 1  # events cut off the end
-    return {"verified": ok, "first_bad_seq": bad, "events": len(rows)}
+        result = _verify_one(session, anchor, instance_id)
+        if anchor is not None:
+            result["problems"] = anchor.problems + result["problems"]
+            result["verified"] = result["verified"] and not anchor.problems
+    return result
 
 
-def verify_all(store: Store) -> dict[str, Any]:
+def verify_all(store: Store, settings: Settings | None = None) -> dict[str, Any]:
     with store.read() as session:
-        ids = session.scalars(select(Instance.id).order_by(Instance.created_at)).all()
-    failed = []
-    for iid in ids:
-        result = verify_instance(store, iid)
-        if not result["verified"]:
-            failed.append({"instance_id": iid, "first_bad_seq": result["first_bad_seq"]})
-    return {"instances": len(ids), "verified": len(ids) - len(failed), "failed": failed}
+        anchor = anchored.load_anchor(session, settings or Settings())
+        ids = list(session.scalars(select(Instance.id).order_by(Instance.created_at)).all())
+        gone = sorted(set(anchor.leaves) - set(ids)) if anchor is not None else []
+        failed = []
+        for iid in ids + gone:
+            result = _verify_one(session, anchor, iid)
+            if not result["verified"]:
+                entry = {"instance_id": iid, "first_bad_seq": result["first_bad_seq"]}
+                failed.append({**entry, "problems": result["problems"]} if anchor is not None else entry)
+    missing = set(gone)
+    present = len([f for f in failed if f["instance_id"] not in missing])
+    return {"instances": len(ids), "verified": len(ids) - present,
+            "failed": failed, "checkpoint": anchor.summary() if anchor else None,
+            "problems": anchor.problems if anchor else []}
 
 
 def event_dict(row: EventRow) -> dict[str, Any]:
@@ -62,8 +101,11 @@ def event_dict(row: EventRow) -> dict[str, Any]:
     }
 
 
-def export_bundle(store: Store, instance_id: str) -> bytes:
+def export_bundle(store: Store, instance_id: str, settings: Settings | None = None) -> bytes:
+    """With a witness configured the bundle carries the newest checkpoint covering the instance."""
     with store.read() as session:
+        anchor = anchored.load_anchor(session, settings or Settings())
+        section = anchored.bundle_section(session, anchor, instance_id)
         inst = session.get(Instance, instance_id)
         if inst is None:
             raise NotFound(f"no instance {instance_id}", instance_id=instance_id)
@@ -92,6 +134,8 @@ def export_bundle(store: Store, instance_id: str) -> bytes:
                 "events.jsonl",
                 "".join(json.dumps(event_dict(r), ensure_ascii=False, sort_keys=True) + "\n" for r in rows),
             )
+            if section is not None:
+                zf.writestr("checkpoint.json", json.dumps(section, ensure_ascii=False, sort_keys=True))
             for name, stored in files.items():
                 zf.writestr(f"definitions/{name}", stored.content if stored is not None else b"")
     return buffer.getvalue()
@@ -132,8 +176,25 @@ def _head(events: list[Any]) -> str:
     return str(events[-1].hash) if events else GENESIS
 
 
-def verify_bundle(path_or_bytes: str | Path | bytes) -> dict[str, Any]:
-    """Offline check: the chain, the head hash in the manifest, and the definition files' hashes."""
+def _bundle_checkpoint(data: bytes, iid: str, events: list[Any], public_key: PublicKey | None,
+                       ) -> tuple[dict[str, Any] | None, int | None, list[str]]:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        if "checkpoint.json" not in zf.namelist():
+            return None, None, []
+        section = json.loads(zf.read("checkpoint.json"))
+    line = section["witness"]
+    summary = {"number": line["checkpoint"]["number"], "at": line["checkpoint"]["at"], "hash": line["hash"],
+               "checked": public_key is not None}
+    if public_key is None:
+        return summary, None, []
+    key = public_key if not isinstance(public_key, str | Path) else load_public_key(public_key)
+    bad, problems = anchored.check_bundle_section(key, iid, section, events)
+    return summary, bad, problems
+
+
+def verify_bundle(path_or_bytes: str | Path | bytes, public_key: PublicKey | None = None) -> dict[str, Any]:
+    """Offline check: the chain, the head hash in the manifest, the definition files' hashes, and with
+    the public key (a path or a key) the signed checkpoint the bundle carries."""
     data = path_or_bytes if isinstance(path_or_bytes, bytes) else Path(path_or_bytes).read_bytes()
     manifest, events, files = read_bundle(data)
     iid = manifest["instance_id"]
@@ -151,7 +212,10 @@ def verify_bundle(path_or_bytes: str | Path | bytes) -> dict[str, Any]:
     names = "\n".join(f"{f['name']}:{f['hash']}" for f in manifest["files"])
     if hashlib.sha256(names.encode()).hexdigest() != manifest["content_hash"]:
         problems.append("definition version hash does not match its files")
-    return {"verified": not problems, "first_bad_seq": bad, "events": len(events), "problems": problems}
+    summary, anchored_bad, found = _bundle_checkpoint(data, iid, events, public_key)
+    known = [b for b in (bad, anchored_bad) if b is not None]
+    return {"verified": not problems and not found, "first_bad_seq": min(known) if known else None,
+            "events": len(events), "problems": problems + found, "checkpoint": summary}
 
 
 def rehash(instance_id: str, events: list[Any]) -> None:
