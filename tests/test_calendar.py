@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from engine.errors import CalendarDataMissing, InvalidInput
@@ -367,7 +367,8 @@ moments = st.datetimes(
     allow_imaginary=False,
 )
 durations = st.integers(min_value=0, max_value=300 * 3600).map(lambda s: timedelta(seconds=s))
-checks = settings(max_examples=200, deadline=None)
+# Derandomized: CI must not meet a new example on its own; a new seed is a deliberate change here.
+checks = settings(max_examples=200, deadline=None, derandomize=True, database=None)
 
 
 @pytest.mark.parametrize("name", list(CALENDARS))
@@ -383,10 +384,15 @@ def test_elapsed_inverts_add(name: str, start: datetime, duration: timedelta) ->
 @pytest.mark.parametrize("name", list(CALENDARS))
 @checks
 @given(start=moments, first=durations, second=durations)
+# Found by a random run: 3 s after this lands before the fold, 3602 s after it on the fold's second hour.
+@example(start=datetime(2020, 11, 1, 0, 59, 58, tzinfo=ZoneInfo("America/New_York")),
+         first=timedelta(seconds=3), second=timedelta(seconds=3602))
 def test_add_is_monotonic(name: str, start: datetime, first: timedelta, second: timedelta) -> None:
     calendar = CALENDARS[name]
     short, long = sorted((first, second))
-    assert start <= calendar.add(start, short) <= calendar.add(start, long)
+    # Compared as instants: two times of one zone compare by wall clock, which a DST fold reverses.
+    instants = [t.astimezone(UTC) for t in (start, calendar.add(start, short), calendar.add(start, long))]
+    assert instants == sorted(instants)
 
 
 gaps = st.integers(min_value=0, max_value=60 * 86400).map(lambda s: timedelta(seconds=s))

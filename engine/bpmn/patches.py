@@ -4,7 +4,8 @@
 * `Task` stamps `time.time()` and draws `uuid4()` ids; replay needs both to be reproducible.
 * `TaskIterator` silently stops at `max_depth=1000`; a long rework loop then looks finished.
 * `do_engine_steps` runs every READY engine task; one whose code broke a sandbox bound holds an open
-  incident (`weibao_incident` in its internal data) and must wait for the retry instead.
+  incident (`weibao_incident` in its internal data) and must wait for the retry instead. A waiting
+  timer whose firing failed with nobody to tell holds one too, and does not fire until the retry.
 
 `install()` is idempotent and is called by `engine.spiff` on import, so no engine code path can run
 an unpatched SpiffWorkflow.
@@ -134,6 +135,15 @@ def _do_engine_steps(self, will_complete_task=None, did_complete_task=None):  # 
     return count > 0 or len(self.get_active_subprocesses()) > len(active)
 
 
+def _held_until_retry(original):  # type: ignore[no-untyped-def]
+    """A timer holding an open incident has not fired, whatever the time: the retry fires it."""
+
+    def check(self, my_task):  # type: ignore[no-untyped-def]
+        return False if my_task.internal_data.get(INCIDENT) else original(self, my_task)
+
+    return check
+
+
 _installed = False
 
 
@@ -148,4 +158,8 @@ def install() -> None:
     _deepen(task_util.TaskIterator.__init__)
     _deepen(bpmn_task_util.BpmnTaskIterator.__init__)
     BpmnWorkflow._do_engine_steps = _do_engine_steps  # type: ignore[method-assign]
+    for definition, method in ((spiff_timer.TimeDateEventDefinition, "has_fired"),
+                               (spiff_timer.DurationTimerEventDefinition, "has_fired"),
+                               (spiff_timer.CycleTimerEventDefinition, "cycle_complete")):
+        setattr(definition, method, _held_until_retry(getattr(definition, method)))
     _installed = True

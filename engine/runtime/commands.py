@@ -20,7 +20,7 @@ from engine import policy
 from engine.actor import Actor
 from engine.bpmn import forms
 from engine.bpmn.model import Element
-from engine.bpmn.patches import MERGE_PAYLOAD
+from engine.bpmn.patches import INCIDENT, MERGE_PAYLOAD
 from engine.bpmn.state import iter_tasks
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.runtime.operation import Operation
@@ -166,10 +166,12 @@ def correlate(op: Operation, name: str, data: dict[str, Any], *, validate: bool 
 
 
 def resume_task(op: Operation, task_id: str, incident_id: int) -> None:
+    """Retry: a held engine task runs again; a held timer fires now (it was due when it failed)."""
     task = op.wf.get_task_from_id(UUID(task_id))
-    if task is None or not task.has_state(TaskState.READY):
+    held_timer = task is not None and task.has_state(TaskState.WAITING) and task.internal_data.get(INCIDENT)
+    if task is None or not (task.has_state(TaskState.READY) or held_timer):
         raise Conflict(f"incident {incident_id}: its task is no longer waiting", instance_id=op.instance_id)
-    for key in ("weibao_incident", "weibao_attempts", "weibao_retry_at"):
+    for key in (INCIDENT, "weibao_attempts", "weibao_retry_at"):
         task.internal_data.pop(key, None)
     op.event(
         "incident_resolved",
@@ -178,7 +180,26 @@ def resume_task(op: Operation, task_id: str, incident_id: int) -> None:
         incident_id=incident_id,
         resolution="retried",
     )
-    op.advance()
+    if held_timer:
+        fire_in(op)
+    else:
+        op.advance()
+
+
+def timer_failed(op: Operation, act: Act) -> None:
+    """What was due failed and nobody called: the due timers and retries are held, so the scheduler
+    does not fail again at every tick, and an incident waits for a person."""
+    held = []
+    # live: the due timers and retries of the index; replay: those the record says were held
+    for task_id in act.data.get("tasks", act.data.get("held", [])):
+        task = op.wf.get_task_from_id(UUID(str(task_id)))
+        if task is not None and not task.has_state(TaskState.FINISHED_MASK):
+            task.internal_data[INCIDENT] = True
+            held.append(str(task_id))
+    where = {"element_id": act.element_id, "task_id": held[0] if held else None, "actor": "system"}
+    message = str(act.data.get("message", ""))
+    op.event("timer_failed", **where, message=message, held=held)
+    op.event("incident_opened", **where, topic="timer", message=message, attempts=1)
 
 
 def cancel(op: Operation, reason: str) -> None:
@@ -215,6 +236,7 @@ ACTS: dict[str, Callable[[Operation, Act], None]] = {
                                                   dict(a.data.get("data", {})), validate=a.live),
     "incident_resolved": lambda op, a: resume_task(op, a.task_id or "", int(a.data.get("incident_id", 0))),
     "instance_cancelled": lambda op, a: cancel(op, str(a.data.get("reason", ""))),
+    "timer_failed": timer_failed,
 }
 
 

@@ -243,7 +243,13 @@ class Runtime:
 
     def fire_due_timers(self, limit: int = 500) -> int:
         work = timers.due(self.store, self.clock.now(), limit)
-        return timers.fire_all(work, self._fire_instance, self._fire_start)
+        return timers.fire_all(work, self._fire_instance, self._fire_start, self._timer_failed)
+
+    def _timer_failed(self, instance_id: str, rows: list[PendingTimer], exc: EngineError) -> None:
+        due = [r.task_id for r in rows if r.kind in ("timer", "retry") and r.task_id]
+        with self.operation(instance_id, SYSTEM) as op:
+            commands.perform(op, Act("timer_failed", SYSTEM, data={"message": exc.message, "tasks": due},
+                                     element_id=exc.element_id or (rows[0].element_id if rows else None)))
 
     def _fire_instance(self, instance_id: str) -> None:
         with self.operation(instance_id, SYSTEM) as op:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine.actor import SYSTEM, Actor
 from engine.bpmn.model import Element
+from engine.bpmn.patches import INCIDENT
 from engine.bpmn.spiff import strip_wrapper
 from engine.bpmn.state import compact, digest, is_finished, iter_tasks
 from engine.bpmn.timers import timer_due
@@ -166,7 +167,7 @@ def timed_items(op: Operation, extra: list[tuple[str, str, str | None, datetime]
     items: list[TimedItem] = []
     for task in iter_tasks(op.wf, TaskState.WAITING):
         due = timer_due(task)
-        if due is not None:
+        if due is not None and not task.internal_data.get(INCIDENT):  # held until its incident is retried
             items.append((due, "timer", task.task_spec.bpmn_id or task.task_spec.name, str(task.id)))
     for task in iter_tasks(op.wf, TaskState.READY):
         retry_at = task.internal_data.get("weibao_retry_at")

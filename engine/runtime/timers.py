@@ -70,8 +70,10 @@ def fire_in(op: Operation) -> None:
 
 
 def fire_all(work: list[tuple[str, list[PendingTimer]]], fire_instance: Callable[[str], object],
-             fire_start: Callable[[PendingTimer], object]) -> int:
-    """Fire each due instance or start; returns how many were acted on."""
+             fire_start: Callable[[PendingTimer], object],
+             failed: Callable[[str, list[PendingTimer], EngineError], object]) -> int:
+    """Fire each due instance or start; returns how many were acted on. A failure has nobody to be
+    answered to: `failed` records it (an incident), and only if even that fails is it just logged."""
     fired = 0
     for key, rows in work:
         try:
@@ -83,10 +85,17 @@ def fire_all(work: list[tuple[str, list[PendingTimer]]], fire_instance: Callable
         except Conflict:
             log.info("timer for %s skipped: changed concurrently, retried next tick", key)
         except EngineError as exc:
-            log.error(
-                "timer for %s failed: %s",
-                key,
-                exc.message,
-                extra={"instance_id": key, "element_id": exc.element_id},
-            )
+            _record(failed, key, rows, exc)
     return fired
+
+
+def _record(failed: Callable[[str, list[PendingTimer], EngineError], object], key: str,
+            rows: list[PendingTimer], exc: EngineError) -> None:
+    try:
+        if not key.startswith("start:"):
+            failed(key, rows, exc)
+            return
+    except EngineError as second:
+        exc = second
+    log.error("timer for %s failed: %s", key, exc.message,
+              extra={"instance_id": key, "element_id": exc.element_id})
