@@ -6,6 +6,8 @@ from typing import Any
 
 import marshmallow as ma
 
+from engine import calendar_warnings
+
 from .context import weibao
 from .schemas import Timestamp
 from .strict_json import Blueprint
@@ -19,6 +21,9 @@ class HealthSchema(ma.Schema):
     scheduler = ma.fields.String(required=True, metadata={"description": "running, stopped or disabled"})
     clock = ma.fields.String(required=True, metadata={"description": "system or manual"})
     now = Timestamp(required=True)
+    warnings = ma.fields.List(ma.fields.String(), required=True, metadata={
+        "description": "things to act on that do not make the service unusable, e.g. a calendar year "
+                       "without holiday data (from 1 December for the coming year)"})
 
 
 def _database_ok() -> bool:
@@ -46,6 +51,8 @@ def health() -> Any:
     scheduler = _scheduler_state()
     healthy = database == "ok" and scheduler != "stopped"
     state = weibao()
+    now = state.service.clock.now()
     payload = {"status": "ok" if healthy else "degraded", "database": database, "scheduler": scheduler,
-               "clock": "manual" if state.manual_clock else "system", "now": state.service.clock.now()}
+               "clock": "manual" if state.manual_clock else "system", "now": now,
+               "warnings": calendar_warnings(now)}
     return payload, 200 if healthy else 503

@@ -35,6 +35,13 @@ class SlaFlags:
     rearming: bool = False
 
 
+class CalendarRecord(Protocol):
+    """What a replayed operation's record says of calendar years (see engine.sla.provisional)."""
+
+    provisional_years: frozenset[int]
+    retargeted: frozenset[str]
+
+
 class OperationView(Protocol):
     """What the SLA hooks read and write of an operation."""
 
@@ -44,6 +51,9 @@ class OperationView(Protocol):
     loaded: LoadedVersion
     cancelled: bool
     sla_flags: SlaFlags
+
+    @property
+    def replay(self) -> CalendarRecord | None: ...
 
     def element(self, task: Task) -> Element: ...
 

@@ -53,7 +53,7 @@ def clock_views(clocks: dict[str, dict[str, Any]], now: datetime) -> list[dict[s
     if it resumed now)."""
     out = []
     for name, clock in sorted(clocks.items()):
-        cal = sc.calendar_named(clock["calendar"])
+        cal = sc.calendar_of(clock)
         out.append({
             "clock": name, "state": clock["state"], "contract": clock["contract"], "level": clock["level"],
             "target": clock["target"], "calendar": clock["calendar"],
@@ -61,6 +61,8 @@ def clock_views(clocks: dict[str, dict[str, Any]], now: datetime) -> list[dict[s
             "due_at": sc.due_of(clock, cal, now), "stopped_at": sc.parse_time(clock["stopped_at"]),
             "paused_seconds": sc.paused_seconds(clock, cal, now),
             "remaining_seconds": sc.remaining_seconds(clock, now),
+            "provisional": bool(clock.get("provisional_years")),
+            "provisional_years": list(clock.get("provisional_years") or []),
         })
     return out
 

@@ -8,6 +8,7 @@ from typing import Any
 from engine.bpmn.definitions import SLA_DECISION
 from engine.errors import EngineError
 from engine.sla import clocks as sc
+from engine.sla import provisional as pv
 from engine.sla.hooks import OperationView
 
 
@@ -59,9 +60,9 @@ def relevel(op: OperationView, targets: Targets, ratio: float) -> bool:
             op.event("sla_skipped", actor="system", clock=name, reason=f"{result['reason']} after re-level",
                      **inputs)
             continue
-        sc.retarget(clock, result, ratio)
+        sc.retarget(clock, result, ratio, pv.years_of(op).unknown)
         moved = True
         op.event("sla_relevelled", actor="system", clock=name, before=before, level=clock["level"],
                  distance_km=clock["distance_km"], target=clock["target"], calendar=clock["calendar"],
-                 due_at=clock["due_at"])
+                 due_at=clock["due_at"], **pv.extra(clock))
     return moved
