@@ -146,12 +146,13 @@ class ProductApi:
         self.service.deploy_processes(ROOT / "processes")
         self.client = create_app({"WEIBAO_SERVICE": self.service, "WEIBAO_MANUAL_CLOCK": True,
                                   "TESTING": True}).test_client()
-        self.tokens = {g: add_user(self.service.store, clock, g, [g], []) for g in ("service_desk",)}
+        people = ("service_desk", "customer")
+        self.tokens = {g: add_user(self.service.store, clock, g, [g], []) for g in people}
         self.tokens["staff"] = add_user(self.service.store, clock, "staff", [], ["admin"])
 
-    def get(self, path: str, user: str | None = "staff") -> Any:
+    def get(self, path: str, user: str | None = "staff", **kwargs: Any) -> Any:
         headers = {"Authorization": f"Bearer {self.tokens[user]}"} if user else {}
-        return self.client.get("/api/v1" + path, headers=headers)
+        return self.client.get("/api/v1" + path, headers=headers, **kwargs)
 
     def post(self, path: str, user: str, **kwargs: Any) -> Any:
         headers = {"Authorization": f"Bearer {self.tokens[user]}"}

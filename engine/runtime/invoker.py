@@ -65,6 +65,7 @@ class ReplayInvoker:
         # when data came: outside facts, like handler outcomes (engine.sla.provisional).
         self.provisional_years: frozenset[int] = frozenset()
         self.retargeted: frozenset[str] = frozenset()
+        self.ended_as_met: frozenset[str] = frozenset()
 
     def add(self, task_id: str, outcome: Outcome) -> None:
         self.recorded.setdefault(task_id, deque()).append(outcome)

@@ -3,7 +3,7 @@
 The records live in the workflow state (not in a table) so that a replay of the event log rebuilds
 them exactly. Times are ISO 8601 UTC strings, durations are business seconds of the clock's calendar:
 
-    state           running | paused | met | breached
+    state           running | paused | met | breached | ended (the instance ended first, promise not kept)
     element         the element whose entry started the clock
     contract, level, distance_km    the sla_targets inputs the target was taken with
     target, calendar                the sla_targets outputs ("PT4H", "P3M"; engine.sla.calendar names)
@@ -255,15 +255,16 @@ def resume(clock: dict[str, Any], task_id: str | None, now: datetime, ratio: flo
     return cal.elapsed(began, now).total_seconds()
 
 
-def stop(clock: dict[str, Any], now: datetime, ratio: float, unknown: Unknown = live_unknown) -> None:
-    """Met if stopped by the due time; a breached clock stays breached."""
+def stop(clock: dict[str, Any], now: datetime, ratio: float, unknown: Unknown = live_unknown,
+         ended: bool = False) -> None:
+    """Met if stopped in time at its stop event; `ended` if the instance ended first; breached stays."""
     if clock["state"] == "paused":
         resume(clock, None, now, ratio, unknown)
     cal = calendar_of(clock)
     start = datetime.fromisoformat(clock["started_at"])
     clock["business_seconds"] = cal.elapsed(start, now).total_seconds() - clock["paused_seconds"]
     if clock["state"] == "running":
-        clock["state"] = "met"
+        clock["state"] = "ended" if ended else "met"
     clock.update(stopped_at=iso(now), warn_at=None)
 
 

@@ -198,7 +198,8 @@ class SlaEngine(NoSla):
             return
         self._tick(op, name, clock)
         self._resume(op, name, None, element_id)  # stopping ends any pause first
-        sc.stop(clock, op.now, self.ratio, pv.years_of(op).unknown)
+        ended = reason == "instance_ended" and not (op.replay is not None and name in op.replay.ended_as_met)
+        sc.stop(clock, op.now, self.ratio, pv.years_of(op).unknown, ended)
         kind = "sla_met" if clock["state"] == "met" else "sla_stopped"
         extra = {"reason": reason} if reason else {}
         op.event(

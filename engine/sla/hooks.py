@@ -40,6 +40,9 @@ class CalendarRecord(Protocol):
 
     provisional_years: frozenset[int]
     retargeted: frozenset[str]
+    # Clocks that engine behaviour before issue 15 counted as met when the instance ended before their
+    # stop event (now "ended"); their recorded histories replay as they were written.
+    ended_as_met: frozenset[str]
 
 
 class OperationView(Protocol):
