@@ -22,7 +22,7 @@ from engine.sla.provisional import calendar_warnings
 from engine.store.users import add_user
 
 from .conftest import ROOT
-from .scenario_support import BJ, DUTY, FAULT, bj, start, tick, triage
+from .scenario_support import BJ, DUTY, FAULT, IMPACT, bj, start, tick, triage
 
 NONE = CalendarOverrides()
 
@@ -166,8 +166,8 @@ def api(sqlite_url, clock, overrides_file):
     harness.service.close()
 
 
-def test_the_api_accepts_a_fault_in_a_year_without_data(api: ProductApi, clock) -> None:
-    clock.set(bj("2027-01-04 09:00"))
+def test_the_api_accepts_a_fault_in_a_year_without_data(api: ProductApi, clock, overrides_file) -> None:
+    clock.set(bj("2027-01-04 09:00"))  # Monday
     body = {"process": "fault_repair", "data": {**FAULT, "level": "P3"}}
     response = api.post("/instances", "service_desk", json=body)
     assert response.status_code == 201, response.json
@@ -176,6 +176,18 @@ def test_the_api_accepts_a_fault_in_a_year_without_data(api: ProductApi, clock) 
     assert provisional == sorted(name for name, c in views.items() if c["calendar"] != "24x7")
     assert provisional, views  # at least one working-time clock counted on the guess
     assert all(views[name]["provisional_years"] == [2027] for name in provisional)
+    # seed 001_4ada53786a497df7.txt §1.1.2 第3条: 1 working day (9 h) from Monday 09:00 on the guess
+    assert views["escalation_tier4"]["due_at"] == "2027-01-05T01:00:00+00:00"
+
+    # The year arrives (here: Tuesday 5 Jan off); the next operation, a task done over the API, re-targets.
+    write_overrides(overrides_file, {"2027": {"holidays": ["2027-01-05"]}})
+    task = next(t for t in response.json["open_tasks"] if t["element_id"] == "Task_record_impact")
+    done = api.post(f"/tasks/{task['id']}/complete", "service_desk",
+                    json={"data": {"business_impact": "degraded", **IMPACT}})
+    assert done.status_code == 200, done.json
+    after = {c["clock"]: c for c in api.get(f"/instances/{response.json['id']}").json["sla"]}
+    assert (after["escalation_tier4"]["provisional"], after["escalation_tier4"]["due_at"]) == (
+        False, "2027-01-06T01:00:00+00:00")
 
 
 @pytest.mark.parametrize(("now", "years"), [
@@ -197,3 +209,10 @@ def test_health_stops_warning_when_the_year_is_added(api: ProductApi, clock, ove
     assert api.get("/health", user=None).json["warnings"]
     write_overrides(overrides_file, {"2027": {"holidays": ["2027-01-01"]}})
     assert api.get("/health", user=None).json["warnings"] == []
+
+
+def test_health_names_an_unreadable_override_file(api: ProductApi, clock, overrides_file) -> None:
+    overrides_file.write_text("{not json", encoding="utf-8")
+    response = api.get("/health", user=None)
+    assert response.status_code == 200
+    assert ["override file cannot be read" in w for w in response.json["warnings"]] == [True]

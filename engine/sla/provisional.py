@@ -86,7 +86,10 @@ def calendar_warnings(now: datetime) -> list[str]:
     coming year, so a process owner adds it before the first clock of the year is counted on a guess."""
     today = now.astimezone(SHANGHAI).date()
     years = [today.year, today.year + 1] if today.month == 12 else [today.year]
-    overrides = load_overrides()
+    try:
+        overrides = load_overrides()
+    except (OSError, ValueError) as exc:  # a probe must answer even when the file is being edited
+        return [f"calendar: the override file cannot be read ({exc}); holiday data may be missing"]
     return [
         f"calendar: no holiday data for {year} (日历缺少{year}年节假日数据); working-time SLA clocks in "
         f"{year} count Monday-Friday and are marked provisional until the year is added to the override "
