@@ -106,3 +106,18 @@ def test_csv_columns_include_ended_and_provisional(api: ProductApi, clock) -> No
     assert list(parsed[0]) == REPORT_COLUMNS
     assert "ended" in REPORT_COLUMNS and "provisional" in REPORT_COLUMNS
     assert sum(int(p["ended"]) for p in parsed) >= 1
+
+
+def test_histories_recorded_before_ended_replay_as_written(api: ProductApi, clock, monkeypatch) -> None:
+    # Before issue 15 the engine counted a clock met when the instance ended first; a history written
+    # then must still replay, so the record (sla_met with reason instance_ended) decides, not today's rule.
+    from engine.sla import clocks as sc
+
+    stop = sc.stop
+    monkeypatch.setattr(sc, "stop", lambda clock_, now, ratio, unknown=sc.live_unknown, ended=False:
+                        stop(clock_, now, ratio, unknown, False))
+    fault, _incident = _hand_over(api, clock, "F-2026-0302-4")
+    legacy = [e for e in fault.events() if e.data.get("reason") == "instance_ended"]
+    assert legacy and {(e.type, e.data["state"]) for e in legacy} == {("sla_met", "met")}
+    monkeypatch.undo()
+    assert fault.replays()
