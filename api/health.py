@@ -6,6 +6,8 @@ from typing import Any
 
 import marshmallow as ma
 
+from engine import calendar_warnings
+
 from .context import weibao
 from .schemas import Timestamp
 from .strict_json import Blueprint
@@ -22,6 +24,9 @@ class HealthSchema(ma.Schema):
         "description": "ok, failing (the automatic signed checkpoint failed; status degraded) or disabled"})
     checkpoint_error = ma.fields.String(allow_none=True, required=True)
     now = Timestamp(required=True)
+    warnings = ma.fields.List(ma.fields.String(), required=True, metadata={
+        "description": "things to act on that do not make the service unusable, e.g. a calendar year "
+                       "without holiday data (from 1 December for the coming year)"})
 
 
 def _database_ok() -> bool:
@@ -50,9 +55,11 @@ def health() -> Any:
     healthy = database == "ok" and scheduler != "stopped"
     state = weibao()
     checkpoints = state.service.checkpointer
+    now = state.service.clock.now()
     # A failing checkpoint degrades the answer but not the status code: requests are still served.
     status = "ok" if healthy and checkpoints.state() != "failing" else "degraded"
     payload = {"status": status, "database": database, "scheduler": scheduler,
-               "clock": "manual" if state.manual_clock else "system", "now": state.service.clock.now(),
-               "checkpoints": checkpoints.state(), "checkpoint_error": checkpoints.last_error}
+               "clock": "manual" if state.manual_clock else "system", "now": now,
+               "checkpoints": checkpoints.state(), "checkpoint_error": checkpoints.last_error,
+               "warnings": calendar_warnings(now)}
     return payload, 200 if healthy else 503

@@ -95,6 +95,11 @@ class SlaClockSchema(FastDump):
     level = ma.fields.String(allow_none=True)
     target = ma.fields.String(allow_none=True, metadata={"description": "ISO 8601 duration of the target"})
     remaining_seconds = ma.fields.Float(allow_none=True, metadata={"description": "business time left"})
+    calendar = ma.fields.String(allow_none=True, metadata={"description": "the calendar it counts on"})
+    provisional = ma.fields.Boolean(metadata={
+        "description": "true when a year the clock spans had no holiday data and counted "
+                       "Monday-Friday; re-targeted at its next operation once the data is added"})
+    provisional_years = ma.fields.List(ma.fields.Integer(), metadata={"description": "those years"})
 
 
 class InstanceSummarySchema(FastDump):

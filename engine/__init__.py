@@ -27,6 +27,7 @@ from engine.errors import (
 )
 from engine.service import Service, build_service, default_database_url
 from engine.settings import Settings
+from engine.sla.provisional import calendar_warnings
 from engine.store import queries, users, worklist
 from engine.store.gauges import Gauges, read_gauges
 from engine.store.paging import Scope
@@ -37,6 +38,7 @@ __all__ = [
     "GROUPS", "ROLES", "add_user", "ensure_schema", "ensure_user", "issue_token",
     "SYSTEM", "Actor", "CalendarDataMissing", "Clock", "Conflict", "DefinitionInvalid", "DeliveryError",
     "EngineError", "Forbidden", "HandlerError", "InvalidInput", "ManualClock", "NotFound",
-    "ReadConnection", "ScriptError", "Scope", "Service", "Settings", "Store", "SystemClock", "build_service",
+    "calendar_warnings", "ReadConnection", "ScriptError", "Scope", "Service", "Settings", "Store",
+    "SystemClock", "build_service",
     "default_database_url", "Gauges", "read_gauges", "policy", "queries", "users", "worklist",
 ]

@@ -19,8 +19,8 @@ from .engine_support import ENGINEER, TEST_HANDLERS, deploy, the_task
 HEAD = ScriptDirectory.from_config(config_for(None)).get_current_head()
 
 
-def test_the_newest_revision_is_audit_checkpoints() -> None:
-    assert HEAD == "0005"  # a new migration must be added to the tests that upgrade old schemas
+def test_the_newest_revision_is_sla_provisional() -> None:
+    assert HEAD == "0006"  # a new migration must be added to the tests that upgrade old schemas
 
 
 def test_tokens_from_before_lifetimes_work_for_the_grace_period(db_url):

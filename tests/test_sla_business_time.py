@@ -62,10 +62,14 @@ def test_workdays_clock_skips_nights_weekends_and_holidays(svc, clock, start, le
     assert clock_of(svc, iid, clock.now(), "response")["remaining_seconds"] == 60
 
 
-def test_a_year_without_calendar_data_names_the_year(svc, clock):
+def test_a_year_without_calendar_data_is_counted_provisionally(svc, clock):
+    # Issue 15: a fault report is never refused for a missing year; 2027 counts Monday-Friday and the
+    # clock says so (tests/test_calendar_years.py has the re-targeting).
     clock.set(datetime(2027, 3, 1, 9, 0, tzinfo=BJ))
-    with pytest.raises(EngineError, match="2027"):  # seed 002: a working-hours target needs the calendar
-        svc.runtime.start("sla_response", {"contract": "support", "level": "level1"}, "alice")
+    iid = svc.runtime.start("sla_response", {"contract": "support", "level": "level1"}, "alice")
+    view = clock_of(svc, iid, clock.now(), "response")
+    assert (view["provisional"], view["provisional_years"]) == (True, [2027])
+    assert view["due_at"] == datetime(2027, 3, 1, 11, 0, tzinfo=BJ)  # seed 002 §3: 2 working hours
 
 
 def test_script_functions(svc):

@@ -74,7 +74,8 @@ def test_clock_starts_and_is_met(svc, clock):
     due = T0 + timedelta(minutes=30)  # seed 004_777e0ef8db92c2e8.txt: response within half an hour
     started = sla_events(svc, iid)[0]
     assert started.type == "sla_started" and started.element_id == "Reported"
-    assert started.data["target"] == "PT30M" and started.data["calendar"] == "24x7"
+    # seed 004 line 637: 7×24 telephone support (the contract row names the calendar "7x24")
+    assert started.data["target"] == "PT30M" and started.data["calendar"] == "7x24"
     assert open_tasks(svc, iid, "Respond")[0].due_at == due
     assert pending(svc, iid) == {"sla:warning:response": T0 + timedelta(minutes=22, seconds=30),
                                  "sla:breach:response": due}

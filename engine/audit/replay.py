@@ -56,6 +56,10 @@ class _NoCalls:
 
 def _outcomes(rows: list[EventRow]) -> ReplayInvoker:
     invoker = ReplayInvoker()
+    invoker.provisional_years = frozenset(y for r in rows for y in r.data.get("provisional_years") or ())
+    invoker.retargeted = frozenset(r.data["clock"] for r in rows if r.type == "sla_retargeted")
+    invoker.ended_as_met = frozenset(r.data["clock"] for r in rows
+                                     if r.type == "sla_met" and r.data.get("reason") == "instance_ended")
     for row in rows:
         if row.type == "service_task_completed":
             invoker.add(

@@ -61,6 +61,11 @@ class ReplayInvoker:
 
     def __init__(self) -> None:
         self.recorded: dict[str, deque[Outcome]] = {}
+        # The calendar years the recorded operation had no data for, and the clocks it re-targeted
+        # when data came: outside facts, like handler outcomes (engine.sla.provisional).
+        self.provisional_years: frozenset[int] = frozenset()
+        self.retargeted: frozenset[str] = frozenset()
+        self.ended_as_met: frozenset[str] = frozenset()
 
     def add(self, task_id: str, outcome: Outcome) -> None:
         self.recorded.setdefault(task_id, deque()).append(outcome)

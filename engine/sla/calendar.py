@@ -9,11 +9,20 @@ Conventions shared by every calendar here:
 - `add(start, 0)` returns `start` if it is working time, otherwise the next working moment;
 - `add` only goes forward (negative durations are refused); `add_working_days` goes both ways.
 
-Holiday data comes from `engine.calendar_data` (chinesecalendar package + override file).
+Holiday data comes from `engine.sla.calendar_data` (calendar libraries + override file).
+
+Calendar names, as a contract row of sla_targets gives them:
+
+- "24x7" or "7x24": every minute counts (seed 004 line 633: 7×24 telephone support);
+- "workdays": Monday-Friday 08:30-17:30 on China's working days;
+- "workdays_0830_1730", "workdays_0900_1200_1300_1800": the same with the hours in the name, one
+  HHMM_HHMM pair per period (seed 004 lines 645-649: 星期一至星期五上午8:30至下午5:30);
+- any workdays name + "@<customer>": also the customer's own days off from the override file.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -108,6 +117,7 @@ class WorkdayCalendar:
         overrides: CalendarOverrides | None = None,
         weekday_fallback: bool = False,
         customer: str | None = None,
+        provisional: frozenset[int] = frozenset(),
     ) -> None:
         self.name = name
         self.hours = calendar_data.validate_hours(hours)
@@ -115,7 +125,21 @@ class WorkdayCalendar:
         self.overrides = overrides if overrides is not None else load_overrides()
         self.weekday_fallback = weekday_fallback
         self.customer = customer
+        self.provisional = provisional
         self._periods_by_day: dict[date, tuple[Period, ...]] = {}
+
+    def with_provisional(self, years: frozenset[int]) -> WorkdayCalendar:
+        """The same calendar counting `years` Monday-Friday whatever data has arrived for them."""
+        return WorkdayCalendar(self.name, self.hours, self.tz, self.overrides, self.weekday_fallback,
+                               self.customer, years)
+
+    def provisional_years(self, start: datetime, end: datetime) -> frozenset[int]:
+        """The years between `start` and `end` (local dates) whose working days are the Mon-Fri guess."""
+        first, last = self._local_day(_utc(start)).year, self._local_day(_utc(end)).year
+        return frozenset(
+            y for y in range(first, last + 1)
+            if y in self.provisional or calendar_data.year_source(y, self.overrides) is None
+        )
 
     def is_working_day(self, day: date) -> bool:
         return calendar_data.is_working_day(
@@ -124,6 +148,7 @@ class WorkdayCalendar:
             calendar=self.name,
             customer=self.customer,
             weekday_fallback=self.weekday_fallback,
+            provisional=self.provisional,
         )
 
     def _periods(self, day: date) -> tuple[Period, ...]:
@@ -147,7 +172,7 @@ class WorkdayCalendar:
         remaining = duration
         day = self._local_day(cursor)
         # Day by day, so 30 working days cost ~45 iterations; terminates because every known year has
-        # working days and an unknown year raises CalendarDataMissing.
+        # working days and an unknown year either raises CalendarDataMissing or counts Mon-Fri.
         while True:
             for begin, end in self._periods(day):
                 if end <= cursor:
@@ -202,26 +227,53 @@ def _every_day(day: date) -> bool:
     return True
 
 
+ALWAYS_NAMES = ("24x7", "7x24")
+_WORKDAYS_NAME = re.compile(r"workdays((?:_\d{4}_\d{4})*)(?:@(.+))?")
+
+
 def get_calendar(name: str, **options: Any) -> Calendar:
-    """A calendar by name: "24x7" (no options) or "workdays" (WorkdayCalendar keyword arguments;
-    `hours` may be "09:00-12:00,13:00-18:00" and `tz` a zone name, as stored in contract data)."""
-    if name == "24x7":
+    """A calendar by name (see the module docstring), with WorkdayCalendar keyword arguments for a
+    workdays name (`hours` may be "09:00-12:00,13:00-18:00" and `tz` a zone name)."""
+    if name in ALWAYS_NAMES:
         if options:
             raise InvalidInput(
-                f"calendar '24x7' takes no options, got {sorted(options)}",
+                f"calendar {name!r} takes no options, got {sorted(options)}",
                 details={"calendar": name, "fields": sorted(options)},
             )
         return AlwaysCalendar()
-    if name == "workdays":
-        return WorkdayCalendar(**_workday_options(options))
-    raise InvalidInput(
-        f"unknown calendar {name!r}; known calendars: '24x7', 'workdays'",
-        details={"calendar": name, "known": ["24x7", "workdays"]},
-    )
+    match = _WORKDAYS_NAME.fullmatch(name)
+    if match is None:
+        raise InvalidInput(
+            f"unknown calendar {name!r}; known calendars: '24x7' / '7x24', 'workdays', "
+            "'workdays_HHMM_HHMM[...]', each workdays name optionally '@<customer>'",
+            details={"calendar": name, "known": ["24x7", "7x24", "workdays"]},
+        )
+    named = _named_options(name, match)
+    clash = sorted(set(named) & set(options))
+    if clash:
+        raise InvalidInput(f"calendar {name!r} already sets {clash}", details={"calendar": name})
+    calendar = WorkdayCalendar(**_workday_options({**named, **options}))
+    calendar.name = name
+    return calendar
+
+
+def _named_options(name: str, match: re.Match[str]) -> dict[str, Any]:
+    named: dict[str, Any] = {}
+    digits = [d for d in match.group(1).split("_") if d]
+    if digits:
+        if len(digits) % 2:
+            raise InvalidInput(f"calendar {name!r}: hours come in HHMM_HHMM pairs",
+                               details={"calendar": name})
+        named["hours"] = [f"{a[:2]}:{a[2:]}-{b[:2]}:{b[2:]}" for a, b in zip(digits[::2], digits[1::2],
+                                                                              strict=True)]
+    if match.group(2):
+        named["customer"] = match.group(2)
+    return named
 
 
 def _workday_options(options: dict[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(options) - {"hours", "tz", "overrides", "weekday_fallback", "customer"})
+    known = {"hours", "tz", "overrides", "weekday_fallback", "customer", "provisional"}
+    unknown = sorted(set(options) - known)
     if unknown:
         raise InvalidInput(
             f"calendar 'workdays' has no option(s) {unknown}",
@@ -233,6 +285,6 @@ def _workday_options(options: dict[str, Any]) -> dict[str, Any]:
             converted["hours"] = calendar_data.parse_hours(converted["hours"])
         if isinstance(converted.get("tz"), str):
             converted["tz"] = ZoneInfo(converted["tz"])
-    except (ValueError, ZoneInfoNotFoundError) as exc:
+    except (ValueError, TypeError, ZoneInfoNotFoundError) as exc:
         raise InvalidInput(f"calendar 'workdays': {exc}", details={"calendar": "workdays"}) from exc
     return converted

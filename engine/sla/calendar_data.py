@@ -1,8 +1,9 @@
 """Which days are working days, and the working-hours option parsing for `engine.calendar`.
 
-The `chinesecalendar` package is the maintained source for China's statutory holidays and make-up
-working days (调休). It only knows the years published before its release, and a contract may add
-days of its own, so a process owner edits a JSON override file that wins over the package.
+The calendar libraries (`engine.sla.calendar_sources`) are the maintained source for China's
+statutory holidays and make-up working days (调休). They only know the years published before their
+release, and a contract may add days of its own, so a process owner edits a JSON override file that
+wins over them. A year that neither has is counted Monday-Friday and called provisional.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ from datetime import date, time
 from pathlib import Path
 from typing import Any
 
-import chinese_calendar
-
 from engine.errors import CalendarDataMissing
+from engine.sla.calendar_sources import source_for
 
 log = logging.getLogger("weibao.calendar")
 
@@ -48,6 +48,11 @@ class YearOverride:
         if day in self.workdays:
             return True
         return None
+
+    @property
+    def statutory(self) -> bool:
+        """Does the entry carry the year's notice? Customer days off alone do not make a year known."""
+        return bool(self.holidays or self.workdays)
 
 
 @dataclass(frozen=True)
@@ -125,21 +130,34 @@ def is_working_day(
     calendar: str = "workdays",
     customer: str | None = None,
     weekday_fallback: bool = False,
+    provisional: frozenset[int] = frozenset(),
 ) -> bool:
+    """`provisional`: years to count Monday-Friday even if data for them has arrived since, so a clock
+    decided on the fallback keeps its arithmetic until it is re-targeted."""
     entry = overrides.years.get(day.year)
     if entry is not None:
         decided = entry.decide(day, customer)
-        if decided is not None:
+        if decided is not None and (day.year not in provisional or not entry.statutory):
             return decided
-    try:
-        return bool(chinese_calendar.is_workday(day))
-    except NotImplementedError:
-        pass  # the package has no data for this year
-    if entry is None:
+    if day.year not in provisional:
+        source = source_for(day.year)
+        if source is not None:
+            return source.is_working_day(day)
+        if entry is not None and entry.statutory:
+            return day.weekday() < 5
         if not weekday_fallback:
             raise CalendarDataMissing(day.year, calendar)
         _warn_fallback(calendar, day.year)
     return day.weekday() < 5
+
+
+def year_source(year: int, overrides: CalendarOverrides) -> str | None:
+    """Where the working days of `year` come from; None when nothing has it (Monday-Friday, provisional)."""
+    entry = overrides.years.get(year)
+    if entry is not None and entry.statutory:
+        return f"override file {overrides.source}"
+    source = source_for(year)
+    return source.name if source is not None else None
 
 
 def _warn_fallback(calendar: str, year: int) -> None:

@@ -3,65 +3,71 @@
 The records live in the workflow state (not in a table) so that a replay of the event log rebuilds
 them exactly. Times are ISO 8601 UTC strings, durations are business seconds of the clock's calendar:
 
-    state           running | paused | met | breached
+    state           running | paused | met | breached | ended (the instance ended first, promise not kept)
     element         the element whose entry started the clock
     contract, level, distance_km    the sla_targets inputs the target was taken with
-    target, calendar                the sla_targets outputs ("PT4H", "P3M"; "24x7" | "workdays")
+    target, calendar                the sla_targets outputs ("PT4H", "P3M"; engine.sla.calendar names)
     started_at, target_seconds      the target measured from the start (months resolved there)
     pauses          closed pauses [[from, to], ...]; paused_seconds is their business time
     paused_at, paused_by            the open pause and the ids of the tasks holding it
     due_at, warn_at                 deadlines while running (a paused clock has none)
     warned, breached_at, stopped_at, business_seconds (time to stop, pauses left out)
+    provisional_years               only while a year it spans lacks holiday data: counted Monday-Friday
+                                    until re-targeted (engine.sla.provisional)
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from engine.bpmn.spiff import WeibaoScriptEngine
 from engine.bpmn.state import iter_tasks
 from engine.durations import parse_duration, shift_months
 from engine.errors import EngineError, InvalidInput
-from engine.sla.calendar import SHANGHAI, Calendar, DayCalendar, add_working_days, get_calendar
+from engine.sla.calendar import (
+    ALWAYS_NAMES,
+    SHANGHAI,
+    Calendar,
+    DayCalendar,
+    WorkdayCalendar,
+    add_working_days,
+    get_calendar,
+)
 from engine.sla.calendar_data import CalendarOverrides, load_overrides
 
 LIVE = ("running", "paused")
 PARKED = "9999-12-31T00:00:00+00:00"  # a timer on a paused clock waits for the resume
 _SLA_CALL = re.compile(r"sla_due\(\s*['\"]([^'\"]+)['\"]")
 
-_DMN_SCRIPTS = WeibaoScriptEngine()  # the sandbox, as for every other table and diagram
+_calendars: dict[tuple[str, frozenset[int]], tuple[CalendarOverrides | None, Calendar]] = {}
 
 
-def decide(engine: Any, clock: str,  # Any: SpiffWorkflow's DMNEngine is untyped
-           inputs: dict[str, Any]) -> dict[str, Any]:
-    """Ask sla_targets (a DMNEngine) for {"target", "calendar"}; {} when no rule matches."""
-    workflow = SimpleNamespace(script_engine=_DMN_SCRIPTS, spec=SimpleNamespace(file="sla_targets"))
-    workflow.top_workflow = workflow  # what SpiffWorkflow reads to describe a failing expression
-    probe = SimpleNamespace(data={**inputs, "clock": clock}, workflow=workflow,
-                            task_spec=SimpleNamespace(bpmn_name="sla_targets", name="sla_targets"))
-    return dict(engine.result(probe))
-
-
-_calendars: dict[str, tuple[CalendarOverrides | None, Calendar]] = {}
-
-
-def calendar_named(name: str) -> Calendar:
+def calendar_named(name: str, provisional: Iterable[int] = ()) -> Calendar:
     """One calendar per name keeps its per-day cache warm across operations, until the override file
-    changes: a process owner's new holiday counts from the next operation, without a restart."""
-    overrides = load_overrides() if name == "workdays" else None  # a stat; re-parsed only when edited
-    held = _calendars.get(name)
+    changes: a process owner's new holiday counts from the next operation, without a restart. A year
+    without data never refuses work: it counts Monday-Friday, and `provisional` years count so even
+    after data for them has arrived (see engine.sla.provisional)."""
+    overrides = None if name in ALWAYS_NAMES else load_overrides()  # a stat; re-parsed only when edited
+    key = (name, frozenset(provisional))
+    held = _calendars.get(key)
     if held is None or held[0] is not overrides:
-        held = (overrides, get_calendar(name, overrides=overrides) if overrides is not None
-                else get_calendar(name))
-        _calendars[name] = held
+        if overrides is None:
+            held = (None, get_calendar(name))
+        else:
+            cal = get_calendar(name, overrides=overrides, weekday_fallback=True)
+            held = (overrides, cal.with_provisional(key[1]) if isinstance(cal, WorkdayCalendar) else cal)
+        _calendars[key] = held
     return held[1]
+
+
+def calendar_of(clock: dict[str, Any]) -> Calendar:
+    return calendar_named(clock["calendar"], clock.get("provisional_years") or ())
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -117,29 +123,55 @@ def due_of(clock: dict[str, Any], cal: Calendar, now: datetime) -> datetime:
     return cal.add(datetime.fromisoformat(clock["started_at"]), _seconds(clock["target_seconds"] + pause))
 
 
-def schedule(clock: dict[str, Any], cal: Calendar, ratio: float) -> None:
+# The years of a span whose working days are only the Monday-Friday guess, for one operation.
+Unknown = Callable[[Calendar, datetime, datetime], list[int]]
+
+
+def live_unknown(cal: Calendar, start: datetime, end: datetime) -> list[int]:
+    return sorted(cal.provisional_years(start, end)) if isinstance(cal, WorkdayCalendar) else []
+
+
+def mark_provisional(clock: dict[str, Any], years: list[int]) -> None:
+    if years:
+        clock["provisional_years"] = years
+    else:
+        clock.pop("provisional_years", None)  # absent, so records of known years stay as they were
+
+
+def schedule(clock: dict[str, Any], cal: Calendar, ratio: float, unknown: Unknown = live_unknown) -> None:
     """Recompute the deadlines of a running clock (after a start, a resume or a re-level)."""
     start = datetime.fromisoformat(clock["started_at"])
     clock["paused_seconds"] = paused_seconds(clock, cal)
-    clock["due_at"] = iso(cal.add(start, _seconds(clock["target_seconds"] + clock["paused_seconds"])))
+    due = cal.add(start, _seconds(clock["target_seconds"] + clock["paused_seconds"]))
+    clock["due_at"] = iso(due)
     warn = clock["target_seconds"] * ratio + clock["paused_seconds"]
     clock["warn_at"] = iso(cal.add(start, _seconds(warn)))
+    mark_provisional(clock, unknown(cal, start, due))
 
 
-def add_target(start: datetime, target: str, calendar: str) -> datetime:
-    """`start` plus `target` on the named calendar (what business_due() returns)."""
+def add_target(start: datetime, target: str, calendar: str,
+               unknown: Unknown = live_unknown) -> tuple[datetime, list[int]]:
+    """`start` plus `target` on the named calendar (what business_due() returns), and the years of
+    the span that had no holiday data."""
     cal = calendar_named(calendar)
-    return cal.add(start, _seconds(target_seconds(start, target, cal)))
+    due = cal.add(start, _seconds(target_seconds(start, target, cal)))
+    years = unknown(cal, start, due)
+    if years:  # counted again on the guess, which a replay may know better than today's calendar
+        cal = calendar_named(calendar, years)
+        due = cal.add(start, _seconds(target_seconds(start, target, cal)))
+        years = unknown(cal, start, due)
+    return due, years
 
 
-def retarget(clock: dict[str, Any], result: dict[str, Any], ratio: float) -> None:
+def retarget(clock: dict[str, Any], result: dict[str, Any], ratio: float,
+             unknown: Unknown = live_unknown) -> None:
     """A new target (after a re-level), measured from the original start; pauses still count."""
-    cal = calendar_named(result["calendar"])
+    clock.update(target=result["target"], calendar=result["calendar"])
+    cal = calendar_of(clock)
     start = datetime.fromisoformat(clock["started_at"])
-    clock.update(target=result["target"], calendar=result["calendar"],
-                 target_seconds=target_seconds(start, result["target"], cal))
+    clock["target_seconds"] = target_seconds(start, result["target"], cal)
     if clock["state"] == "running":
-        schedule(clock, cal, ratio)
+        schedule(clock, cal, ratio, unknown)
 
 
 def deadlines(clocks: dict[str, dict[str, Any]]) -> list[tuple[str, str, datetime]]:
@@ -166,7 +198,7 @@ def drop_dead_holders(paused: dict[str, dict[str, Any]], live_ids: set[str]) -> 
 
 
 def new_clock(element: str, inputs: dict[str, Any], result: dict[str, Any], now: datetime,
-              ratio: float) -> dict[str, Any]:
+              ratio: float, unknown: Unknown = live_unknown) -> dict[str, Any]:
     cal = calendar_named(result["calendar"])
     clock: dict[str, Any] = {
         "state": "running", "element": element, **inputs, "target": result["target"],
@@ -175,7 +207,11 @@ def new_clock(element: str, inputs: dict[str, Any], result: dict[str, Any], now:
         "paused_at": None, "paused_by": [], "warned": False, "breached_at": None, "stopped_at": None,
         "business_seconds": None,
     }
-    schedule(clock, cal, ratio)
+    schedule(clock, cal, ratio, unknown)
+    if clock.get("provisional_years"):  # the target itself was counted on the guess too
+        cal = calendar_of(clock)
+        clock["target_seconds"] = target_seconds(now, result["target"], cal)
+        schedule(clock, cal, ratio, unknown)
     return clock
 
 
@@ -190,30 +226,32 @@ def pause(clock: dict[str, Any], task_id: str, now: datetime) -> bool:
     return True
 
 
-def resume(clock: dict[str, Any], task_id: str | None, now: datetime, ratio: float) -> float | None:
+def resume(clock: dict[str, Any], task_id: str | None, now: datetime, ratio: float,
+           unknown: Unknown = live_unknown) -> float | None:
     """Release the hold of `task_id` (None: every hold); the business seconds of the pause when it ends."""
     if clock["state"] != "paused":
         return None
     clock["paused_by"] = [t for t in clock["paused_by"] if task_id is not None and t != task_id]
     if clock["paused_by"]:
         return None
-    cal = calendar_named(clock["calendar"])
+    cal = calendar_of(clock)
     began = datetime.fromisoformat(clock["paused_at"])
     clock["pauses"].append([clock["paused_at"], iso(now)])
     clock.update(state="running", paused_at=None)
-    schedule(clock, cal, ratio)
+    schedule(clock, cal, ratio, unknown)
     return cal.elapsed(began, now).total_seconds()
 
 
-def stop(clock: dict[str, Any], now: datetime, ratio: float) -> None:
-    """Met if stopped by the due time; a breached clock stays breached."""
+def stop(clock: dict[str, Any], now: datetime, ratio: float, unknown: Unknown = live_unknown,
+         ended: bool = False) -> None:
+    """Met if stopped in time at its stop event; `ended` if the instance ended first; breached stays."""
     if clock["state"] == "paused":
-        resume(clock, None, now, ratio)
-    cal = calendar_named(clock["calendar"])
+        resume(clock, None, now, ratio, unknown)
+    cal = calendar_of(clock)
     start = datetime.fromisoformat(clock["started_at"])
     clock["business_seconds"] = cal.elapsed(start, now).total_seconds() - clock["paused_seconds"]
     if clock["state"] == "running":
-        clock["state"] = "met"
+        clock["state"] = "ended" if ended else "met"
     clock.update(stopped_at=iso(now), warn_at=None)
 
 
@@ -223,7 +261,7 @@ def remaining_seconds(clock: dict[str, Any], now: datetime) -> float:
         return 0.0
     if clock["stopped_at"]:
         return max(0.0, clock["target_seconds"] - clock["business_seconds"])
-    cal = calendar_named(clock["calendar"])
+    cal = calendar_of(clock)
     until = parse_time(clock["paused_at"]) or now
     used = cal.elapsed(datetime.fromisoformat(clock["started_at"]), until).total_seconds()
     return max(0.0, clock["target_seconds"] - (used - clock["paused_seconds"]))

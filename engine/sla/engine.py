@@ -22,6 +22,7 @@ from engine.bpmn.state import is_finished, iter_tasks
 from engine.clock import Clock
 from engine.errors import EngineError
 from engine.sla import clocks as sc
+from engine.sla import provisional as pv
 from engine.sla.hooks import Deadline, NoSla, OperationView
 from engine.sla.report import clock_views, sync_table
 from engine.sla.targets import Targets, inputs_of, relevel
@@ -45,6 +46,7 @@ class SlaEngine(NoSla):
 
     # ----------------------------------------------------------------- hooks
     def attach(self, op: OperationView) -> None:
+        self._retarget_arrived(op)  # before the catch-up: a guessed due time must not breach a clock
         self._catch_up(op)  # deadlines that passed while nobody looked are recorded first
 
     def on_enter(self, op: OperationView, task: Task) -> None:
@@ -94,7 +96,7 @@ class SlaEngine(NoSla):
     def task_due(self, op: OperationView, task: Task) -> datetime | None:
         clocks = _clocks(op)
         dues = [
-            sc.due_of(clocks[n], sc.calendar_named(clocks[n]["calendar"]), op.now)
+            sc.due_of(clocks[n], sc.calendar_of(clocks[n]), op.now)
             for n in split_names(op.element(task).properties.get("sla.stop"))
             if n in clocks and not clocks[n]["stopped_at"]
         ]
@@ -125,7 +127,13 @@ class SlaEngine(NoSla):
             return self._sla_due(_inside(op, "sla_due"), name)
 
         def business_due(duration: str, calendar: str = "workdays") -> str:
-            return sc.local_iso(sc.add_target(_inside(op, "business_due").now, duration, calendar))
+            inside = _inside(op, "business_due")
+            due, years = sc.add_target(inside.now, duration, calendar, pv.years_of(inside).unknown)
+            if years:
+                inside.event("sla_calendar_provisional", actor="system", calendar=calendar,
+                             use="business_due", duration=duration, due_at=sc.iso(due),
+                             provisional_years=years)
+            return sc.local_iso(due)
 
         return {"sla_due": sla_due, "business_due": business_due}
 
@@ -141,7 +149,7 @@ class SlaEngine(NoSla):
         if not result.get("target"):
             op.event("sla_skipped", **where, clock=name, reason=result["reason"], **inputs)
             return
-        clock = sc.new_clock(element, inputs, result, op.now, self.ratio)
+        clock = sc.new_clock(element, inputs, result, op.now, self.ratio, pv.years_of(op).unknown)
         op.wf.data.setdefault("_sla", {})[name] = clock
         op.event(
             "sla_started",
@@ -152,13 +160,14 @@ class SlaEngine(NoSla):
             calendar=clock["calendar"],
             due_at=clock["due_at"],
             warn_at=clock["warn_at"],
+            **pv.extra(clock),
         )
 
     def _resume(self, op: OperationView, name: str, task_id: str | None, element: str | None) -> None:
         clock = _clocks(op).get(name)
         if clock is None:
             return
-        seconds = sc.resume(clock, task_id, op.now, self.ratio)
+        seconds = sc.resume(clock, task_id, op.now, self.ratio, pv.years_of(op).unknown)
         if seconds is not None:
             op.sla_flags.changed = True
             op.event(
@@ -169,6 +178,7 @@ class SlaEngine(NoSla):
                 clock=name,
                 paused_seconds=seconds,
                 due_at=clock["due_at"],
+                **pv.extra(clock),
             )
 
     def _stop(self, op: OperationView, task: Task, name: str) -> None:
@@ -189,7 +199,8 @@ class SlaEngine(NoSla):
             return
         self._tick(op, name, clock)
         self._resume(op, name, None, element_id)  # stopping ends any pause first
-        sc.stop(clock, op.now, self.ratio)
+        ended = reason == "instance_ended" and not (op.replay is not None and name in op.replay.ended_as_met)
+        sc.stop(clock, op.now, self.ratio, pv.years_of(op).unknown, ended)
         kind = "sla_met" if clock["state"] == "met" else "sla_stopped"
         extra = {"reason": reason} if reason else {}
         op.event(
@@ -202,6 +213,7 @@ class SlaEngine(NoSla):
             due_at=clock["due_at"],
             business_seconds=clock["business_seconds"],
             **extra,
+            **pv.extra(clock),
         )
 
     def _tick(self, op: OperationView, name: str, clock: dict[str, Any]) -> None:
@@ -229,6 +241,14 @@ class SlaEngine(NoSla):
                 level=clock["level"],
                 target=clock["target"],
             )
+
+    def _retarget_arrived(self, op: OperationView) -> None:
+        years = pv.years_of(op)
+        for name, clock in sorted(_clocks(op).items()):
+            if clock["state"] in sc.LIVE and clock.get("provisional_years") and years.arrived(name, clock):
+                fields = pv.retarget(clock, self.ratio, years)
+                op.event("sla_retargeted", actor="system", clock=name, **fields)
+                op.sla_flags.changed = True
 
     def _catch_up(self, op: OperationView) -> None:
         for name, clock in sorted(_clocks(op).items()):
@@ -261,7 +281,7 @@ class SlaEngine(NoSla):
                 f"(started clocks: {started})",
                 instance_id=op.instance_id,
             )
-        return sc.local_iso(sc.due_of(clock, sc.calendar_named(clock["calendar"]), op.now))
+        return sc.local_iso(sc.due_of(clock, sc.calendar_of(clock), op.now))
 
 
 def _inside(op: OperationView | None, function: str) -> OperationView:

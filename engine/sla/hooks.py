@@ -35,6 +35,16 @@ class SlaFlags:
     rearming: bool = False
 
 
+class CalendarRecord(Protocol):
+    """What a replayed operation's record says of calendar years (see engine.sla.provisional)."""
+
+    provisional_years: frozenset[int]
+    retargeted: frozenset[str]
+    # Clocks that engine behaviour before issue 15 counted as met when the instance ended before their
+    # stop event (now "ended"); their recorded histories replay as they were written.
+    ended_as_met: frozenset[str]
+
+
 class OperationView(Protocol):
     """What the SLA hooks read and write of an operation."""
 
@@ -44,6 +54,9 @@ class OperationView(Protocol):
     loaded: LoadedVersion
     cancelled: bool
     sla_flags: SlaFlags
+
+    @property
+    def replay(self) -> CalendarRecord | None: ...
 
     def element(self, task: Task) -> Element: ...
 

@@ -1,4 +1,13 @@
-"""Reading SLA clocks: one instance's clocks, the `sla_clocks` copy, and the monthly SLA report."""
+"""Reading SLA clocks: one instance's clocks, the `sla_clocks` copy, the monthly SLA report and the
+per-case drill-down.
+
+Outcomes, as the report counts them: `met` only when the clock stopped at the event the contract
+means by its due time; `breached` when the due time passed first; `ended` when the instance ended
+(handed over, cancelled) before the stop event and before the due time, so the promise was not shown
+kept: it counts against pct_met like a breach, and is listed apart so it can be told from one; `open`
+while running or paused. A clock whose record says met but whose stop came after its due time is
+counted breached: the report reads the times, not only the state.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +18,7 @@ import statistics
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
@@ -17,8 +26,11 @@ from engine.sla import clocks as sc
 from engine.sla.calendar import SHANGHAI
 from engine.store.models import Instance, SlaClockRow
 
-REPORT_COLUMNS = ["month", "process", "contract", "level", "clock", "count", "met", "breached", "open",
-                  "pct_met", "median_seconds", "p90_seconds"]
+REPORT_COLUMNS = ["month", "process", "contract", "level", "clock", "count", "met", "breached", "ended",
+                  "open", "pct_met", "median_seconds", "p90_seconds", "provisional"]
+CASE_COLUMNS = ["instance_id", "process", "business_key", "clock", "outcome", "state", "contract", "level",
+                "target", "calendar", "started_at", "due_at", "stopped_at", "breached_at", "business_seconds",
+                "provisional", "provisional_years"]
 
 
 def _text(value: object) -> str | None:
@@ -46,6 +58,7 @@ def sync_table(session: Session, instance_id: str, process_key: str,
         row.breached_at = sc.parse_time(clock["breached_at"])
         row.paused_seconds = clock["paused_seconds"]
         row.business_seconds = clock["business_seconds"]
+        row.provisional = bool(clock.get("provisional_years"))
 
 
 def clock_views(clocks: dict[str, dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
@@ -53,7 +66,7 @@ def clock_views(clocks: dict[str, dict[str, Any]], now: datetime) -> list[dict[s
     if it resumed now)."""
     out = []
     for name, clock in sorted(clocks.items()):
-        cal = sc.calendar_named(clock["calendar"])
+        cal = sc.calendar_of(clock)
         out.append({
             "clock": name, "state": clock["state"], "contract": clock["contract"], "level": clock["level"],
             "target": clock["target"], "calendar": clock["calendar"],
@@ -61,6 +74,8 @@ def clock_views(clocks: dict[str, dict[str, Any]], now: datetime) -> list[dict[s
             "due_at": sc.due_of(clock, cal, now), "stopped_at": sc.parse_time(clock["stopped_at"]),
             "paused_seconds": sc.paused_seconds(clock, cal, now),
             "remaining_seconds": sc.remaining_seconds(clock, now),
+            "provisional": bool(clock.get("provisional_years")),
+            "provisional_years": list(clock.get("provisional_years") or []),
         })
     return out
 
@@ -75,23 +90,68 @@ def clocks_for(session: Session, instance_id: str, now: datetime | None = None) 
     return clock_views((row.state.get("data") or {}).get("_sla", {}), now or SystemClock().now())
 
 
+def _case_instances(session: Session, key: str) -> list[Instance]:
+    """The instances of a case: those with the business key (or the id), and the ones they started."""
+    named = or_(Instance.business_key == key, Instance.id == key)
+    found = list(session.scalars(select(Instance).where(named)))
+    ids = {i.id for i in found}
+    frontier = set(ids)
+    while frontier:  # linked instances that were started under another key still belong to the case
+        query = select(Instance).where(Instance.parent_instance_id.in_(frontier))
+        children = [i for i in session.scalars(query) if i.id not in ids]
+        found += children
+        frontier = {i.id for i in children}
+        ids |= frontier
+    return sorted(found, key=lambda i: (i.created_at, i.id))
+
+
+def sla_cases(session: Session, key: str, now: datetime) -> list[dict[str, Any]]:
+    """Every clock of one case (a business key or an instance id) with its outcome, measured at `now`."""
+    instances = _case_instances(session, key)
+    if not instances:
+        raise NotFound(f"no instance with business key or id {key!r}", details={"key": key})
+    out = []
+    for inst in instances:
+        clocks = (inst.state.get("data") or {}).get("_sla", {})
+        for view in clock_views(clocks, now):
+            record = clocks[view["clock"]]
+            stopped = view["stopped_at"]
+            due = view["due_at"] if record["state"] != "paused" else None
+            out.append({
+                **view, "instance_id": inst.id, "process": inst.process_key,
+                "business_key": inst.business_key,
+                "outcome": outcome(record["state"], due, stopped),
+                "breached_at": sc.parse_time(record["breached_at"]),
+                "business_seconds": record["business_seconds"],
+            })
+    return out
+
+
 def _p90(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]  # nearest rank: a value that occurred
 
 
+def outcome(state: str, due_at: datetime | None, stopped_at: datetime | None) -> str:
+    """met | breached | ended | open (see the module docstring)."""
+    if state == "met" and due_at is not None and stopped_at is not None and stopped_at > due_at:
+        return "breached"
+    return state if state in ("met", "breached", "ended") else "open"
+
+
 def _summary(key: tuple[str, ...], rows: list[SlaClockRow]) -> dict[str, Any]:
-    met = sum(1 for r in rows if r.state == "met")
-    breached = sum(1 for r in rows if r.state == "breached")
+    outcomes = [outcome(r.state, r.due_at, r.stopped_at) for r in rows]
+    met, breached, ended = (outcomes.count(kind) for kind in ("met", "breached", "ended"))
     stopped = [r.business_seconds for r in rows if r.business_seconds is not None]  # set when stopped
-    decided = met + breached
+    decided = met + breached + ended
     return {
         **dict(zip(REPORT_COLUMNS[:5], key, strict=True)), "count": len(rows), "met": met,
-        "breached": breached, "open": len(rows) - decided,
+        "breached": breached, "ended": ended, "open": len(rows) - decided,
         # Only decided clocks count: a clock still running has neither met nor missed its target.
         "pct_met": round(100.0 * met / decided, 1) if decided else None,
         "median_seconds": statistics.median(stopped) if stopped else None,
         "p90_seconds": _p90(stopped) if stopped else None,
+        "provisional": sum(1 for r in rows if r.provisional),
     }
 
 

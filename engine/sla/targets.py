@@ -3,12 +3,27 @@ distance it was decided on changes (a re-level)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from engine.bpmn.definitions import SLA_DECISION
+from engine.bpmn.spiff import WeibaoScriptEngine
 from engine.errors import EngineError
 from engine.sla import clocks as sc
+from engine.sla import provisional as pv
 from engine.sla.hooks import OperationView
+
+_DMN_SCRIPTS = WeibaoScriptEngine()  # the sandbox, as for every other table and diagram
+
+
+def decide(engine: Any, clock: str,  # Any: SpiffWorkflow's DMNEngine is untyped
+           inputs: dict[str, Any]) -> dict[str, Any]:
+    """Ask sla_targets (a DMNEngine) for {"target", "calendar"}; {} when no rule matches."""
+    workflow = SimpleNamespace(script_engine=_DMN_SCRIPTS, spec=SimpleNamespace(file="sla_targets"))
+    workflow.top_workflow = workflow  # what SpiffWorkflow reads to describe a failing expression
+    probe = SimpleNamespace(data={**inputs, "clock": clock}, workflow=workflow,
+                            task_spec=SimpleNamespace(bpmn_name="sla_targets", name="sla_targets"))
+    return dict(engine.result(probe))
 
 
 def inputs_of(data: dict[str, Any], contract: object = None) -> dict[str, Any]:
@@ -33,7 +48,7 @@ class Targets:
                 return {"reason": "the sla_targets decision is not deployed with this process"}
             self._decisions[op.loaded.content_hash] = engine
         try:
-            return sc.decide(engine, name, inputs) or {"reason": "no sla_targets rule"}
+            return decide(engine, name, inputs) or {"reason": "no sla_targets rule"}
         except Exception as exc:  # bad data (e.g. a text distance) must name the clock and the element
             raise EngineError(
                 f"SLA target of clock {name!r} could not be decided: {exc}",
@@ -59,9 +74,9 @@ def relevel(op: OperationView, targets: Targets, ratio: float) -> bool:
             op.event("sla_skipped", actor="system", clock=name, reason=f"{result['reason']} after re-level",
                      **inputs)
             continue
-        sc.retarget(clock, result, ratio)
+        sc.retarget(clock, result, ratio, pv.years_of(op).unknown)
         moved = True
         op.event("sla_relevelled", actor="system", clock=name, before=before, level=clock["level"],
                  distance_km=clock["distance_km"], target=clock["target"], calendar=clock["calendar"],
-                 due_at=clock["due_at"])
+                 due_at=clock["due_at"], **pv.extra(clock))
     return moved

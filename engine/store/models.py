@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -221,6 +223,8 @@ class SlaClockRow(Base):
     paused_seconds: Mapped[float] = mapped_column(Float)
     business_seconds: Mapped[float | None] = mapped_column(Float)
     breached_at: Mapped[datetime | None]
+    # Counted Monday-Friday on a year without holiday data (engine.sla.provisional).
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 # Plain tables for the hot paths that skip the ORM's unit of work (persist, indexes).
