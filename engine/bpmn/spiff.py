@@ -20,7 +20,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.helpers.spec import TaskSpecConverter
-from SpiffWorkflow.bpmn.specs.defaults import StartEvent
+from SpiffWorkflow.bpmn.specs.defaults import NoneTask, StartEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
@@ -86,9 +86,20 @@ class ScheduledStartEventParser(CamundaEventDefinitionParser, StartEventParser):
         return task
 
 
+class PassThroughTask(NoneTask):
+    """`bpmn:task` and `bpmn:manualTask` complete when they are reached, as in Camunda 7: nothing in
+    the engine does them, and waiting for nobody would leave the instance running with no open task."""
+
+    def __init__(self, wf_spec, bpmn_id, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.manual = False
+
+
 class WeibaoParser(CamundaParser):
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("task"): (CamundaTaskParser, PassThroughTask),
+        full_tag("manualTask"): (CamundaTaskParser, PassThroughTask),
         full_tag("serviceTask"): (ExternalServiceTaskParser, ExternalServiceTask),
         full_tag("startEvent"): (ScheduledStartEventParser, StartEvent),
     }
@@ -189,6 +200,7 @@ class StateConverter(BpmnWorkflowConverter):
 def make_serializer() -> BpmnWorkflowSerializer:
     config = dict(CAMUNDA_CONFIG)
     config[ExternalServiceTask] = ExternalServiceTaskConverter
+    config[PassThroughTask] = CAMUNDA_CONFIG[NoneTask]
     config[BpmnWorkflow] = StateConverter
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
@@ -197,4 +209,5 @@ def make_full_serializer() -> BpmnWorkflowSerializer:
     """Spec included: for exports that must stand alone."""
     config = dict(CAMUNDA_CONFIG)
     config[ExternalServiceTask] = ExternalServiceTaskConverter
+    config[PassThroughTask] = CAMUNDA_CONFIG[NoneTask]
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))

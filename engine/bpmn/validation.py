@@ -134,6 +134,17 @@ def _check_gateways(src: Source, checked: Checked) -> None:
                 checked.error(src.name, gid, "a diverging gateway needs a default outgoing flow")
 
 
+PYTHON_FORMATS = {"", "python", "python3", "text/x-python"}
+
+
+def _check_script_formats(src: Source, checked: Checked) -> None:
+    for task in src.root.iterfind(".//bpmn:scriptTask", NS):
+        fmt = (task.get("scriptFormat") or "").strip().lower()
+        if fmt not in PYTHON_FORMATS:
+            checked.error(src.name, task.get("id"), f"script format {fmt!r} is not supported; scripts are "
+                          "Python (scriptFormat=\"python\"), run in the sandbox")
+
+
 RESERVED_IDS = {"Start", "End", "Root"}  # SpiffWorkflow names its own internal task specs so
 
 
@@ -239,6 +250,9 @@ def _check_parsed(parser: WeibaoParser, topics: set[str], strict_ids: set[str] |
     for src in checked.sources:
         if src.kind == "bpmn":
             _check_gateways(src, checked)
+    for src in code:  # the files being deployed: a stored version loads as it was accepted
+        if src.kind == "bpmn":
+            _check_script_formats(src, checked)
     _check_all_code(parser, code, functions, checked)
     for pid, model in checked.models.items():
         if strict_ids is None or pid in strict_ids:

@@ -1,0 +1,49 @@
+"""Elements a modeler offers that the engine does not do itself: `bpmn:task` and `bpmn:manualTask`
+pass through as in Camunda 7; a script in a language other than Python is refused at deploy."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.errors import DefinitionInvalid
+from engine.service import Service
+
+from .engine_support import open_tasks
+
+PLAIN = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Defs_plain" targetNamespace="t">
+  <bpmn:process id="plain" name="plain" isExecutable="true">
+    <bpmn:startEvent id="Begin"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:task id="Note"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:task>
+    <bpmn:manualTask id="CheckCables"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>
+    </bpmn:manualTask>
+    <bpmn:scriptTask id="Compute" scriptFormat="{fmt}">
+      <bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>
+      <bpmn:script>answer = 42</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:userTask id="Review" camunda:candidateGroups="service_desk">
+      <bpmn:incoming>f4</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:endEvent id="Finish"><bpmn:incoming>f5</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="Begin" targetRef="Note"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="Note" targetRef="CheckCables"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="CheckCables" targetRef="Compute"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="Compute" targetRef="Review"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="Review" targetRef="Finish"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_plain_and_manual_tasks_pass_through(service: Service) -> None:
+    service.runtime.deploy([("plain.bpmn", PLAIN.format(fmt="python").encode())])
+    iid = service.runtime.start("plain", {}, "alice")
+    assert [t.element_id for t in open_tasks(service, iid)] == ["Review"]  # not stuck at Note
+
+
+@pytest.mark.parametrize("fmt", ["javascript", "groovy"])
+def test_a_script_in_another_language_is_refused_at_deploy(service: Service, fmt: str) -> None:
+    with pytest.raises(DefinitionInvalid) as refused:
+        service.runtime.deploy([("plain.bpmn", PLAIN.format(fmt=fmt).encode())])
+    assert [(e["file"], e["element_id"]) for e in refused.value.errors] == [("plain.bpmn", "Compute")]
+    assert fmt in refused.value.errors[0]["message"]
