@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -30,10 +31,23 @@ def next_due(expression: str, after: datetime, deployed_at: datetime) -> datetim
         return moment if moment > after else None
     if text.upper().startswith("R"):
         return _next_cycle(text, after)
+    return _next_cron(text, after)
+
+
+# crontab counts weekdays from Sunday (0, and 7 again); APScheduler from Monday. Names are unambiguous.
+_WEEKDAY_NUMBER = re.compile(r"(?<![/\d])[0-7](?!\d)")
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _next_cron(text: str, after: datetime) -> datetime | None:
     from apscheduler.triggers.cron import CronTrigger
 
-    trigger = CronTrigger.from_crontab(text, timezone=CRON_TZ)
-    return trigger.get_next_fire_time(None, after)
+    fields = text.split()
+    if len(fields) == 5:
+        fields[4] = _WEEKDAY_NUMBER.sub(lambda m: _WEEKDAYS[int(m.group())], fields[4])
+    trigger = CronTrigger.from_crontab(" ".join(fields), timezone=CRON_TZ)
+    # APScheduler may return `after` itself; a start re-armed at its own time would start twice.
+    return trigger.get_next_fire_time(None, after + timedelta(microseconds=1))
 
 
 def _next_cycle(text: str, after: datetime) -> datetime | None:
