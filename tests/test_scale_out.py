@@ -66,7 +66,17 @@ def _processes(env: dict[str, str], tmp_path: Path) -> tuple[list[subprocess.Pop
         procs.append(proc)
         if command[0] == "serve":
             bases.append(_read_startup(proc)[0])
+        else:
+            _wait_for_line(proc, tmp_path / f"process{n}.log", "worker firing timers")
     return procs, bases
+
+
+def _wait_for_line(proc: subprocess.Popen[str], log: Path, line: str) -> None:
+    """Until the process says it is running: a SIGTERM before it handles signals would kill it."""
+    deadline = time.monotonic() + 60
+    while line not in log.read_text() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)  # polling another process's log, not waiting for simulated time
+    assert line in log.read_text(), log.read_text()[-3000:]
 
 
 def _race(bases: list[str], token: str, task_ids: list[str]) -> dict[str, list[int]]:
