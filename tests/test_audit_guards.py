@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from engine.audit.replay import Replayer
 from engine.audit.verify import read_bundle, rehash, verify_bundle, verify_instance
-from engine.store.chain import verify_chain
+from engine.store.chain import event_view, verify_chain
 from engine.store.models import EventRow, Instance
 
 from .conftest import ROOT
@@ -140,3 +140,11 @@ def test_editing_only_prev_hash_in_a_bundle_is_caught():
     manifest, rows, files = read_bundle(SAVED.read_bytes())
     rows[2].prev_hash = "f" * 64
     assert verify_chain(manifest["instance_id"], rows) == (False, 3)
+
+
+def test_the_event_view_shows_what_people_read():
+    manifest, rows, _ = read_bundle(SAVED.read_bytes())
+    view = event_view(rows[1], rows[1].seq)
+    assert view == {"seq": 2, "type": rows[1].type, "at": rows[1].at, "actor": rows[1].actor,
+                    "element_id": rows[1].element_id, "task_id": rows[1].task_id, "data": rows[1].data}
+    assert view["task_id"] is not None

@@ -401,3 +401,26 @@ def test_elapsed_is_additive(name: str, a: datetime, gap_ab: timedelta, gap_bc: 
     c = (b.astimezone(UTC) + gap_bc).astimezone(a.tzinfo)
     assert calendar.elapsed(a, b) + calendar.elapsed(b, c) == calendar.elapsed(a, c)
     assert calendar.elapsed(c, a) == timedelta(0)
+
+
+def test_refusals_say_which_options_and_calendars_there_are() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        get_calendar("24x7", hours="09:00-18:00", tz="UTC")
+    assert caught.value.details == {"calendar": "24x7", "fields": ["hours", "tz"]}
+    with pytest.raises(InvalidInput) as caught:
+        get_calendar("nine-to-five")
+    assert caught.value.details == {"calendar": "nine-to-five", "known": ["24x7", "workdays"]}
+    with pytest.raises(InvalidInput) as caught:
+        get_calendar("workdays", colour="red", customer="acme")
+    assert caught.value.details == {"calendar": "workdays", "fields": ["colour"]}
+
+
+def test_every_workday_option_is_accepted_by_name() -> None:
+    cal = get_calendar("workdays", overrides=NO_OVERRIDES, weekday_fallback=True, customer="acme")
+    assert isinstance(cal, WorkdayCalendar) and (cal.weekday_fallback, cal.customer) == (True, "acme")
+
+
+def test_missing_year_names_the_calendar_asking() -> None:
+    with pytest.raises(CalendarDataMissing) as caught:
+        WorkdayCalendar(name="site_hours", overrides=NO_OVERRIDES).is_working_time(sh(2027, 1, 4, 10))
+    assert caught.value.details == {"year": 2027, "calendar": "site_hours"}

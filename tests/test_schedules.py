@@ -11,7 +11,7 @@ from engine.errors import InvalidInput
 from engine.runtime.schedules import next_due
 from engine.store.models import Instance, PendingTimer
 
-from .engine_support import deploy, events, the_task
+from .engine_support import DATA, deploy, events, the_task
 
 BJ_0900 = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)  # 10 March 2026, 09:00 in Beijing
 DEPLOYED = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -109,3 +109,17 @@ def test_an_unbounded_boundary_cycle_is_indexed_and_fires_each_hour(engine_servi
         assert engine_service.runtime.fire_due_timers() == 1
     assert [e.element_id for e in events(engine_service, iid) if e.type == "timer_fired"] == ["Hourly"] * 2
     assert the_task(engine_service, iid, "Work")
+
+
+def test_a_cycle_of_zero_repetitions_never_starts():
+    assert next_due("timeCycle:R0/2026-03-10T09:00:00+08:00/P1D", DEPLOYED, DEPLOYED) is None
+
+
+def test_a_time_duration_start_fires_once_after_the_deployment(engine_service, clock):
+    date = "<bpmn:timeDate>2026-03-10T09:00:00+08:00</bpmn:timeDate>"
+    text = (DATA / "once.bpmn").read_text().replace(date, "<bpmn:timeDuration>PT1H</bpmn:timeDuration>")
+    engine_service.runtime.deploy([("once.bpmn", text.encode())])
+    assert start_timers(engine_service) == [clock.now() + timedelta(hours=1)]
+    clock.advance(timedelta(hours=1, seconds=1))
+    assert engine_service.runtime.fire_due_timers() == 1
+    assert start_timers(engine_service) == [] and len(started(engine_service, "once")) == 1

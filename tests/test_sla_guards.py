@@ -124,3 +124,12 @@ def test_a_clock_stopped_while_paused_is_no_longer_paused(clock):
     assert (c["state"], c["paused_at"], c["paused_by"]) == ("met", None, [])
     assert c["business_seconds"] == 3600 and c["paused_seconds"] == 2 * 3600
     assert c["stopped_at"] == sc.iso(t0 + timedelta(hours=3)) and c["warn_at"] is None
+
+
+def test_a_new_target_can_bring_a_new_calendar(clock):
+    t0 = clock.now()  # Monday 09:00 Beijing
+    c = _clock(t0)
+    sc.retarget(c, {"target": "PT9H", "calendar": "workdays"}, 0.75)
+    # a working day of 08:30-17:30: nine working hours from Monday 09:00 end on Tuesday 09:00
+    assert (c["target"], c["calendar"], c["target_seconds"]) == ("PT9H", "workdays", 9 * 3600)
+    assert c["due_at"] == sc.iso(t0 + timedelta(days=1))
