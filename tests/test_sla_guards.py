@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from engine.errors import EngineError
 from engine.sla import clocks as sc
 
 from .conftest import ROOT
@@ -133,3 +134,30 @@ def test_a_new_target_can_bring_a_new_calendar(clock):
     # a working day of 08:30-17:30: nine working hours from Monday 09:00 end on Tuesday 09:00
     assert (c["target"], c["calendar"], c["target_seconds"]) == ("PT9H", "workdays", 9 * 3600)
     assert c["due_at"] == sc.iso(t0 + timedelta(days=1))
+
+
+def test_remaining_time_of_a_breached_a_stopped_and_a_paused_clock(clock):
+    t0, hour = clock.now(), timedelta(hours=1)
+    c = _clock(t0)  # PT4H on 24x7
+    assert sc.remaining_seconds(c, t0 + hour) == 3 * 3600
+    sc.pause(c, "a", t0 + hour)
+    assert sc.remaining_seconds(c, t0 + 3 * hour) == 3 * 3600  # a pause does not use time
+    sc.resume(c, "a", t0 + 2 * hour, 0.75)
+    assert sc.remaining_seconds(c, t0 + 3 * hour) == 2 * 3600
+    sc.stop(c, t0 + 3 * hour, 0.75)
+    assert sc.remaining_seconds(c, t0 + 9 * hour) == 2 * 3600  # stopped: frozen
+    late = _clock(t0)
+    sc.stop(late, t0 + 5 * hour, 0.75)
+    assert sc.remaining_seconds(late, t0 + 5 * hour) == 0.0  # over its target, never negative
+    late["state"] = "breached"
+    late.update(stopped_at=None)
+    assert sc.remaining_seconds(late, t0) == 0.0
+
+
+def test_a_target_that_cannot_be_decided_names_the_decision(svc, clock):
+    # seed 003_fc58e5a8846aff91.txt line 51: the on-site figures depend on a number of kilometres
+    with pytest.raises(EngineError, match="could not be decided") as caught:
+        svc.runtime.start("sla_distance", {**MONITORING, "site_distance_km": "远"}, "dora")
+    assert "clock 'onsite_arrival'" in caught.value.message
+    assert "Error evaluating expression" in caught.value.message  # SpiffWorkflow's own account of it
+    assert caught.value.details == {"contract": "monitoring", "level": "level2", "distance_km": "远"}
