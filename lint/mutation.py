@@ -11,6 +11,7 @@ is reported, so the list cannot go stale silently.
     python lint/mutation.py                      every module
     python lint/mutation.py engine/bpmn/forms.py one module
     python lint/mutation.py --changed origin/main the modules a change touches (CI)
+    python lint/mutation.py --pending            after adding tests: re-run what survived
 """
 
 from __future__ import annotations
@@ -46,10 +47,19 @@ def equivalent() -> dict[str, str]:
     return {name: str(reason) for name, reason in tomllib.loads(EQUIVALENT.read_text()).items()}
 
 
-def run_mutmut(paths: list[str]) -> None:
-    globs = [p.removesuffix(".py").replace("/", ".") + ".*" for p in paths]
-    subprocess.run([str(ROOT / ".venv" / "bin" / "mutmut"), "run", *globs], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL)
+def run_mutmut(paths: list[str], pending: bool) -> None:
+    """Every mutant of `paths` again, or with `pending` only those the last run did not kill (after
+    adding tests, that is what can change)."""
+    names: list[str] = []
+    for path in paths:
+        codes = results(path) if pending else {}
+        if codes:
+            names += [n for n, c in codes.items() if c not in KILLED]
+        else:
+            names.append(path.removesuffix(".py").replace("/", ".") + ".*")
+    if names:
+        subprocess.run([str(ROOT / ".venv" / "bin" / "mutmut"), "run", *names], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
 
 
 def results(path: str) -> dict[str, int | None]:
@@ -106,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--changed", metavar="REF", help="only the modules changed since REF")
     parser.add_argument("--threshold", type=float, default=THRESHOLD)
     parser.add_argument("--report-only", action="store_true", help="read the last run, do not run")
+    parser.add_argument("--pending", action="store_true",
+                        help="run only the mutants the last run did not kill")
     parser.add_argument("--survivors", action="store_true", help="name each surviving mutant")
     args = parser.parse_args(argv)
     paths = args.paths or (changed_modules(args.changed) if args.changed else modules())
@@ -113,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         print("no mutation-tested module changed")
         return 0
     if not args.report_only:
-        run_mutmut(paths)
+        run_mutmut(paths, args.pending)
     return 0 if report(paths, args.threshold, args.survivors) else 1
 
 

@@ -25,7 +25,8 @@ NOBODY = "00000000-0000-4000-8000-00000000dead"
 @pytest.fixture
 def started(engine_service):
     deploy(engine_service, "rework.bpmn")
-    iid = engine_service.runtime.start("rework", {"summary": "交换机端口故障"}, "alice", business_key="GZ-1")
+    data = {"summary": "交换机端口故障"}
+    iid = engine_service.runtime.start("rework", data, "alice", business_key="广州-1")
     return engine_service, iid
 
 
@@ -37,7 +38,7 @@ def test_the_bundle_manifest_describes_the_instance(started):
         head = s.get(Instance, iid).head_hash
     assert {k: manifest[k] for k in ("format", "instance_id", "process", "business_key", "version", "events",
                                      "head_hash", "status")} == {
-        "format": "weibao-audit-bundle/1", "instance_id": iid, "process": "rework", "business_key": "GZ-1",
+        "format": "weibao-audit-bundle/1", "instance_id": iid, "process": "rework", "business_key": "广州-1",
         "version": 1, "events": len(rows), "head_hash": head, "status": "running"}
     assert [f["name"] for f in manifest["files"]] == ["rework.bpmn"] and set(files) == {"rework.bpmn"}
     assert [r.seq for r in rows] == [e.seq for e in events(svc, iid)]
@@ -49,8 +50,11 @@ def test_the_bundle_is_compressed_and_readable_as_text(started):
         assert {i.compress_type for i in zf.infolist()} == {zipfile.ZIP_DEFLATED}
         manifest = zf.read("manifest.json").decode()
         lines = zf.read("events.jsonl").decode()
+    # Chinese as written, not \u escapes; keys sorted, so two exports of one history are the same bytes
+    assert "广州-1" in manifest and "交换机端口故障" in lines
     assert manifest == json.dumps(json.loads(manifest), ensure_ascii=False, indent=2, sort_keys=True)
-    assert "交换机端口故障" in lines  # Chinese as written, not \\u escapes
+    for line in lines.splitlines():
+        assert line == json.dumps(json.loads(line), ensure_ascii=False, sort_keys=True)
     seqs = [json.loads(line)["seq"] for line in lines.splitlines()]
     assert seqs == list(range(1, len(seqs) + 1))
 
@@ -61,6 +65,15 @@ def test_exporting_or_verifying_an_unknown_instance_is_not_found(started):
         with pytest.raises(NotFound, match=f"no instance {NOBODY}") as caught:
             check(svc.store, NOBODY)
         assert caught.value.instance_id == NOBODY
+
+
+def test_events_cut_off_the_end_are_caught_after_the_last_one_left(started):
+    svc, iid = started
+    with svc.store.write() as s:
+        rows = list(s.scalars(select(EventRow).where(EventRow.instance_id == iid).order_by(EventRow.seq)))
+        s.delete(rows[-1])
+    assert verify_instance(svc.store, iid) == {"verified": False, "first_bad_seq": rows[-1].seq,
+                                               "events": len(rows) - 1}
 
 
 def test_a_bundle_verifies_from_a_file_too(tmp_path):
