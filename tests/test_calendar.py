@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -424,3 +424,28 @@ def test_missing_year_names_the_calendar_asking() -> None:
     with pytest.raises(CalendarDataMissing) as caught:
         WorkdayCalendar(name="site_hours", overrides=NO_OVERRIDES).is_working_time(sh(2027, 1, 4, 10))
     assert caught.value.details == {"year": 2027, "calendar": "site_hours"}
+
+
+def test_a_zone_without_an_offset_is_refused() -> None:
+    class Floating(tzinfo):
+        def utcoffset(self, dt: datetime | None) -> timedelta | None:
+            return None
+
+    with pytest.raises(ValueError, match="timezone"):
+        AlwaysCalendar().add(datetime(2025, 6, 10, 9, tzinfo=Floating()), H)
+
+
+def test_days_are_those_of_the_calendars_own_zone() -> None:
+    auckland = ZoneInfo("Pacific/Auckland")  # 09:30 there is the evening before in UTC
+    cal = WorkdayCalendar(tz=auckland, overrides=NO_OVERRIDES)
+    assert cal.is_working_time(datetime(2025, 6, 10, 9, 30, tzinfo=auckland))
+
+
+def test_working_days_keep_the_zone_and_the_wall_clock_time() -> None:
+    shifted = add_working_days(sh(2025, 6, 10, 10), 1, WorkdayCalendar(overrides=NO_OVERRIDES))
+    assert shifted == sh(2025, 6, 11, 10) and shifted.tzinfo is SH
+    # 24x7 across New York's spring change: the next day at the same wall-clock time, 23 h later
+    before = datetime(2025, 3, 8, 10, tzinfo=NY)
+    after = add_working_days(before, 1, AlwaysCalendar())
+    assert after == datetime(2025, 3, 9, 10, tzinfo=NY)
+    assert after.astimezone(UTC) - before.astimezone(UTC) == timedelta(hours=23)
