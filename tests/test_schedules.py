@@ -79,6 +79,9 @@ def started(svc, process) -> list[Instance]:
 def test_a_time_date_start_starts_one_instance_and_is_not_rearmed(engine_service, clock):
     deploy(engine_service, "once.bpmn")
     assert start_timers(engine_service) == [BJ_0900]
+    with engine_service.store.read() as s:
+        (row,) = s.scalars(select(PendingTimer).where(PendingTimer.kind == "start"))
+    assert (row.element_id, row.process_key, row.instance_id) == ("OnceStart", "once", None)
     clock.set(BJ_0900)
     assert engine_service.runtime.fire_due_timers() == 0
     clock.set(BJ_0900 + SECOND)
