@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import groupby
 
 import pytest
@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from engine.audit.replay import Replayer
 from engine.audit.verify import read_bundle, rehash, verify_bundle, verify_instance
-from engine.store.chain import event_view, verify_chain
+from engine.store.chain import canonical, event_view, verify_chain
 from engine.store.models import EventRow, Instance
 
 from .conftest import ROOT
@@ -148,3 +148,8 @@ def test_the_event_view_shows_what_people_read():
     assert view == {"seq": 2, "type": rows[1].type, "at": rows[1].at, "actor": rows[1].actor,
                     "element_id": rows[1].element_id, "task_id": rows[1].task_id, "data": rows[1].data}
     assert view["task_id"] is not None
+
+
+def test_canonical_form_is_compact_sorted_readable_and_takes_dates():
+    at = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+    assert canonical({"b": "中文", "a": [1, at]}) == '{"a":[1,"2026-03-02 01:00:00+00:00"],"b":"中文"}'
