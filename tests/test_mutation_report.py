@@ -31,11 +31,13 @@ def test_timeouts_count_as_killed_and_unrun_mutants_not_at_all(run):
 
 
 def test_equivalent_mutants_leave_the_score_and_stale_entries_are_reported(run):
-    run({"engine.x.f__mutmut_1": 1, "engine.x.f__mutmut_2": 0, "engine.x.f__mutmut_3": 1})
+    run({"engine.x.f__mutmut_1": 1, "engine.x.f__mutmut_2": 0, "engine.x.f__mutmut_3": 1,
+         "engine.x.f__mutmut_4": -24})
     listed = {"engine.x.f__mutmut_2": "same result", "engine.x.f__mutmut_3": "was equivalent",
-              "engine.x.f__mutmut_9": "gone", "engine.other.g__mutmut_1": "another module"}
+              "engine.x.f__mutmut_4": "timed out under load", "engine.x.f__mutmut_9": "gone",
+              "engine.other.g__mutmut_1": "another module"}
     found = mutation.score("engine/x.py", listed)
-    assert (found.killed, found.survived, found.equivalent, found.percent) == (1, [], 2, 100.0)
+    assert (found.killed, found.survived, found.equivalent, found.percent) == (1, [], 3, 100.0)
     assert found.problems == ["engine.x.f__mutmut_3: listed as equivalent but killed",
                               "engine.x.f__mutmut_9: listed as equivalent but no such mutant"]
 
@@ -54,3 +56,9 @@ def test_no_run_yet_scores_nothing(run):
 
 def test_the_listed_modules_are_those_of_pyproject():
     assert "engine/sla/clocks.py" in mutation.modules() and len(mutation.modules()) == 9
+
+
+def test_a_partial_run_is_shown_and_fails(run, capsys):
+    run({"engine.x.f__mutmut_1": 1, "engine.x.f__mutmut_2": None})
+    assert mutation.report(["engine/x.py"], 85.0, show=False) is False
+    assert "100.0%  partial: 1 not run" in capsys.readouterr().out
