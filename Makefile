@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench mutate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,12 @@ lint: $(STAMP)
 	$(BIN)/python lint/sizes.py
 	$(BIN)/python lint/seams.py
 
+# Mutation score per module (lint/mutation.py); `make mutate MODULES=engine/bpmn/forms.py` for one.
+mutate: $(STAMP)
+	$(BIN)/python lint/mutation.py $(MODULES)
+
 bench: $(STAMP)
 	$(BIN)/python -m bench.step_cost
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache weibao.sqlite3*
+	rm -rf $(VENV) mutants .pytest_cache .mypy_cache .ruff_cache weibao.sqlite3*

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 
 from api.compose import product_service
@@ -19,6 +20,11 @@ from .pgserver import PgServer
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
+# Property tests draw the same examples on every run and machine, so a failure is reproducible and a
+# green run means the same thing everywhere; no example database is written.
+hypothesis_settings.register_profile("weibao", derandomize=True, database=None, deadline=None)
+hypothesis_settings.load_profile("weibao")
+
 # Monday 2 March 2026, 09:00 in Beijing: a working day, inside working hours.
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 

@@ -92,7 +92,12 @@ def test_customers_see_only_their_own_instances(api: ApiHarness) -> None:
     named = api.post("/instances", "service_desk", json=for_globex).json
     assert [i["id"] for i in api.get("/instances", "acme").json["items"]] == [own["id"]]
     assert [i["id"] for i in api.get("/instances", "globex").json["items"]] == [named["id"]]
-    assert api.get(f"/instances/{named['id']}", "globex").status_code == 200
+    seen = api.get(f"/instances/{named['id']}", "globex")
+    assert seen.status_code == 200
+    body = seen.json
+    assert (body["id"], body["process"], body["status"], body["data"]) == (
+        named["id"], "confirm", "running", {"customer": "globex"})
+    assert [c["clock"] for c in body["sla"]] == ["response"]
     assert_error(api.get(f"/instances/{own['id']}", "globex"), 404, "not_found")
     assert_error(api.get(f"/instances/{own['id']}/history", "globex"), 404)
     assert api.get("/instances", "auditor").json["total"] == 2

@@ -71,7 +71,9 @@ def test_work_list_filters(api: ApiHarness) -> None:
 def test_get_task_is_limited_to_who_may_work_on_it(api: ApiHarness) -> None:
     task = api.work_task(api.start())
     assert api.get(f"/tasks/{task['id']}", "dave").json["id"] == task["id"]
-    assert api.get(f"/tasks/{task['id']}", "auditor").status_code == 200
+    seen = api.get(f"/tasks/{task['id']}", "auditor")
+    assert seen.status_code == 200 and seen.json == task
+    assert (seen.json["element_id"], seen.json["candidate_groups"]) == ("Work", ["duty_engineer"])
     assert_error(api.get(f"/tasks/{task['id']}", "senior_engineer"), 404, "not_found")
     assert_error(api.get("/tasks/unknown-task", "duty_engineer"), 404)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -408,3 +408,51 @@ def test_elapsed_is_additive(name: str, a: datetime, gap_ab: timedelta, gap_bc: 
     c = (b.astimezone(UTC) + gap_bc).astimezone(a.tzinfo)
     assert calendar.elapsed(a, b) + calendar.elapsed(b, c) == calendar.elapsed(a, c)
     assert calendar.elapsed(c, a) == timedelta(0)
+
+
+def test_refusals_say_which_options_and_calendars_there_are() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        get_calendar("24x7", hours="09:00-18:00", tz="UTC")
+    assert caught.value.details == {"calendar": "24x7", "fields": ["hours", "tz"]}
+    with pytest.raises(InvalidInput) as caught:
+        get_calendar("nine-to-five")
+    assert caught.value.details == {"calendar": "nine-to-five", "known": ["24x7", "7x24", "workdays"]}
+    with pytest.raises(InvalidInput) as caught:
+        get_calendar("workdays", colour="red", customer="acme")
+    assert caught.value.details == {"calendar": "workdays", "fields": ["colour"]}
+
+
+def test_every_workday_option_is_accepted_by_name() -> None:
+    cal = get_calendar("workdays", overrides=NO_OVERRIDES, weekday_fallback=True, customer="acme")
+    assert isinstance(cal, WorkdayCalendar) and (cal.weekday_fallback, cal.customer) == (True, "acme")
+
+
+def test_missing_year_names_the_calendar_asking() -> None:
+    with pytest.raises(CalendarDataMissing) as caught:
+        WorkdayCalendar(name="site_hours", overrides=NO_OVERRIDES).is_working_time(sh(2027, 1, 4, 10))
+    assert caught.value.details == {"year": 2027, "calendar": "site_hours"}
+
+
+def test_a_zone_without_an_offset_is_refused() -> None:
+    class Floating(tzinfo):
+        def utcoffset(self, dt: datetime | None) -> timedelta | None:
+            return None
+
+    with pytest.raises(ValueError, match="timezone"):
+        AlwaysCalendar().add(datetime(2025, 6, 10, 9, tzinfo=Floating()), H)
+
+
+def test_days_are_those_of_the_calendars_own_zone() -> None:
+    auckland = ZoneInfo("Pacific/Auckland")  # 09:30 there is the evening before in UTC
+    cal = WorkdayCalendar(tz=auckland, overrides=NO_OVERRIDES)
+    assert cal.is_working_time(datetime(2025, 6, 10, 9, 30, tzinfo=auckland))
+
+
+def test_working_days_keep_the_zone_and_the_wall_clock_time() -> None:
+    shifted = add_working_days(sh(2025, 6, 10, 10), 1, WorkdayCalendar(overrides=NO_OVERRIDES))
+    assert shifted == sh(2025, 6, 11, 10) and shifted.tzinfo is SH
+    # 24x7 across New York's spring change: the next day at the same wall-clock time, 23 h later
+    before = datetime(2025, 3, 8, 10, tzinfo=NY)
+    after = add_working_days(before, 1, AlwaysCalendar())
+    assert after == datetime(2025, 3, 9, 10, tzinfo=NY)
+    assert after.astimezone(UTC) - before.astimezone(UTC) == timedelta(hours=23)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from engine.store.migrate import create_all, drop_all
-from engine.store.models import EventRow, OpenTask
+from engine.store.models import EventRow, OpenTask, PendingTimer
 from engine.store.users import add_user
 
 from .conftest import ROOT, make_service
@@ -67,7 +67,17 @@ def _processes(env: dict[str, str], tmp_path: Path) -> tuple[list[subprocess.Pop
         procs.append(proc)
         if command[0] == "serve":
             bases.append(_read_startup(proc)[0])
+        else:
+            _wait_for_line(proc, tmp_path / f"process{n}.log", "worker firing timers")
     return procs, bases
+
+
+def _wait_for_line(proc: subprocess.Popen[str], log: Path, line: str) -> None:
+    """Until the process says it is running: a SIGTERM before it handles signals would kill it."""
+    deadline = time.monotonic() + 60
+    while line not in log.read_text() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)  # polling another process's log, not waiting for simulated time
+    assert line in log.read_text(), log.read_text()[-3000:]
 
 
 def _race(bases: list[str], token: str, task_ids: list[str]) -> dict[str, list[int]]:
@@ -109,19 +119,21 @@ def test_servers_and_a_worker_fire_each_timer_once_and_apply_each_completion_onc
     try:
         outcome = _race(bases, token, task_ids)
         deadline = time.monotonic() + WAIT_SECONDS
-        fired, escalations = _counts(svc)
-        while len(fired) < INSTANCES and time.monotonic() < deadline:
-            time.sleep(0.5)  # waiting for other processes, not for simulated time
-            fired, escalations = _counts(svc)
-        time.sleep(2)  # a late duplicate would land now
-        fired, escalations = _counts(svc)
+        while len(_counts(svc)[0]) < INSTANCES and time.monotonic() < deadline:
+            time.sleep(0.5)  # polling what other processes write, not waiting for simulated time
     finally:
         for proc in procs:
             proc.terminate()
         codes = [p.wait(timeout=60) for p in procs]
+    # Every writer has exited, so these counts are final: a duplicate that would come late is in them,
+    # and no timer of these instances is left pending that could fire again.
+    fired, escalations = _counts(svc)
+    with svc.store.read() as s:
+        left = s.scalar(select(func.count()).select_from(PendingTimer).where(PendingTimer.kind == "timer"))
     logs = "\n".join((tmp_path / f"process{n}.log").read_text()[-3000:] for n in range(len(procs)))
     assert set(fired) == timed, f"missed {len(timed - set(fired))}\n{logs}"
     assert set(fired.values()) == {1}, "a timer fired twice"
+    assert left == 0, "a timer is still pending"
     assert escalations == INSTANCES
     assert all(sorted(c) == [200, 409] for c in outcome.values()), [
         c for c in outcome.values() if 200 not in c

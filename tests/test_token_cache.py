@@ -62,8 +62,12 @@ def test_ttl_zero_asks_the_database_every_time(db_url: str, clock: ManualClock) 
     token = add_user(store, clock, "bob", groups=["service_desk"])
     lookups = _lookups(store)
     cache = TokenCache(store, ttl=0)
-    assert cache.actor(token) == cache.actor(token)
-    assert len(lookups) == 2
+    first = cache.actor(token)
+    assert first is not None and (first.name, first.groups) == ("bob", {"service_desk"})
+    fresh = ensure_user(store, clock, "bob", groups=["senior_engineer"])
+    assert cache.actor(token) is None  # replaced at once: no copy is trusted
+    assert cache.actor(fresh).groups == {"senior_engineer"}  # type: ignore[union-attr]
+    assert len(lookups) == 3
     store.dispose()
 
 

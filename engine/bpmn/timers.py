@@ -3,6 +3,7 @@ checked at deploy."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -93,10 +94,31 @@ class Cycle:
         return None
 
 
+# crontab counts weekdays from Sunday (0, and 7 again); APScheduler from Monday. Names are unambiguous.
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_RANGE = re.compile(r"([0-7])(?:-([0-7]))?")
+
+
+def _weekday_names(field: str) -> str:
+    """`1-5` → `mon,tue,wed,thu,fri`; a range is listed day by day so that one through Sunday works."""
+    out = []
+    for part in field.split(","):
+        found = _DAY_RANGE.fullmatch(part)
+        if found is None:
+            out.append(part)  # names, `*`, steps: read alike by both
+            continue
+        first, last = int(found.group(1)), int(found.group(2) or found.group(1))
+        out.extend(dict.fromkeys(_WEEKDAYS[d] for d in range(first, last + 1)))
+    return ",".join(dict.fromkeys(out))
+
+
 def _cron(text: str) -> Any:
     from apscheduler.triggers.cron import CronTrigger
 
-    return CronTrigger.from_crontab(text, timezone=CRON_TZ)
+    fields = text.split()
+    if len(fields) == 5:
+        fields[4] = _weekday_names(fields[4])
+    return CronTrigger.from_crontab(" ".join(fields), timezone=CRON_TZ)
 
 
 def next_due(expression: str, after: datetime, deployed_at: datetime) -> datetime | None:

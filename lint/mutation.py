@@ -1,0 +1,139 @@
+"""`make mutate`: the mutation score of each business-critical module, with mutmut 3.
+
+The modules are `only_mutate` in pyproject.toml's [tool.mutmut]. mutmut runs, for each mutant, only the
+tests that cover the mutated function; this script then reads its results (mutants/**/*.py.meta) and
+prints killed / survived / equivalent and the score per module. A module under the threshold fails.
+
+Equivalent mutants (no test can tell them from the original) are listed with their reason in
+`lint/mutants_equivalent.toml` and left out of the score; an entry that is killed or no longer exists
+is reported, so the list cannot go stale silently.
+
+    python lint/mutation.py                      every module
+    python lint/mutation.py engine/bpmn/forms.py one module
+    python lint/mutation.py --changed origin/main the modules a change touches (CI)
+    python lint/mutation.py --pending            after adding tests: re-run what survived
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EQUIVALENT = Path(__file__).with_name("mutants_equivalent.toml")
+KILLED = {1, 3, 36, 37, -24, 24, 152, 255}  # a failing test, a timeout, or the type check
+FAILED = {1, 3}  # a test failed: proof that a mutant listed as equivalent is not (a timeout is not)
+THRESHOLD = 85.0
+
+
+def modules() -> list[str]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    return list(config["only_mutate"])
+
+
+def changed_modules(ref: str) -> list[str]:
+    out = subprocess.run(["git", "diff", "--name-only", f"{ref}...HEAD"], cwd=ROOT, check=True,
+                         capture_output=True, text=True).stdout.split()
+    return [m for m in modules() if m in out]
+
+
+def equivalent() -> dict[str, str]:
+    if not EQUIVALENT.exists():
+        return {}
+    return {name: str(reason) for name, reason in tomllib.loads(EQUIVALENT.read_text()).items()}
+
+
+def run_mutmut(paths: list[str], pending: bool) -> None:
+    """Every mutant of `paths` again, or with `pending` only those the last run did not kill (after
+    adding tests, that is what can change)."""
+    names: list[str] = []
+    listed = equivalent()
+    for path in paths:
+        codes = results(path) if pending else {}
+        if codes:
+            names += [n for n, c in codes.items() if c not in KILLED and n not in listed]
+        else:
+            names.append(path.removesuffix(".py").replace("/", ".") + ".*")
+    if names:
+        subprocess.run([str(ROOT / ".venv" / "bin" / "mutmut"), "run", *names], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
+
+
+def results(path: str) -> dict[str, int | None]:
+    meta = ROOT / "mutants" / f"{path}.meta"
+    if not meta.exists():
+        return {}
+    return dict(json.loads(meta.read_text())["exit_code_by_key"])
+
+
+@dataclass
+class Score:
+    killed: int
+    survived: list[str]
+    equivalent: int
+    problems: list[str]
+    unrun: int = 0
+
+    @property
+    def percent(self) -> float:
+        counted = self.killed + len(self.survived)
+        return 100.0 * self.killed / counted if counted else 100.0
+
+
+def score(path: str, listed: dict[str, str]) -> Score:
+    codes = results(path)
+    prefix = path.removesuffix(".py").replace("/", ".") + "."
+    problems = [f"{name}: listed as equivalent but killed" for name, code in codes.items()
+                if name in listed and code in FAILED]
+    problems += [f"{name}: listed as equivalent but no such mutant" for name in listed
+                 if name.startswith(prefix) and name not in codes]
+    counted = {n: c for n, c in codes.items() if n not in listed and c is not None}
+    return Score(killed=sum(1 for c in counted.values() if c in KILLED),
+                 survived=sorted(n for n, c in counted.items() if c not in KILLED),
+                 equivalent=sum(1 for n in codes if n in listed), problems=problems,
+                 unrun=sum(1 for n, c in codes.items() if c is None and n not in listed))
+
+
+def report(paths: list[str], threshold: float, show: bool) -> bool:
+    listed = equivalent()
+    ok = True
+    print(f"{'module':32} {'killed':>7} {'survived':>9} {'equivalent':>11} {'score':>7}")
+    for path in paths:
+        found = score(path, listed)
+        flag = "" if found.percent >= threshold else f"  under {threshold:g} %"
+        if found.unrun or not results(path):
+            flag += f"  partial: {found.unrun} not run" if found.unrun else "  not run"
+        print(f"{path:32} {found.killed:7} {len(found.survived):9} {found.equivalent:11} "
+              f"{found.percent:6.1f}%{flag}")
+        for line in found.problems + (found.survived if show else []):
+            print(f"    {line}")
+        ok = ok and found.percent >= threshold and not found.problems and not found.unrun
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("paths", nargs="*", help="modules to mutate (default: all of only_mutate)")
+    parser.add_argument("--changed", metavar="REF", help="only the modules changed since REF")
+    parser.add_argument("--threshold", type=float, default=THRESHOLD)
+    parser.add_argument("--report-only", action="store_true", help="read the last run, do not run")
+    parser.add_argument("--pending", action="store_true",
+                        help="run only the mutants the last run did not kill")
+    parser.add_argument("--survivors", action="store_true", help="name each surviving mutant")
+    args = parser.parse_args(argv)
+    paths = args.paths or (changed_modules(args.changed) if args.changed else modules())
+    if not paths:
+        print("no mutation-tested module changed")
+        return 0
+    if not args.report_only:
+        run_mutmut(paths, args.pending)
+    return 0 if report(paths, args.threshold, args.survivors) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
