@@ -19,6 +19,7 @@ from engine.service import Service
 from . import (
     audit,
     clock,
+    console,
     docs,
     errors,
     health,
@@ -80,6 +81,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     config = dict(config or {})
     app = Flask("weibao")
     app.json.sort_keys = False  # type: ignore[attr-defined]  # schema order reads better than a-z
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # UTF-8 text: 登记, not \u767b\u8bb0
     app.config.update(DEFAULTS)
     app.config.update({k: v for k, v in config.items() if not k.startswith("WEIBAO_")})
     service, manual = _service(config)
@@ -94,5 +96,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if manual:
         api.register_blueprint(clock.blp)
     app.register_blueprint(docs.blp)
+    console.install(app, service.settings.secret_key)
     errors.register(app)
     return app
