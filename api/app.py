@@ -44,7 +44,8 @@ Errors always come as `{"error": {"code", "message", "details"}}`: 401 no or bad
 longer running), 422 invalid input with `details.fields` = {field: message}. Script errors in a diagram
 caused by the data given are 422; a missing working-calendar year is 409.
 Collections come as `{"items": [...], "total": N}` with `page` and `per_page` parameters; times are
-ISO 8601 with offset."""
+ISO 8601 with offset, in the configured zone (`WEIBAO_TIMEZONE`, default +08:00). The web console is
+at `/`."""
 
 DEFAULTS: dict[str, Any] = {
     "API_TITLE": "Weibao",

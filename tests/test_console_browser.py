@@ -111,6 +111,7 @@ class Console:
         # The whole page at the phone's width, not just the first screen.
         height = self.driver.execute_script("return document.documentElement.scrollHeight")
         self.driver.set_window_size(390, max(844, min(int(height) + 100, 4000)))
+        self.driver.execute_script("window.scrollTo(0, 0)")
         self.driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
         self.driver.set_window_size(390, 844)
 
