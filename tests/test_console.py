@@ -242,7 +242,7 @@ def test_starting_needs_a_writer_and_shows_the_engines_errors(app: Any) -> None:
     refused = desk.post("/start/fault_repair", {**FAULT, "site_distance_km": "far", "channel": ""})
     page = refused.get_data(as_text=True)
     assert refused.status_code == 422
-    assert re.search(r'id="f-site_distance_km-error">[^<]*must be a number', page)
+    assert 'id="f-site_distance_km-error">须为数字' in page  # the engine said it, in English
     assert 'id="f-channel-error">必填' in page
     assert 'value="核心交换机宕机"' in page  # what was typed is kept
 
@@ -312,3 +312,30 @@ def test_user_password_sets_a_console_password(sqlite_url: str, monkeypatch: pyt
         store.dispose()
     monkeypatch.setattr("sys.stdin", io.StringIO("a long enough secret\n"))
     assert main(["user", "password", "nobody"]) != 0
+
+
+def test_engine_errors_are_pages_with_the_apis_status(app: Any, service: Service) -> None:
+    instance_id = report_fault(app)
+    task = open_task(service, instance_id, "Task_record_impact")
+    desk = signed_in(app, "service_desk")
+    missing = desk.get("/cases/no-such-case")
+    assert missing.status_code == 404 and missing.mimetype == "text/html"
+    assert 'id="error-message">未找到。' in missing.get_data(as_text=True)
+    assert desk.get("/start/no_such_process").status_code == 404
+    colleague = Console(app)
+    colleague.sign_in("admin")
+    colleague.get(f"/tasks/{task['id']}")
+    assert colleague.post(f"/tasks/{task['id']}/claim").status_code == 302
+    desk.get("/tasks")
+    taken = desk.post(f"/tasks/{task['id']}/claim")  # held by the admin now: told so, not a crash
+    assert taken.status_code == 302
+    assert "assigned to admin" in desk.get(taken.location).get_data(as_text=True)
+
+
+def test_engine_messages_are_shown_under_their_field_in_the_pages_language(app: Any) -> None:
+    field = {"id": "outage_minutes", "label": "业务已中断时长（分钟）", "type": "long"}
+    with app.test_request_context("/"):
+        assert forms.field_message(field, "业务已中断时长（分钟） must be a number") == "须为数字"
+        too_long = "业务已中断时长（分钟） must be at most 5 characters"
+        assert forms.field_message(field, too_long) == "最多 5 个字符"
+        assert forms.field_message(field, "something new") == "something new"  # unknown: as the engine said

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
@@ -51,3 +52,25 @@ def shown_values(form: list[dict[str, Any]], current: dict[str, Any],
         else:
             values[name] = field.get("default") or ""
     return values
+
+
+_AT_MOST = re.compile(r"^must be at most (\d+) characters$")
+
+
+def field_message(field: dict[str, Any], message: str) -> str:
+    """The engine's message about a field, shown under the field's own label: the label it starts with
+    is dropped and the rest said in the page's language where the console knows the phrase."""
+    label = f"{field.get('label') or field['id']} "
+    rest = message[len(label):] if message.startswith(label) else message
+    if rest.startswith("must be one of "):
+        return _("must be one of the listed values")
+    longest = _AT_MOST.match(rest)
+    if longest:
+        return _("must be at most %(n)s characters", n=longest.group(1))
+    return _(rest)
+
+
+def field_messages(form: list[dict[str, Any]], errors: dict[str, str]) -> dict[str, str]:
+    by_id = {f["id"]: f for f in form}
+    return {name: field_message(by_id[name], text) if name in by_id else text
+            for name, text in errors.items()}

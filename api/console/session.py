@@ -15,10 +15,11 @@ from flask import Blueprint, abort, g, redirect, render_template, request, sessi
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from engine import Forbidden, NotFound, passwords, policy
+from engine import EngineError, Forbidden, passwords, policy
 from engine.actor import Actor
 
 from ..context import weibao
+from ..errors import status_of
 from .i18n import LANGUAGES, locale
 
 OPEN_ENDPOINTS = frozenset({"console.sign_in", "console.static", "console.language"})
@@ -124,7 +125,13 @@ def _page(status: int, message: str) -> tuple[str, int]:
     return render_template("error.html", status=status, message=message), status
 
 
+def _engine_error(exc: EngineError) -> tuple[str, int]:
+    status = status_of(exc)
+    lead = {403: _("You may not do this."), 404: _("Not found.")}.get(status, "")
+    return _page(status, f"{lead} {exc.message}".strip())
+
+
 def add_error_pages(blp: Blueprint) -> None:
-    blp.register_error_handler(Forbidden, lambda exc: _page(403, _("You may not do this.") + " " + str(exc)))
-    blp.register_error_handler(NotFound, lambda exc: _page(404, _("Not found.") + " " + str(exc)))
+    """The API's statuses for the engine's errors, as pages rather than JSON."""
+    blp.register_error_handler(EngineError, _engine_error)
     blp.register_error_handler(400, lambda exc: _page(400, exc.description))

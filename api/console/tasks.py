@@ -64,7 +64,8 @@ def _task_page(task_id: str, errors: dict[str, str] | None = None, status: int =
         case = queries.instance(conn, Scope.of(who), task["instance_id"], service.runtime.sla)
     posted = request.form if errors is not None else None
     values = forms.shown_values(task["form"], case["data"], posted)
-    return render_template("task.html", task=task, case=case, values=values, errors=errors or {},
+    shown_errors = forms.field_messages(task["form"], errors or {})
+    return render_template("task.html", task=task, case=case, values=values, errors=shown_errors,
                            may_work=_may_work(task)), status
 
 
@@ -152,7 +153,7 @@ def start(key: str) -> Any:
         try:
             instance_id = weibao().service.runtime.start(key, data, who, business_key)
         except InvalidInput as exc:
-            errors = _field_errors(exc)
+            errors = forms.field_messages(form, _field_errors(exc))
         else:
             flash(_("Case started."), "info")
             return redirect(url_for("console.case", instance_id=instance_id))
