@@ -5,7 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench mutate clean
+# bpmn-js draws the console's diagrams. It comes from npm at build time (no CDN: the machines that run
+# the console may have no internet), pinned here, and is not committed.
+BPMN_JS_VERSION := 18.31.1
+VENDOR := api/console/static/vendor
+BPMN_JS := $(VENDOR)/bpmn-navigated-viewer.js
+
+.PHONY: run test lint bench mutate clean assets
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,10 +19,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+$(BPMN_JS): Makefile
+	rm -rf .npm-pack && mkdir -p $(VENDOR) .npm-pack
+	cd .npm-pack && npm pack --silent bpmn-js@$(BPMN_JS_VERSION) >/dev/null
+	tar -xzf .npm-pack/bpmn-js-$(BPMN_JS_VERSION).tgz -C .npm-pack
+	cp .npm-pack/package/dist/assets/diagram-js.css .npm-pack/package/dist/assets/bpmn-js.css $(VENDOR)/
+	cp .npm-pack/package/LICENSE $(VENDOR)/bpmn-js-LICENSE
+	cp .npm-pack/package/dist/bpmn-navigated-viewer.production.min.js $(BPMN_JS)
+	rm -rf .npm-pack
+
+assets: $(BPMN_JS)
+
+run: $(STAMP) $(BPMN_JS)
 	$(BIN)/weibao serve --demo
 
-test: $(STAMP)
+test: $(STAMP) $(BPMN_JS)
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
@@ -34,4 +51,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.step_cost
 
 clean:
-	rm -rf $(VENV) mutants .pytest_cache .mypy_cache .ruff_cache weibao.sqlite3*
+	rm -rf $(VENV) mutants .pytest_cache .mypy_cache .ruff_cache weibao.sqlite3* $(VENDOR) .npm-pack

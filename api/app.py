@@ -20,6 +20,7 @@ from . import (
     audit,
     checkpoints,
     clock,
+    console,
     docs,
     errors,
     health,
@@ -44,7 +45,8 @@ Errors always come as `{"error": {"code", "message", "details"}}`: 401 no or bad
 longer running), 422 invalid input with `details.fields` = {field: message}. Script errors in a diagram
 caused by the data given are 422; a missing working-calendar year is 409.
 Collections come as `{"items": [...], "total": N}` with `page` and `per_page` parameters; times are
-ISO 8601 with offset."""
+ISO 8601 with offset, in the configured zone (`WEIBAO_TIMEZONE`, default +08:00). The web console is
+at `/`."""
 
 DEFAULTS: dict[str, Any] = {
     "API_TITLE": "Weibao",
@@ -81,6 +83,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     config = dict(config or {})
     app = Flask("weibao")
     app.json.sort_keys = False  # type: ignore[attr-defined]  # schema order reads better than a-z
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # UTF-8 text: 登记, not \u767b\u8bb0
     app.config.update(DEFAULTS)
     app.config.update({k: v for k, v in config.items() if not k.startswith("WEIBAO_")})
     service, manual = _service(config)
@@ -96,5 +99,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if manual:
         api.register_blueprint(clock.blp)
     app.register_blueprint(docs.blp)
+    console.install(app, service.settings.secret_key)
     errors.register(app)
     return app

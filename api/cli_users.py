@@ -1,4 +1,4 @@
-"""`weibao user …`: add, token, tokens, revoke, disable, enable.
+"""`weibao user …`: add, token, tokens, revoke, disable, enable, password.
 
 Tokens live `WEIBAO_TOKEN_DAYS` days (default 30). A revocation or a disabled user takes effect in
 running servers within `WEIBAO_TOKEN_CACHE_SECONDS` (their copy of a token's user), at once through
@@ -8,9 +8,10 @@ the API's own routes.
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 
-from engine import Store, ensure_schema, users
+from engine import Store, ensure_schema, passwords, users
 from engine.clock import SystemClock
 from engine.service import default_database_url
 
@@ -85,6 +86,27 @@ def _set_disabled(name: str, disabled: bool) -> int:
     return 0
 
 
+def _read_password() -> str:
+    """Typed twice at a terminal; from a pipe, the first line (scripts, provisioning)."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("New password: ")
+    if getpass.getpass("Again: ") != first:
+        raise SystemExit("weibao: the two passwords differ; nothing was changed")
+    return first
+
+
+def cmd_password(args: argparse.Namespace) -> int:
+    password = _read_password()
+    store = _store()
+    try:
+        passwords.set_password(store, args.name, password)
+    finally:
+        store.dispose()
+    print(f"# {args.name} may now sign in to the console", file=sys.stderr)
+    return 0
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
     add = user.add_parser("add", help="create a user and print their token (shown once)")
@@ -107,3 +129,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     ena = user.add_parser("enable", help="accept a disabled user's unexpired tokens again")
     ena.add_argument("name")
     ena.set_defaults(func=lambda a: _set_disabled(a.name, False))
+    pw = user.add_parser("password", help="set NAME's console password (from a pipe: its first line)")
+    pw.add_argument("name")
+    pw.set_defaults(func=cmd_password)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
-from engine import GROUPS, ROLES, Store, ensure_user, users
+from engine import GROUPS, ROLES, Store, ensure_user, passwords, users
 from engine.clock import Clock
 
 # The shipped duty roster (handlers/data/roster.json) rotates these two; tasks assigned from the roster
@@ -13,14 +14,24 @@ from engine.clock import Clock
 ROSTER_EXTRAS: list[tuple[str, list[str], list[str]]] = [("duty_engineer2", ["duty_engineer"], [])]
 
 
-def create_demo_users(store: Store, clock: Clock,
-                      lifetime: users.Lifetime | None = None) -> list[tuple[str, str]]:
-    """(name, token) pairs; tokens of an earlier demo run are replaced."""
+def create_demo_users(store: Store, clock: Clock, lifetime: users.Lifetime | None = None,
+                      password: str | None = None) -> list[tuple[str, str]]:
+    """(name, token) pairs; tokens of an earlier demo run are replaced. With `password`, every demo
+    user signs in to the console with it."""
     people: list[tuple[str, list[str], list[str]]] = [(group, [group], []) for group in GROUPS]
     people += ROSTER_EXTRAS
     people += [(role, [], [role]) for role in ROLES]
     life = lifetime or users.Lifetime()
-    return [(name, ensure_user(store, clock, name, groups, roles, life)) for name, groups, roles in people]
+    made = [(name, ensure_user(store, clock, name, groups, roles, life)) for name, groups, roles in people]
+    if password is not None:
+        for name, _ in made:
+            passwords.set_password(store, name, password)
+    return made
+
+
+def new_password() -> str:
+    """A fresh demo password per start: one printed by an earlier run stops working, like its tokens."""
+    return secrets.token_urlsafe(9)
 
 
 def env_name(user: str) -> str:

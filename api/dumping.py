@@ -14,6 +14,8 @@ from typing import Any
 
 import marshmallow as ma
 
+from .context import shown_zone
+
 Convert = Callable[[Any], Any]
 
 
@@ -25,8 +27,14 @@ def _string(value: Any) -> Any:
     return value if isinstance(value, str) else str(value)
 
 
+def in_shown_zone(value: datetime) -> datetime:
+    """The store keeps UTC; answers give the same moment in the configured zone (default +08:00)."""
+    zone = shown_zone()
+    return value.astimezone(zone) if zone is not None and value.tzinfo is not None else value
+
+
 def _timestamp(value: Any) -> Any:
-    return (datetime.fromisoformat(value) if isinstance(value, str) else value).isoformat()
+    return in_shown_zone(datetime.fromisoformat(value) if isinstance(value, str) else value).isoformat()
 
 
 _PLAIN: dict[type, Convert] = {

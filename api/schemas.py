@@ -8,7 +8,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
-from .dumping import FastDump
+from .dumping import FastDump, in_shown_zone
 
 MAX_TEXT = 1000
 MAX_PAGE = 1_000_000
@@ -27,7 +27,8 @@ class Text(ma.fields.String):
 
 
 class Timestamp(ma.fields.AwareDateTime):
-    """ISO 8601 with offset; also accepts the ISO strings some engine views keep (SLA records)."""
+    """ISO 8601 with offset, in the configured zone when dumped; also accepts the ISO strings some engine
+    views keep (SLA records)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("metadata", {})
@@ -45,6 +46,8 @@ class Timestamp(ma.fields.AwareDateTime):
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         if isinstance(value, str):
             value = datetime.fromisoformat(value)
+        if isinstance(value, datetime):
+            value = in_shown_zone(value)
         return super()._serialize(value, attr, obj, **kwargs)
 
 

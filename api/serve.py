@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -58,10 +59,12 @@ def _prepare(args: argparse.Namespace, manual: bool) -> Service:
 
 
 def _print_demo_tokens(service: Service, tokens_file: str | None) -> None:
+    password = demo.new_password()
     lines = demo.export_lines(demo.create_demo_users(service.store, service.clock,
-                                                         users.lifetime_of(service.settings)))
+                                                     users.lifetime_of(service.settings), password))
     print("# Demo users, one per group and role; paste these lines into the shell you use curl from:")
     print("\n".join(lines), flush=True)
+    print(f"{DEMO_SIGN_IN} {password}", flush=True)
     if tokens_file:
         demo.write_tokens_file(tokens_file, lines)
         print(f"# (also written to {tokens_file})", flush=True)
@@ -80,17 +83,20 @@ def serve(args: argparse.Namespace) -> int:
     try:
         if args.demo:
             _print_demo_tokens(service, args.tokens_file)
+        # One session key for every worker, or a cookie signed by one would be refused by the next.
+        secret = service.settings.secret_key or secrets.token_urlsafe(32)
         os.environ[WORKER_OPTIONS] = json.dumps({
             "clock": args.clock, "clock_start": service.clock.now().isoformat() if manual else None,
-            "parent": os.getpid()})
+            "parent": os.getpid(), "secret": secret})
     finally:
         service.close()  # the workers open their own connections: none may cross a fork
     port = args.port or _free_port(args.host)
     server = Granian("api.serve:worker_app", address=args.host, port=port, interface=Interfaces.WSGI,
                      factory=True, workers=workers, blocking_threads=args.threads,
                      log_level=LogLevels.error)  # its advice on thread counts is noise here
-    line = (f"Weibao listening on http://{args.host}:{port}/api/v1 (docs: /api/v1/docs, clock: {args.clock}, "
-            f"workers: {workers})")
+    origin = f"http://{'[' + args.host + ']' if ':' in args.host else args.host}:{port}"
+    line = (f"Weibao listening on {origin}/api/v1 (console: {origin}/, docs: /api/v1/docs, "
+            f"clock: {args.clock}, workers: {workers})")
     server.on_startup(lambda: _announce_from_child(args.host, port, line))
     server.serve()
     return 0
@@ -121,6 +127,7 @@ def _announce(host: str, port: int, line: str) -> None:
 
 
 WORKER_OPTIONS = "WEIBAO_SERVE_WORKER"
+DEMO_SIGN_IN = "# Console sign-in: any demo user above by name (service_desk, auditor, …), password"
 
 
 def _worker_count(args: argparse.Namespace, manual: bool) -> int:
@@ -146,7 +153,8 @@ def worker_app() -> Any:
     manual = options.get("clock") == "manual"
     clock = ManualClock(datetime.fromisoformat(options["clock_start"])) if manual else None
     service = product_service(clock=clock, settings=settings_from_env())
-    app = create_app({"WEIBAO_SERVICE": service, "WEIBAO_MANUAL_CLOCK": manual})
+    app = create_app({"WEIBAO_SERVICE": service, "WEIBAO_MANUAL_CLOCK": manual,
+                      "SECRET_KEY": options.get("secret") or service.settings.secret_key or None})
     service.start_scheduler()
     return app
 

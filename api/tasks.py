@@ -44,7 +44,7 @@ def _after(task_id: str, instance_id: str) -> dict[str, Any]:
 
 
 @blp.route("")
-@blp.arguments(TaskListArgs(), location="query")
+@blp.arguments(TaskListArgs(), location="query", unknown=ma.RAISE)
 @blp.response(200, TaskPage)
 def list_tasks(args: dict[str, Any]) -> Any:
     """Open tasks assigned to the caller or offered to one of their groups (admins and auditors: all)."""

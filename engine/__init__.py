@@ -2,7 +2,7 @@
 
 This module is the engine's public surface. The API, the CLI and the server never import from
 `engine.store` (checked by import-linter in `make lint`): the read side is offered here as modules
-(`queries`, `worklist`, `users`) whose functions take a store session, with the store's few names
+(`queries`, `worklist`, `users`, `passwords`) whose functions take a store session, with the store's few names
 the API needs.
 """
 
@@ -28,7 +28,7 @@ from engine.errors import (
 from engine.service import Service, build_service, default_database_url
 from engine.settings import Settings
 from engine.sla.provisional import calendar_warnings
-from engine.store import queries, users, worklist
+from engine.store import passwords, queries, users, worklist
 from engine.store.gauges import Gauges, read_gauges
 from engine.store.paging import Scope
 from engine.store.sessions import Store
@@ -39,6 +39,6 @@ __all__ = [
     "SYSTEM", "Actor", "CalendarDataMissing", "Clock", "Conflict", "DefinitionInvalid", "DeliveryError",
     "EngineError", "Forbidden", "HandlerError", "InvalidInput", "ManualClock", "NotFound",
     "calendar_warnings", "ReadConnection", "ScriptError", "Scope", "Service", "Settings", "Store",
-    "SystemClock", "build_service",
-    "default_database_url", "Gauges", "read_gauges", "policy", "queries", "users", "worklist",
+    "SystemClock", "build_service", "default_database_url", "Gauges", "read_gauges", "passwords", "policy",
+    "queries", "users", "worklist",
 ]

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from types import MappingProxyType
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from engine.errors import InvalidInput
 
@@ -44,6 +46,11 @@ class Settings:
     witness_file: str | None = None  # append-only JSONL, one signed checkpoint a line
     witness_url: str = ""  # optional: each checkpoint is also POSTed here
     checkpoint_interval: float = 3600.0  # seconds between automatic checkpoints
+    # The zone times are shown in, to people and in API answers: an offset (+08:00) or a zone name
+    # (Asia/Shanghai). Every contract so far is in Beijing time; the store keeps UTC regardless.
+    timezone: str = "+08:00"
+    # Signs the console's session cookies; empty: a random key per start (sessions end with the server).
+    secret_key: str = ""
     # What service-task handlers read besides `roster_file`; handlers never see the others (secrets).
     handler_settings: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
 
@@ -68,13 +75,37 @@ class Settings:
         given = {n: environ.get(f"WEIBAO_{n.upper()}") for n in names}
         return cls.of({n: v for n, v in given.items() if v})
 
+    def zone(self) -> tzinfo:
+        return parse_zone(self.timezone)
+
     def for_handlers(self) -> Mapping[str, object]:
         return MappingProxyType({"roster_file": self.roster_file, **self.handler_settings})
+
+
+def parse_zone(text: str) -> tzinfo:
+    """`+08:00`, `-05:30`, `Z` or an IANA name; ValueError for anything else."""
+    if text in ("Z", "UTC"):
+        return UTC
+    if text[:1] in "+-" and len(text) == 6 and text[3] == ":":
+        sign = -1 if text[0] == "-" else 1
+        offset = timedelta(hours=int(text[1:3]), minutes=int(text[4:6]))
+        if offset < timedelta(hours=24):
+            return timezone(sign * offset)
+    try:
+        zone = ZoneInfo(text)
+        datetime(2026, 1, 1, tzinfo=zone).utcoffset()
+        return zone
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"{text!r} is neither an offset like +08:00 nor a zone name like Asia/Shanghai") \
+            from exc
 
 
 def _coerce(name: str, default: object, value: object) -> object:
     """Values from the environment arrive as text; each is converted to its field's type."""
     try:
+        if name == "timezone":
+            parse_zone(str(value))
+            return str(value)
         if name == "handler_settings":
             return MappingProxyType(dict(value))  # type: ignore[call-overload]
         if name in _BOOLS:

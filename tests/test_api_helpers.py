@@ -5,7 +5,7 @@ Each API test module builds its fixture from `ApiHarness`; the module holds no t
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,14 @@ def make_echo(recovers_at: datetime) -> Any:
         return {"echoed": note}
 
     return echo
+
+
+BEIJING = timezone(timedelta(hours=8))
+
+
+def shown(moment: datetime) -> str:
+    """A moment as answers show it: in the default zone, +08:00 (the store keeps UTC)."""
+    return moment.astimezone(BEIJING).isoformat()
 
 
 class ApiHarness:

@@ -11,7 +11,7 @@ import pytest
 
 from engine.clock import ManualClock
 
-from .test_api_helpers import ApiHarness, assert_error, flaky_until
+from .test_api_helpers import ApiHarness, assert_error, flaky_until, shown
 
 
 @pytest.fixture
@@ -30,11 +30,11 @@ def fail_record(api: ApiHarness, note: str) -> str:
 
 
 def test_clock_reads_and_sets(api: ApiHarness) -> None:
-    assert api.get("/clock", "duty_engineer").json == {"now": api.clock.now().isoformat()}
+    assert api.get("/clock", "duty_engineer").json == {"now": shown(api.clock.now())}
     target = api.clock.now() + timedelta(days=2)
     moved = api.post("/clock", "admin", json={"set": target.astimezone().isoformat()})
     assert moved.status_code == 200 and api.clock.now() == target
-    assert moved.json["now"] == target.isoformat()
+    assert moved.json["now"] == shown(target)
 
 
 def test_clock_refuses_bad_moves(api: ApiHarness) -> None:
@@ -88,7 +88,7 @@ def test_retry_runs_the_task_again(api: ApiHarness) -> None:
     api.clock.set(flaky_until(api.start_time))
     retried = api.post(f"/incidents/{incident['id']}/retry", "process_owner")
     assert retried.status_code == 200
-    assert retried.json["status"] == "resolved" and retried.json["resolved_at"] == api.clock.now().isoformat()
+    assert retried.json["status"] == "resolved" and retried.json["resolved_at"] == shown(api.clock.now())
     assert api.get(f"/instances/{instance_id}").json["status"] == "completed"
     assert_error(api.post(f"/incidents/{incident['id']}/retry", "admin"), 409, "conflict")
     assert_error(api.post("/incidents/999999/retry", "admin"), 404)

@@ -9,7 +9,7 @@ import pytest
 
 from engine.clock import ManualClock
 
-from .test_api_helpers import BROKEN, REWORK, ApiHarness, assert_error
+from .test_api_helpers import BROKEN, REWORK, ApiHarness, assert_error, shown
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def test_health_needs_no_token_and_reports_parts(api: ApiHarness) -> None:
     assert response.json["status"] == "ok"
     assert response.json["database"] == "ok"
     assert response.json["scheduler"] == "disabled"  # the test app starts no scheduler
-    assert response.json["now"] == api.clock.now().isoformat()
+    assert response.json["now"] == shown(api.clock.now())
 
 
 def test_health_degrades_when_the_scheduler_stopped(api: ApiHarness) -> None:
@@ -94,7 +94,7 @@ def test_process_list_versions_and_xml(api: ApiHarness) -> None:
     assert [i["key"] for i in listed["items"]] == ["confirm", "rework"]  # the harness deployed both
     item = listed["items"][1]
     assert (item["key"], item["version"], item["deployed_by"]) == ("rework", 1, "setup")
-    assert item["deployed_at"].endswith("+00:00")
+    assert item["deployed_at"] == shown(api.clock.now())  # Beijing time, the default zone
     detail = api.get("/processes/rework", user="service_desk").json
     assert {k: detail[k] for k in item} == item
     assert [(f["id"], f["required"], f["enum"]) for f in detail["start_form"]] == [
@@ -153,3 +153,25 @@ def test_pagination_parameters_are_validated(api: ApiHarness) -> None:
     for query in ("page=0", "per_page=0", "per_page=100000", "page=x"):
         details = assert_error(api.get(f"/processes?{query}"), 422, "invalid_input")
         assert query.split("=")[0] in details["fields"]
+
+
+def test_answers_are_utf8_text_without_escapes(api: ApiHarness) -> None:
+    created = api.post("/instances", "service_desk", json={
+        "process": "rework", "data": {"summary": "核心路由器宕机", "level": "P2"}})
+    assert created.status_code == 201
+    assert "核心路由器宕机".encode() in created.data and b"\\u" not in created.data
+    assert created.mimetype == "application/json"
+
+
+def test_times_are_shown_in_the_configured_zone(sqlite_url: str, clock: ManualClock) -> None:
+    from api import create_app
+    from api.compose import product_service
+
+    for zone, suffix in (("UTC", "T01:00:00+00:00"), ("Asia/Shanghai", "T09:00:00+08:00"),
+                         ("-05:00", "T20:00:00-05:00")):
+        service = product_service(sqlite_url, clock=clock, handlers=[], settings={"timezone": zone})
+        try:
+            now = create_app({"WEIBAO_SERVICE": service}).test_client().get("/api/v1/health").json["now"]
+        finally:
+            service.close()
+        assert now.endswith(suffix), (zone, now)

@@ -9,7 +9,7 @@ import pytest
 
 from engine.clock import ManualClock
 
-from .test_api_helpers import ApiHarness, assert_error
+from .test_api_helpers import ApiHarness, assert_error, shown
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def test_work_list_follows_groups(api: ApiHarness) -> None:
     item = mine["items"][0]
     assert (item["instance_id"], item["process"], item["element_id"]) == (instance["id"], "rework", "Work")
     assert item["candidate_groups"] == ["duty_engineer"] and item["assignee"] is None
-    assert item["created_at"] == api.clock.now().isoformat() and item["due_at"] is None
+    assert item["created_at"] == shown(api.clock.now()) and item["due_at"] is None
     assert [(f["id"], f["type"], f["required"]) for f in item["form"]] == [("ok", "boolean", True),
                                                                           ("note", "string", False)]
     assert set(item["form"][0]) == {"id", "label", "type", "required", "enum", "max_length"}
@@ -143,10 +143,19 @@ def test_boundary_timer_escalates_when_the_clock_moves(api: ApiHarness) -> None:
     assert api.get("/tasks", "senior_engineer").json["total"] == 0
     moved = api.post("/clock", "process_owner", json={"advance": "PT1H30M"})
     assert moved.status_code == 200 and moved.json["fired"] == 1
-    assert moved.json["now"] == api.clock.now().isoformat()
+    assert moved.json["now"] == shown(api.clock.now())
     escalated = api.get("/tasks", "senior_engineer").json["items"]
     assert [(t["instance_id"], t["element_id"]) for t in escalated] == [(instance["id"], "Escalate")]
     types = [e["type"] for e in api.get(f"/instances/{instance['id']}/history").json["items"]]
     assert "timer_fired" in types
     # The boundary event does not interrupt: the original task is still open.
     assert api.get("/tasks", "duty_engineer").json["total"] == 1
+
+
+def test_unknown_task_list_parameters_are_refused(api: ApiHarness) -> None:
+    # A filter the list does not know (yet) must not silently widen the answer to every task.
+    for query in ("assignee=duty_engineer", "q=router", "process=rework&sort=due"):
+        details = assert_error(api.get(f"/tasks?{query}", "duty_engineer"), 422, "invalid_input")
+        unknown = query.split("&")[-1].split("=")[0]
+        assert unknown in details["fields"], details
+    assert api.get("/tasks?process=rework&page=1&per_page=5", "duty_engineer").status_code == 200

@@ -177,7 +177,7 @@ def test_the_api_accepts_a_fault_in_a_year_without_data(api: ProductApi, clock, 
     assert provisional, views  # at least one working-time clock counted on the guess
     assert all(views[name]["provisional_years"] == [2027] for name in provisional)
     # seed 001_4ada53786a497df7.txt §1.1.2 第3条: 1 working day (9 h) from Monday 09:00 on the guess
-    assert views["escalation_tier4"]["due_at"] == "2027-01-05T01:00:00+00:00"
+    assert views["escalation_tier4"]["due_at"] == "2027-01-05T09:00:00+08:00"  # shown in Beijing time
 
     # The year arrives (here: Tuesday 5 Jan off); the next operation, a task done over the API, re-targets.
     write_overrides(overrides_file, {"2027": {"holidays": ["2027-01-05"]}})
@@ -187,7 +187,7 @@ def test_the_api_accepts_a_fault_in_a_year_without_data(api: ProductApi, clock, 
     assert done.status_code == 200, done.json
     after = {c["clock"]: c for c in api.get(f"/instances/{response.json['id']}").json["sla"]}
     assert (after["escalation_tier4"]["provisional"], after["escalation_tier4"]["due_at"]) == (
-        False, "2027-01-06T01:00:00+00:00")
+        False, "2027-01-06T09:00:00+08:00")
 
 
 @pytest.mark.parametrize(("now", "years"), [

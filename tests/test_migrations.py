@@ -19,8 +19,30 @@ from .engine_support import ENGINEER, TEST_HANDLERS, deploy, the_task
 HEAD = ScriptDirectory.from_config(config_for(None)).get_current_head()
 
 
-def test_the_newest_revision_is_sla_provisional() -> None:
-    assert HEAD == "0006"  # a new migration must be added to the tests that upgrade old schemas
+def test_the_newest_revision_is_user_passwords() -> None:
+    assert HEAD == "0007"  # a new migration must be added to the tests that upgrade old schemas
+
+
+def test_users_from_before_passwords_keep_their_tokens_and_may_be_given_one(db_url):
+    from engine.store.passwords import set_password, sign_in
+    from engine.store.users import actor_for_token, hash_token
+
+    store = Store(db_url)
+    upgrade_to(store, "0006")
+    at = datetime(2026, 3, 1, tzinfo=UTC).replace(tzinfo=None)
+    with store.engine.begin() as conn:
+        conn.execute(text("INSERT INTO users (name, groups, roles, created_at) "
+                          "VALUES ('old', '[\"service_desk\"]', '[]', :at)"), {"at": at})
+        conn.execute(text("INSERT INTO api_tokens (hash, user_name, created_at, expires_at) "
+                          "VALUES (:h, 'old', :at, :until)"),
+                     {"h": hash_token("wb_old"), "at": at, "until": datetime(2099, 1, 1)})
+    migrate(store)
+    assert _diff(store) == []
+    assert actor_for_token(store, "wb_old").name == "old"
+    assert sign_in(store, "old", "") is None  # no password yet: no console sign-in
+    set_password(store, "old", "correct horse")
+    assert sign_in(store, "old", "correct horse").groups == {"service_desk"}
+    store.dispose()
 
 
 def test_tokens_from_before_lifetimes_work_for_the_grace_period(db_url):

@@ -35,3 +35,14 @@ def test_settings_are_frozen_and_handlers_see_no_secrets() -> None:
         settings.handler_max_attempts = 9  # type: ignore[misc]
     assert dict(settings.for_handlers()) == {"roster_file": "r.json", "depot": "沈阳"}
     assert Settings.of(settings) is settings
+
+
+def test_the_zone_times_are_shown_in_comes_from_weibao_timezone() -> None:
+    from datetime import timedelta
+
+    assert Settings().zone().utcoffset(None) == timedelta(hours=8)  # Beijing time unless told
+    assert str(Settings.from_env({"WEIBAO_TIMEZONE": "Asia/Shanghai"}).zone()) == "Asia/Shanghai"
+    for bad in ("+8", "Mars/Base", "+25:00", "../../etc/passwd"):
+        with pytest.raises(InvalidInput) as refused:
+            Settings.from_env({"WEIBAO_TIMEZONE": bad})
+        assert "timezone" in refused.value.details["fields"]

@@ -57,6 +57,7 @@ class User(Base):
     roles: Mapped[list[Any]]
     created_at: Mapped[datetime]
     disabled_at: Mapped[datetime | None]
+    password_hash: Mapped[str | None] = mapped_column(String(255))  # argon2; see store/passwords.py
 
 
 class ApiToken(Base):

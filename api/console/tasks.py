@@ -1,0 +1,163 @@
+"""The tasklist, a task's form, and the start forms (reporting a fault)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from engine import Conflict, Forbidden, InvalidInput, Scope, policy, queries, worklist
+
+from ..context import weibao
+from . import forms
+from .session import actor
+
+LIST_LIMIT = 500  # the list is sorted by deadline here, so it reads one large page
+
+
+def _deadlines(instance_ids: set[str]) -> dict[str, dict[str, Any]]:
+    """Per instance, its running SLA clock that is due first."""
+    service, scope = weibao().service, Scope.of(actor())
+    nearest: dict[str, dict[str, Any]] = {}
+    with service.store.snapshot() as conn:
+        for instance_id in instance_ids:
+            clocks = queries.instance(conn, scope, instance_id, service.runtime.sla)["sla"]
+            running = [c for c in clocks if c.get("state") == "running" and c.get("due_at")]
+            if running:
+                nearest[instance_id] = min(running, key=lambda c: _moment(c["due_at"]))
+    return nearest
+
+
+def _moment(value: datetime | str) -> datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _with_deadlines(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    nearest = _deadlines({t["instance_id"] for t in items})
+    now = weibao().service.clock.now()
+    for task in items:
+        clock = nearest.get(task["instance_id"])
+        task["deadline"] = clock
+        task["seconds_left"] = (_moment(clock["due_at"]) - now).total_seconds() if clock else None
+    far = float("inf")
+    return sorted(items, key=lambda t: (far if t["seconds_left"] is None else t["seconds_left"],
+                                        t["created_at"]))
+
+
+def tasklist() -> str:
+    process = request.args.get("process") or None
+    with weibao().service.store.snapshot() as conn:
+        items, total = worklist.tasks(conn, actor(), queries.Page(1, LIST_LIMIT), process=process)
+    with weibao().service.store.read() as session:
+        processes, _count = queries.processes(session, queries.Page(1, 100))
+    return render_template("tasklist.html", tasks=_with_deadlines(items), total=total,
+                           processes=[p["key"] for p in processes], process=process or "")
+
+
+def _task_page(task_id: str, errors: dict[str, str] | None = None, status: int = 200) -> tuple[str, int]:
+    service, who = weibao().service, actor()
+    with service.store.snapshot() as conn:
+        task = worklist.visible_task(conn, who, task_id)
+        case = queries.instance(conn, Scope.of(who), task["instance_id"], service.runtime.sla)
+    posted = request.form if errors is not None else None
+    values = forms.shown_values(task["form"], case["data"], posted)
+    shown_errors = forms.field_messages(task["form"], errors or {})
+    return render_template("task.html", task=task, case=case, values=values, errors=shown_errors,
+                           may_work=_may_work(task)), status
+
+
+def _may_work(task: dict[str, Any]) -> bool:
+    facts = policy.TaskFacts(task["id"], task["instance_id"], task["element_id"], task["assignee"],
+                             task["candidate_groups"])
+    try:
+        policy.require_writer(actor())
+        policy.check_may_work(actor(), facts)
+    except (Conflict, Forbidden):
+        return False
+    return True
+
+
+def task_page(task_id: str) -> tuple[str, int]:
+    return _task_page(task_id)
+
+
+def _act(task_id: str, action: str) -> Response:
+    who = policy.require_writer(actor())
+    runtime = weibao().service.runtime
+    try:
+        (runtime.claim if action == "claim" else runtime.unclaim)(task_id, who)
+    except Conflict as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("console.task_page", task_id=task_id))
+
+
+def complete(task_id: str) -> Any:
+    who = policy.require_writer(actor())
+    with weibao().service.store.snapshot() as conn:
+        task = worklist.visible_task(conn, who, task_id)
+    try:
+        instance_id = weibao().service.runtime.complete(task_id, forms.data_from(task["form"], request.form),
+                                                        who)
+    except InvalidInput as exc:
+        return _task_page(task_id, _field_errors(exc), 422)
+    except Conflict as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("console.tasklist"))
+    flash(_("Task completed: %(name)s", name=task["name"]), "info")
+    return redirect(url_for("console.case", instance_id=instance_id))
+
+
+def _field_errors(exc: InvalidInput) -> dict[str, str]:
+    fields = dict((exc.details or {}).get("fields") or {})
+    return fields or {"": exc.message}
+
+
+def add_routes(blp: Blueprint) -> None:
+    blp.add_url_rule("/tasks", "tasklist", tasklist)
+    blp.add_url_rule("/tasks/<task_id>", "task_page", task_page)
+    blp.add_url_rule("/tasks/<task_id>/claim", "claim", lambda task_id: _act(task_id, "claim"),
+                     methods=["POST"])
+    blp.add_url_rule("/tasks/<task_id>/unclaim", "unclaim", lambda task_id: _act(task_id, "unclaim"),
+                     methods=["POST"])
+    blp.add_url_rule("/tasks/<task_id>/complete", "complete", complete, methods=["POST"])
+    blp.add_url_rule("/start", "start_list", start_list)
+    blp.add_url_rule("/start/<key>", "start", start, methods=["GET", "POST"])
+
+
+# ----------------------------------------------------------------- starting an instance
+def _start_form(key: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    definitions = weibao().service.definitions
+    with weibao().service.store.read() as session:
+        latest = definitions.latest(session, key)
+        form = definitions.load(session, latest.id).model.start_form
+        return queries.version_dict(latest), [f.to_dict() for f in form]
+
+
+def start_list() -> str:
+    with weibao().service.store.read() as session:
+        processes, _count = queries.processes(session, queries.Page(1, 100))
+    return render_template("start_list.html", processes=processes)
+
+
+def start(key: str) -> Any:
+    who = actor()
+    process, form = _start_form(key)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        policy.require_writer(who)
+        data = forms.data_from(form, request.form)
+        business_key = request.form.get("business_key", "").strip() or None
+        try:
+            instance_id = weibao().service.runtime.start(key, data, who, business_key)
+        except InvalidInput as exc:
+            errors = forms.field_messages(form, _field_errors(exc))
+        else:
+            flash(_("Case started."), "info")
+            return redirect(url_for("console.case", instance_id=instance_id))
+    values = forms.shown_values(form, {}, request.form if errors else None)
+    return render_template("start.html", process=process, form=form, values=values, errors=errors,
+                           business_key=request.form.get("business_key", "")), 422 if errors else 200
+
