@@ -57,9 +57,16 @@ def test_p1_fault_opens_an_incident_whose_ladder_fires_by_time(svc, clock):
     assert inc.outbox() == [("sms", "technical_director"), ("sms", "project_manager")]
     assert inc.states()["emergency_notify_manager"] == "met"
     assert inc.pending()["Boundary_team_30m"] == opened + timedelta(minutes=30)
+    # The fault's phone-response promise goes on with the case: 30 min from the fault's report, 3 min
+    # before the incident opened (seed 003_fc58e5a8846aff91.txt §1.1.5.3 表1-1: level 1 < 30 min).
+    received = inc.sla_event("sla_received", "response")
+    assert received.data["from_instance_id"] == fault.id
+    assert received.data["due_at"] == (T0 + timedelta(minutes=30)).isoformat()
+    assert fault.states()["response"] == "handed_over"
 
-    rungs = [  # minutes after the report: (events once due, who is told)
+    rungs = [  # minutes after the incident opened: (events once due, who is told)
         (15, [], None),
+        (27, [("sla_breached", "response")], None),
         (30, [("sla_breached", "emergency_team"), ("timer_fired", "Boundary_team_30m"),
               ("service_task_completed", "Task_notify_team_overdue")], "general_manager"),
         (60, [("sla_breached", "emergency_expert_remote"), ("timer_fired", "Boundary_expert_1h"),
@@ -76,24 +83,26 @@ def test_p1_fault_opens_an_incident_whose_ladder_fires_by_time(svc, clock):
         tick(svc, clock, SECOND)
         assert inc.trail(mark) == expected
         assert inc.outbox()[sent:] == ([("sms", told)] if told else [])
-    assert inc.trail(0, "sla_warning") == [("sla_warning", c) for c in (
-        "emergency_team", "emergency_expert_remote", "emergency_expert_group", "onsite_arrival")]
+    assert inc.trail(0, "sla_warning") == [("sla_warning", c) for c in (  # both passed by minute 27
+        "emergency_team", "response", "emergency_expert_remote", "emergency_expert_group", "onsite_arrival")]
     bodies = [m.body for m in inc.messages()[2:]]
     assert "30分钟内未成立" in bodies[0] and "1小时内未远程访问" in bodies[1]
     assert "2小时内未成立" in bodies[2]
     assert inc.open() == sorted(groups)  # the ladder only escalates, the work stays open
     assert inc.states() == {"emergency_notify_manager": "met", "emergency_team": "breached",
                             "emergency_expert_remote": "breached", "emergency_expert_group": "breached",
-                            "onsite_arrival": "breached"}
+                            "onsite_arrival": "breached", "response": "breached"}
     assert fault.replays() and inc.replays()
 
 
-def test_handing_a_p1_fault_to_an_incident_leaves_no_clock_running(lite, clock):
+def test_handing_a_p1_fault_to_an_incident_leaves_no_clock_running_in_the_fault(lite, clock):
     fault = start(lite, "fault_repair", {**FAULT, "contract": "monitoring", "level": "P1"})
     triage(fault, "total", "P1")
     tick(lite, clock, timedelta(days=1))  # seed 003_fc58e5a8846aff91.txt §1.1.5.3: P1 phone response 30 min
     assert fault.instance().status == "completed"
-    assert fault.states()["response"] != "running"
+    assert fault.states()["response"] == "handed_over" and not fault.pending()
+    (child,) = fault.children()
+    assert Flow(lite, child.id).states()["response"] == "breached"  # the incident holds it now
 
 
 def test_failed_plan_goes_to_vendor_support(svc, clock):

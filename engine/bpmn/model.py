@@ -73,7 +73,7 @@ class ProcessModel:
     def sla_clock_names(self) -> set[str]:
         names: set[str] = set()
         for el in self.elements.values():
-            for key in ("sla.start", "sla.start_on_complete", "sla.stop", "sla.pause"):
+            for key in ("sla.start", "sla.start_on_complete", "sla.stop", "sla.pause", "sla.hand_over"):
                 names.update(split_names(el.properties.get(key)))
         return names
 

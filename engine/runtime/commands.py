@@ -210,6 +210,9 @@ def cancel(op: Operation, reason: str) -> None:
 
 def begin(op: Operation, act: Act) -> None:
     op.event("instance_started", element_id=act.element_id, **act.data)
+    # A case handed over from its parent brings its clocks; they are part of the recorded start.
+    parent = act.data.get("parent_instance_id")
+    op.services.sla.receive(op, dict(act.data.get("sla_clocks") or {}), str(parent) if parent else None)
     op.advance()
 
 

@@ -22,6 +22,7 @@ from engine.bpmn.state import is_finished, iter_tasks
 from engine.clock import Clock
 from engine.errors import EngineError
 from engine.sla import clocks as sc
+from engine.sla import handover as ho
 from engine.sla import provisional as pv
 from engine.sla.hooks import Deadline, NoSla, OperationView
 from engine.sla.report import clock_views, sync_table
@@ -75,6 +76,8 @@ class SlaEngine(NoSla):
         # with the data the step's form just supplied.
         for name in split_names(props.get("sla.start_on_complete")):
             self._start(op, task, name)
+        if props.get("sla.hand_over"):
+            self._hand_over(op, task)
 
     def after_steps(self, op: OperationView) -> None:
         flags = op.sla_flags
@@ -181,6 +184,16 @@ class SlaEngine(NoSla):
                 **pv.extra(clock),
             )
 
+    def _hand_over(self, op: OperationView, task: Task) -> None:
+        clocks = _clocks(op)
+        for name in ho.open_clocks(clocks, split_names(op.element(task).properties.get("sla.hand_over"))):
+            self._tick(op, name, clocks[name])  # a deadline that passed here is the parent's to record
+            self._resume(op, name, None, task.task_spec.bpmn_id)  # the pausing step stays behind
+        ho.hand_over(op, task, clocks)
+
+    def receive(self, op: OperationView, records: dict[str, Any], parent_id: str | None) -> None:
+        ho.receive(op, records, parent_id)
+
     def _stop(self, op: OperationView, task: Task, name: str) -> None:
         self._finish_clock(op, name, task.task_spec.bpmn_id, str(task.id))
 
@@ -195,8 +208,8 @@ class SlaEngine(NoSla):
         reason: str | None = None,
     ) -> None:
         clock = _clocks(op).get(name)
-        if clock is None or clock["stopped_at"]:
-            return
+        if clock is None or clock["stopped_at"] or clock["state"] == ho.HANDED_OVER:
+            return  # a clock handed over is the child's to stop
         self._tick(op, name, clock)
         self._resume(op, name, None, element_id)  # stopping ends any pause first
         ended = reason == "instance_ended" and not (op.replay is not None and name in op.replay.ended_as_met)
@@ -223,24 +236,12 @@ class SlaEngine(NoSla):
             return
         if not clock["warned"] and datetime.fromisoformat(clock["warn_at"]) < op.now:
             clock["warned"] = True
-            op.event(
-                "sla_warning",
-                actor="system",
-                clock=name,
-                warn_at=clock["warn_at"],
-                due_at=clock["due_at"],
-                ratio=self.ratio,
-            )
+            op.event("sla_warning", actor="system", clock=name, warn_at=clock["warn_at"],
+                     due_at=clock["due_at"], ratio=self.ratio)
         if datetime.fromisoformat(clock["due_at"]) < op.now:
             clock.update(state="breached", breached_at=clock["due_at"])
-            op.event(
-                "sla_breached",
-                actor="system",
-                clock=name,
-                due_at=clock["due_at"],
-                level=clock["level"],
-                target=clock["target"],
-            )
+            op.event("sla_breached", actor="system", clock=name, due_at=clock["due_at"],
+                     level=clock["level"], target=clock["target"])
 
     def _retarget_arrived(self, op: OperationView) -> None:
         years = pv.years_of(op)
