@@ -84,6 +84,7 @@ def claim(op: Operation, task_id: str, actor: Actor) -> None:
         raise Conflict(f"task {task_id} is claimed by {holder}", instance_id=op.instance_id, element_id=el.id)
     task.internal_data["weibao_assignee"] = actor.name
     op.event("task_claimed", element_id=el.id, task_id=task_id)
+    op.services.sla.on_claim(op, task)  # taking up the caller's case is the first response
 
 
 def unclaim(op: Operation, task_id: str, actor: Actor) -> None:

@@ -17,7 +17,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from engine.bpmn.model import split_names
+from engine.bpmn.model import split_conditions, split_names
 from engine.bpmn.state import is_finished, iter_tasks
 from engine.clock import Clock
 from engine.errors import EngineError
@@ -57,21 +57,19 @@ class SlaEngine(NoSla):
         for name in split_names(props.get("sla.pause")):
             clock = _clocks(op).get(name)
             if clock is not None and sc.pause(clock, str(task.id), op.now):
-                op.event(
-                    "sla_paused",
-                    element_id=task.task_spec.bpmn_id,
-                    task_id=str(task.id),
-                    actor="system",
-                    clock=name,
-                    paused_at=clock["paused_at"],
-                )
+                op.event("sla_paused", element_id=task.task_spec.bpmn_id, task_id=str(task.id),
+                         actor="system", clock=name, paused_at=clock["paused_at"])
 
     def on_complete(self, op: OperationView, task: Task) -> None:
         props = op.element(task).properties
         for name in split_names(props.get("sla.pause")):
             self._resume(op, name, str(task.id), task.task_spec.bpmn_id)
-        for name in split_names(props.get("sla.stop")):
+        # A step that may be claimed first stops its clocks at the claim; completed unclaimed, here.
+        for name in split_names(props.get("sla.stop")) + split_names(props.get("sla.stop_on_claim")):
             self._stop(op, task, name)
+        for name, given in split_conditions(props.get("sla.stop_if")):
+            if _given(task.data.get(given)):  # e.g. a workaround stops only when one was issued
+                self._stop(op, task, name)
         # Clocks that count from the moment a step is done (arrival on site, a plan agreed), started
         # with the data the step's form just supplied.
         for name in split_names(props.get("sla.start_on_complete")):
@@ -97,12 +95,11 @@ class SlaEngine(NoSla):
             flags.rearming, flags.changed = False, False
 
     def task_due(self, op: OperationView, task: Task) -> datetime | None:
-        clocks = _clocks(op)
-        dues = [
-            sc.due_of(clocks[n], sc.calendar_of(clocks[n]), op.now)
-            for n in split_names(op.element(task).properties.get("sla.stop"))
-            if n in clocks and not clocks[n]["stopped_at"]
-        ]
+        clocks, props = _clocks(op), op.element(task).properties
+        names = split_names(props.get("sla.stop")) + split_names(props.get("sla.stop_on_claim"))
+        names += [clock for clock, _ in split_conditions(props.get("sla.stop_if"))]
+        dues = [sc.due_of(clocks[n], sc.calendar_of(clocks[n]), op.now) for n in names
+                if n in clocks and not clocks[n]["stopped_at"] and clocks[n]["state"] != ho.HANDED_OVER]
         return min(dues, default=None)
 
     def save(self, session: Session, op: OperationView) -> None:
@@ -173,16 +170,8 @@ class SlaEngine(NoSla):
         seconds = sc.resume(clock, task_id, op.now, self.ratio, pv.years_of(op).unknown)
         if seconds is not None:
             op.sla_flags.changed = True
-            op.event(
-                "sla_resumed",
-                element_id=element,
-                task_id=task_id,
-                actor="system",
-                clock=name,
-                paused_seconds=seconds,
-                due_at=clock["due_at"],
-                **pv.extra(clock),
-            )
+            op.event("sla_resumed", element_id=element, task_id=task_id, actor="system", clock=name,
+                     paused_seconds=seconds, due_at=clock["due_at"], **pv.extra(clock))
 
     def _hand_over(self, op: OperationView, task: Task) -> None:
         clocks = _clocks(op)
@@ -190,6 +179,10 @@ class SlaEngine(NoSla):
             self._tick(op, name, clocks[name])  # a deadline that passed here is the parent's to record
             self._resume(op, name, None, task.task_spec.bpmn_id)  # the pausing step stays behind
         ho.hand_over(op, task, clocks)
+
+    def on_claim(self, op: OperationView, task: Task) -> None:
+        for name in split_names(op.element(task).properties.get("sla.stop_on_claim")):
+            self._stop(op, task, name)
 
     def receive(self, op: OperationView, records: dict[str, Any], parent_id: str | None) -> None:
         ho.receive(op, records, parent_id)
@@ -283,6 +276,10 @@ class SlaEngine(NoSla):
                 instance_id=op.instance_id,
             )
         return sc.local_iso(sc.due_of(clock, sc.calendar_of(clock), op.now))
+
+
+def _given(value: object) -> bool:
+    return value is True or (isinstance(value, str) and bool(value.strip()))
 
 
 def _inside(op: OperationView | None, function: str) -> OperationView:

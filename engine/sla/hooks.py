@@ -80,6 +80,8 @@ class SlaHooks(Protocol):
 
     def on_finish(self, op: OperationView) -> None: ...
 
+    def on_claim(self, op: OperationView, task: Task) -> None: ...
+
     def receive(self, op: OperationView, records: dict[str, Any], parent_id: str | None) -> None: ...
 
     def task_due(self, op: OperationView, task: Task) -> datetime | None: ...
@@ -111,6 +113,9 @@ class NoSla:
         return None
 
     def on_finish(self, op: OperationView) -> None:
+        return None
+
+    def on_claim(self, op: OperationView, task: Task) -> None:
         return None
 
     def receive(self, op: OperationView, records: dict[str, Any], parent_id: str | None) -> None:
