@@ -8,7 +8,20 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from .scenario_support import CUSTOMER, DIRECTOR, DUTY, EXPERT, FAULT, PLAN, SECOND, T0, Flow, tick, triage
+from .scenario_support import (
+    CUSTOMER,
+    DIRECTOR,
+    DUTY,
+    EXPERT,
+    FAULT,
+    PLAN,
+    SECOND,
+    T0,
+    Flow,
+    start,
+    tick,
+    triage,
+)
 from .test_calendar_years import ProductApi
 
 P1_INTEGRATION = {**FAULT, "contract": "integration", "level": "P1"}
@@ -117,3 +130,13 @@ def test_the_child_rebuilds_the_clocks_from_its_own_history(api: ProductApi, clo
     assert sorted(received) == sorted(carried)
     assert all(e.data["from_instance_id"] == fault.id for e in incident.events() if e.type == "sla_received")
     assert incident.replays()
+
+
+def test_an_incident_reported_directly_starts_the_case_clocks_itself(api: ProductApi, clock) -> None:
+    # seed 004_777e0ef8db92c2e8.txt line 685: P1 resolved within 1 h, also when no fault came first.
+    inc = start(api.service, "incident", {"summary": "系统瘫痪", "customer": "成都XX",
+                                          "contract": "integration", "level": "P1"})
+    resolution = inc.clock("resolution")
+    assert (resolution["target"], resolution["due_at"]) == ("PT1H", T0 + timedelta(hours=1))
+    assert resolution.get("received_from") is None
+    assert not [e for e in inc.events() if e.type == "sla_received"]
