@@ -24,6 +24,8 @@ from .scenario_support import (
     triage,
 )
 
+LADDER = ("escalation_field_engineer", "escalation_emergency_team", "escalation_customer_manager",
+          "escalation_general_manager")
 DISPATCH = {"dispatched_engineers": "duty_engineer", "duty_engineer": "duty_engineer"}
 
 
@@ -66,16 +68,27 @@ def test_p1_fault_opens_an_incident_whose_ladder_fires_by_time(svc, clock):
     assert received.data["due_at"] == (T0 + timedelta(minutes=30)).isoformat()
     assert fault.states()["response"] == "handed_over"
 
+    def rung(name: str) -> list[tuple[str, str]]:
+        return [("sla_breached", name), ("sla_escalated", name)]
+
+    # seed 003_fc58e5a8846aff91.txt line 57 (§1.1.9.3 表1-6), level 1: field engineer 0.25 h, emergency
+    # team 0.5 h, customer manager 0.75 h, service-centre general manager 1 h — from the fault's report,
+    # 3 minutes before the incident opened.
     rungs = [  # minutes after the incident opened: (events once due, who is told)
-        (15, [], None),
-        (27, [("sla_breached", "response")], None),
+        (12, rung("escalation_field_engineer"), ["duty_engineer"]),
+        (15, [], []),
+        (27, rung("escalation_emergency_team") + [("sla_breached", "response")], ["expert_group"]),
         (30, [("sla_breached", "emergency_team"), ("timer_fired", "Boundary_team_30m"),
-              ("service_task_completed", "Task_notify_team_overdue")], "general_manager"),
+              ("service_task_completed", "Task_notify_team_overdue")], ["general_manager"]),
+        # the general manager's 75 % warning falls on the customer manager's rung (45 min)
+        (42, rung("escalation_customer_manager") + [("sla_warning", "escalation_general_manager")],
+         ["customer_manager"]),
+        (57, rung("escalation_general_manager"), ["general_manager"]),
         (60, [("sla_breached", "emergency_expert_remote"), ("timer_fired", "Boundary_expert_1h"),
-              ("service_task_completed", "Task_notify_expert_overdue")], "general_manager"),
+              ("service_task_completed", "Task_notify_expert_overdue")], ["general_manager"]),
         (120, [("sla_breached", "emergency_expert_group"), ("sla_breached", "onsite_arrival"),
                ("timer_fired", "Boundary_expert_group_2h"),
-               ("service_task_completed", "Task_notify_expert_group_overdue")], "technical_director"),
+               ("service_task_completed", "Task_notify_expert_group_overdue")], ["technical_director"]),
     ]
     for minutes, expected, told in rungs:
         mark, sent = inc.mark(), len(inc.messages())
@@ -84,16 +97,23 @@ def test_p1_fault_opens_an_incident_whose_ladder_fires_by_time(svc, clock):
         mark = inc.mark()
         tick(svc, clock, SECOND)
         assert inc.trail(mark) == expected
-        assert inc.outbox()[sent:] == ([("sms", told)] if told else [])
-    assert inc.trail(0, "sla_warning") == [("sla_warning", c) for c in (  # both passed by minute 27
-        "emergency_team", "response", "emergency_expert_remote", "emergency_expert_group", "onsite_arrival")]
-    bodies = [m.body for m in inc.messages()[2:]]
+        assert inc.outbox()[sent:] == [("sms", group) for group in told]
+    assert inc.trail(0, "sla_warning") == [("sla_warning", c) for c in (
+        "escalation_field_engineer", "emergency_team", "escalation_emergency_team", "response",
+        "escalation_customer_manager", "escalation_general_manager", "emergency_expert_remote",
+        "emergency_expert_group", "onsite_arrival")]
+    ladder = [m for m in inc.messages() if m.element_id.startswith("sla:breach:")]
+    assert [m.recipient for m in ladder] == ["duty_engineer", "expert_group", "customer_manager",
+                                             "general_manager"]
+    assert "时限“escalation_field_engineer”（PT15M）已到" in ladder[0].body
+    bodies = [m.body for m in inc.messages()[2:] if not m.element_id.startswith("sla:")]
     assert "30分钟内未成立" in bodies[0] and "1小时内未远程访问" in bodies[1]
     assert "2小时内未成立" in bodies[2]
     assert inc.open() == sorted(groups)  # the ladder only escalates, the work stays open
     assert inc.states() == {"emergency_notify_manager": "met", "emergency_team": "breached",
                             "emergency_expert_remote": "breached", "emergency_expert_group": "breached",
-                            "onsite_arrival": "breached", "response": "breached"}
+                            "onsite_arrival": "breached", "response": "breached",
+                            **dict.fromkeys(LADDER, "breached")}
     assert fault.replays() and inc.replays()
 
 

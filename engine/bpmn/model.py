@@ -76,7 +76,8 @@ class ProcessModel:
             for key in ("sla.start", "sla.start_on_complete", "sla.stop", "sla.pause", "sla.hand_over",
                         "sla.stop_on_claim"):
                 names.update(split_names(el.properties.get(key)))
-            names.update(clock for clock, _ in split_conditions(el.properties.get("sla.stop_if")))
+            for key in ("sla.stop_if", "sla.notify"):
+                names.update(clock for clock, _ in split_pairs(el.properties.get(key)))
         return names
 
 
@@ -84,7 +85,7 @@ def split_names(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
-def split_conditions(value: str | None) -> list[tuple[str, str]]:
+def split_pairs(value: str | None) -> list[tuple[str, str]]:
     """`sla.stop_if`: `clock=field, ...`, a clock stopped only when the completion gave the field.
     An entry without `=` comes back with an empty field, for the deploy check to name."""
     pairs = []

@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.bpmn import expressions, forms, timers
-from engine.bpmn.model import NS, Element, ProcessModel, read_models, split_conditions
+from engine.bpmn.model import NS, Element, ProcessModel, read_models, split_pairs
 from engine.bpmn.spiff import WeibaoParser
 
 BPMN_ROOT = "{http://www.omg.org/spec/BPMN/20100524/MODEL}definitions"
@@ -157,10 +157,13 @@ def _check_model(model: ProcessModel, file: str, topics: set[str], checked: Chec
 def _check_sla(el: Element, file: str, checked: Checked) -> None:
     """A conditional stop naming a field the form lacks would never stop its clock: refused."""
     fields = {f.id for f in el.form}
-    for clock, given in split_conditions(el.properties.get("sla.stop_if")):
+    for clock, given in split_pairs(el.properties.get("sla.stop_if")):
         if not clock or given not in fields:
             checked.error(file, el.id, f"sla.stop_if entry {clock}={given}: write clock=field, the field "
                                        f"one of this element's form fields ({sorted(fields) or 'none'})")
+    for clock, group in split_pairs(el.properties.get("sla.notify")):
+        if not clock or not group:
+            checked.error(file, el.id, f"sla.notify entry {clock}={group}: write clock=group")
     if el.properties.get("sla.stop_on_claim") and el.kind != "userTask":
         checked.error(file, el.id, "sla.stop_on_claim needs a user task (only those are claimed)")
 

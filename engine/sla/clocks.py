@@ -15,6 +15,7 @@ them exactly. Times are ISO 8601 UTC strings, durations are business seconds of 
     warned, breached_at, stopped_at, business_seconds (time to stop, pauses left out)
     handed_over_to, handed_over_at  the child instance that took the clock over, and when
     received_from                   in the child: the instance that handed the clock over
+    notify                          the group told when the due time passes (engine.sla.rungs)
     provisional_years               only while a year it spans lacks holiday data: counted Monday-Friday
                                     until re-targeted (engine.sla.provisional)
 """

@@ -17,13 +17,14 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from engine.bpmn.model import split_conditions, split_names
+from engine.bpmn.model import split_names, split_pairs
 from engine.bpmn.state import is_finished, iter_tasks
 from engine.clock import Clock
 from engine.errors import EngineError
 from engine.sla import clocks as sc
 from engine.sla import handover as ho
 from engine.sla import provisional as pv
+from engine.sla import rungs
 from engine.sla.hooks import Deadline, NoSla, OperationView
 from engine.sla.report import clock_views, sync_table
 from engine.sla.targets import Targets, inputs_of, relevel
@@ -67,7 +68,7 @@ class SlaEngine(NoSla):
         # A step that may be claimed first stops its clocks at the claim; completed unclaimed, here.
         for name in split_names(props.get("sla.stop")) + split_names(props.get("sla.stop_on_claim")):
             self._stop(op, task, name)
-        for name, given in split_conditions(props.get("sla.stop_if")):
+        for name, given in split_pairs(props.get("sla.stop_if")):
             if _given(task.data.get(given)):  # e.g. a workaround stops only when one was issued
                 self._stop(op, task, name)
         # Clocks that count from the moment a step is done (arrival on site, a plan agreed), started
@@ -97,7 +98,7 @@ class SlaEngine(NoSla):
     def task_due(self, op: OperationView, task: Task) -> datetime | None:
         clocks, props = _clocks(op), op.element(task).properties
         names = split_names(props.get("sla.stop")) + split_names(props.get("sla.stop_on_claim"))
-        names += [clock for clock, _ in split_conditions(props.get("sla.stop_if"))]
+        names += [clock for clock, _ in split_pairs(props.get("sla.stop_if"))]
         dues = [sc.due_of(clocks[n], sc.calendar_of(clocks[n]), op.now) for n in names
                 if n in clocks and not clocks[n]["stopped_at"] and clocks[n]["state"] != ho.HANDED_OVER]
         return min(dues, default=None)
@@ -150,6 +151,9 @@ class SlaEngine(NoSla):
             op.event("sla_skipped", **where, clock=name, reason=result["reason"], **inputs)
             return
         clock = sc.new_clock(element, inputs, result, op.now, self.ratio, pv.years_of(op).unknown)
+        notify = rungs.group_for(op.element(task), name)
+        if notify:
+            clock["notify"] = notify
         op.wf.data.setdefault("_sla", {})[name] = clock
         op.event(
             "sla_started",
@@ -160,6 +164,7 @@ class SlaEngine(NoSla):
             calendar=clock["calendar"],
             due_at=clock["due_at"],
             warn_at=clock["warn_at"],
+            **({"notify": notify} if notify else {}),
             **pv.extra(clock),
         )
 
@@ -235,6 +240,7 @@ class SlaEngine(NoSla):
             clock.update(state="breached", breached_at=clock["due_at"])
             op.event("sla_breached", actor="system", clock=name, due_at=clock["due_at"],
                      level=clock["level"], target=clock["target"])
+            rungs.escalate(op, name, clock)
 
     def _retarget_arrived(self, op: OperationView) -> None:
         years = pv.years_of(op)
