@@ -140,3 +140,91 @@ def test_an_incident_reported_directly_starts_the_case_clocks_itself(api: Produc
     assert (resolution["target"], resolution["due_at"]) == ("PT1H", T0 + timedelta(hours=1))
     assert resolution.get("received_from") is None
     assert not [e for e in inc.events() if e.type == "sla_received"]
+
+
+# A parent whose clock is held by a step still open when the case is handed over, and a child that
+# stops it: the pause ends at the hand-over and travels as a closed pause.
+PARENT = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Defs_parent" targetNamespace="t">
+  <bpmn:process id="case_parent" name="移交方" isExecutable="true">
+    <bpmn:startEvent id="Begin">
+      <bpmn:extensionElements><camunda:properties>
+        <camunda:property name="sla.start" value="resolution"/>
+      </camunda:properties></bpmn:extensionElements>
+      <bpmn:outgoing>p1</bpmn:outgoing>
+    </bpmn:startEvent>
+    <bpmn:parallelGateway id="Fork"><bpmn:incoming>p1</bpmn:incoming>
+      <bpmn:outgoing>p2</bpmn:outgoing><bpmn:outgoing>p3</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:userTask id="Hold" name="等待客户" camunda:candidateGroups="service_desk">
+      <bpmn:extensionElements><camunda:properties>
+        <camunda:property name="sla.pause" value="resolution"/>
+      </camunda:properties></bpmn:extensionElements>
+      <bpmn:incoming>p2</bpmn:incoming><bpmn:outgoing>p4</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:userTask id="Decide" name="决定移交" camunda:candidateGroups="service_desk">
+      <bpmn:incoming>p3</bpmn:incoming><bpmn:outgoing>p5</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:serviceTask id="Hand" name="移交" camunda:type="external" camunda:topic="start_process">
+      <bpmn:extensionElements><camunda:properties>
+        <camunda:property name="process" value="case_child"/>
+        <camunda:property name="pass" value="contract,level"/>
+        <camunda:property name="sla.hand_over" value="*"/>
+      </camunda:properties></bpmn:extensionElements>
+      <bpmn:incoming>p5</bpmn:incoming><bpmn:outgoing>p6</bpmn:outgoing>
+    </bpmn:serviceTask>
+    <bpmn:endEvent id="HeldEnd"><bpmn:incoming>p4</bpmn:incoming></bpmn:endEvent>
+    <bpmn:endEvent id="Handed"><bpmn:incoming>p6</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="p1" sourceRef="Begin" targetRef="Fork"/>
+    <bpmn:sequenceFlow id="p2" sourceRef="Fork" targetRef="Hold"/>
+    <bpmn:sequenceFlow id="p3" sourceRef="Fork" targetRef="Decide"/>
+    <bpmn:sequenceFlow id="p4" sourceRef="Hold" targetRef="HeldEnd"/>
+    <bpmn:sequenceFlow id="p5" sourceRef="Decide" targetRef="Hand"/>
+    <bpmn:sequenceFlow id="p6" sourceRef="Hand" targetRef="Handed"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+CHILD = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Defs_case_child" targetNamespace="t">
+  <bpmn:process id="case_child" name="接收方" isExecutable="true">
+    <bpmn:startEvent id="Begin"><bpmn:outgoing>c1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="Fix" name="解决" camunda:candidateGroups="duty_engineer">
+      <bpmn:extensionElements><camunda:properties>
+        <camunda:property name="sla.stop" value="resolution"/>
+      </camunda:properties></bpmn:extensionElements>
+      <bpmn:incoming>c1</bpmn:incoming><bpmn:outgoing>c2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:endEvent id="Done"><bpmn:incoming>c2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="c1" sourceRef="Begin" targetRef="Fix"/>
+    <bpmn:sequenceFlow id="c2" sourceRef="Fix" targetRef="Done"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_a_clock_paused_at_the_hand_over_goes_on_with_its_pause(lite, clock) -> None:
+    from .conftest import ROOT
+    from .scenario_support import DESK
+
+    lite.runtime.deploy([("case_parent.bpmn", PARENT.encode()), ("case_child.bpmn", CHILD.encode()),
+                         ("sla_targets.dmn", (ROOT / "processes" / "sla_targets.dmn").read_bytes())])
+    # 20 minutes of the case's resolution clock held while the customer is waited for
+    parent = start(lite, "case_parent", {"contract": "integration", "level": "P2"})
+    clock.advance(timedelta(minutes=20))
+    parent.do("Decide", DESK)
+    (row,) = parent.children()
+    child = Flow(lite, row.id)
+    resumed = parent.sla_event("sla_resumed", "resolution")
+    assert (resumed.element_id, resumed.data["paused_seconds"]) == ("Hand", 20 * 60)
+    assert parent.states()["resolution"] == "handed_over" and "Hold" in parent.open()
+    carried = child.clock("resolution")
+    assert carried["state"] == "running" and carried["paused_seconds"] == 20 * 60
+    # seed 004_777e0ef8db92c2e8.txt line 687: P2 within 2 h, from the parent's start, plus the pause
+    assert carried["due_at"] == T0 + timedelta(hours=2, minutes=20)
+    parent.do("Hold", DESK)  # the pausing step ends behind: the child's clock is not touched
+    assert not [e for e in child.events() if e.type == "sla_resumed"]
+    clock.advance(timedelta(minutes=30))
+    child.do("Fix", DUTY)
+    met = child.sla_event("sla_met", "resolution")
+    assert met.data["business_seconds"] == pytest.approx(30 * 60)  # 50 minutes, 20 of them held
+    assert parent.replays() and child.replays()
