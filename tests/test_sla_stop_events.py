@@ -1,6 +1,6 @@
 """Each clock stops at the event the contract means (issue 15): the phone response at the first
 response to the caller, the workaround only when one was given, seed 004's emergency plan when
-service is restored; and the deploy refuses a conditional stop that could never fire."""
+service is restored; and the deploy refuses a stop or a hand-over that could never happen."""
 
 from __future__ import annotations
 
@@ -127,7 +127,8 @@ BAD = """<?xml version="1.0" encoding="UTF-8"?>
     </bpmn:userTask>
     <bpmn:endEvent id="Done">
       <bpmn:extensionElements>
-        <camunda:properties><camunda:property name="sla.stop_on_claim" value="response"/></camunda:properties>
+        <camunda:properties><camunda:property name="sla.stop_on_claim" value="response"/>
+          <camunda:property name="sla.hand_over" value="response"/></camunda:properties>
       </bpmn:extensionElements>
       <bpmn:incoming>f2</bpmn:incoming>
     </bpmn:endEvent>
@@ -144,3 +145,5 @@ def test_a_stop_that_could_never_fire_is_refused(service, stop_if: str) -> None:
     errors = {(e["element_id"], e["message"].split(":")[0]) for e in refused.value.errors}
     assert ("Answer", f"sla.stop_if entry {stop_if if '=' in stop_if else stop_if + '='}") in errors
     assert ("Done", "sla.stop_on_claim needs a user task (only those are claimed)") in errors
+    assert ("Done", "sla.hand_over needs a start_process service task (the case goes on in the instance "
+                    "it starts)") in errors

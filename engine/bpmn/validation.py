@@ -164,6 +164,9 @@ def _check_sla(el: Element, file: str, checked: Checked) -> None:
     for clock, group in split_pairs(el.properties.get("sla.notify")):
         if not clock or not group:
             checked.error(file, el.id, f"sla.notify entry {clock}={group}: write clock=group")
+    if el.properties.get("sla.hand_over") and el.topic != "start_process":
+        checked.error(file, el.id, "sla.hand_over needs a start_process service task (the case goes on "
+                                   "in the instance it starts)")
     if el.properties.get("sla.stop_on_claim") and el.kind != "userTask":
         checked.error(file, el.id, "sla.stop_on_claim needs a user task (only those are claimed)")
 
