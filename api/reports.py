@@ -65,6 +65,8 @@ class SlaCaseClockSchema(ma.Schema):
     provisional = ma.fields.Boolean(required=True, metadata={
         "description": "counted Monday-Friday on a year without holiday data"})
     provisional_years = ma.fields.List(ma.fields.Integer(), required=True)
+    received_from = ma.fields.String(allow_none=True, metadata={
+        "description": "the instance of the case that handed this clock over (it started there)"})
 
 
 class SlaCaseSchema(ma.Schema):

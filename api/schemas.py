@@ -90,7 +90,8 @@ class TaskSchema(FastDump):
 
 class SlaClockSchema(FastDump):
     clock = ma.fields.String(required=True)
-    state = ma.fields.String(required=True, metadata={"description": "running, paused, met or breached"})
+    state = ma.fields.String(required=True, metadata={
+        "description": "running, paused, met, breached, ended, or handed_over (to handed_over_to)"})
     started_at = Timestamp(allow_none=True)
     due_at = Timestamp(allow_none=True)
     stopped_at = Timestamp(allow_none=True)
@@ -103,6 +104,10 @@ class SlaClockSchema(FastDump):
         "description": "true when a year the clock spans had no holiday data and counted "
                        "Monday-Friday; re-targeted at its next operation once the data is added"})
     provisional_years = ma.fields.List(ma.fields.Integer(), metadata={"description": "those years"})
+    handed_over_to = ma.fields.String(allow_none=True, metadata={
+        "description": "the linked instance the case, and this clock, went on in"})
+    received_from = ma.fields.String(allow_none=True, metadata={
+        "description": "the instance that handed this clock over with the case"})
 
 
 class InstanceSummarySchema(FastDump):

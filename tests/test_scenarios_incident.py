@@ -24,6 +24,8 @@ from .scenario_support import (
     triage,
 )
 
+LADDER = ("escalation_field_engineer", "escalation_emergency_team", "escalation_customer_manager",
+          "escalation_general_manager")
 DISPATCH = {"dispatched_engineers": "duty_engineer", "duty_engineer": "duty_engineer"}
 
 
@@ -48,7 +50,9 @@ def test_p1_fault_opens_an_incident_whose_ladder_fires_by_time(svc, clock):
     assert started == {"emergency_notify_manager": "PT15M", "emergency_team": "PT30M",
                        "emergency_expert_remote": "PT1H", "emergency_expert_group": "PT2H",
                        "onsite_arrival": "PT2H"}  # seed 003_fc58e5a8846aff91.txt §1.1.8.3 表1-3: 2 h
-    assert inc.skipped() == ["emergency_onsite_arrival", "emergency_plan", "emergency_response"]
+    # the fault's own clocks without a monitoring target are looked up again, and have none here either
+    assert inc.skipped() == ["emergency_onsite_arrival", "emergency_plan", "emergency_response",
+                             "escalation_tier4", "resolution", "workaround"]
     groups = {t.element_id: t.candidate_groups for t in inc.tasks()}
     assert groups == {"Task_dispatch_resources": ["technical_director"],
                       "Task_form_team": ["technical_director"], "Task_expert_remote": ["expert_group"],
@@ -57,16 +61,34 @@ def test_p1_fault_opens_an_incident_whose_ladder_fires_by_time(svc, clock):
     assert inc.outbox() == [("sms", "technical_director"), ("sms", "project_manager")]
     assert inc.states()["emergency_notify_manager"] == "met"
     assert inc.pending()["Boundary_team_30m"] == opened + timedelta(minutes=30)
+    # The fault's phone-response promise goes on with the case: 30 min from the fault's report, 3 min
+    # before the incident opened (seed 003_fc58e5a8846aff91.txt §1.1.5.3 表1-1: level 1 < 30 min).
+    received = inc.sla_event("sla_received", "response")
+    assert received.data["from_instance_id"] == fault.id
+    assert received.data["due_at"] == (T0 + timedelta(minutes=30)).isoformat()
+    assert fault.states()["response"] == "handed_over"
 
-    rungs = [  # minutes after the report: (events once due, who is told)
-        (15, [], None),
+    def rung(name: str) -> list[tuple[str, str]]:
+        return [("sla_breached", name), ("sla_escalated", name)]
+
+    # seed 003_fc58e5a8846aff91.txt line 57 (§1.1.9.3 表1-6), level 1: field engineer 0.25 h, emergency
+    # team 0.5 h, customer manager 0.75 h, service-centre general manager 1 h — from the fault's report,
+    # 3 minutes before the incident opened.
+    rungs = [  # minutes after the incident opened: (events once due, who is told)
+        (12, rung("escalation_field_engineer"), ["duty_engineer"]),
+        (15, [], []),
+        (27, rung("escalation_emergency_team") + [("sla_breached", "response")], ["expert_group"]),
         (30, [("sla_breached", "emergency_team"), ("timer_fired", "Boundary_team_30m"),
-              ("service_task_completed", "Task_notify_team_overdue")], "general_manager"),
+              ("service_task_completed", "Task_notify_team_overdue")], ["general_manager"]),
+        # the general manager's 75 % warning falls on the customer manager's rung (45 min)
+        (42, rung("escalation_customer_manager") + [("sla_warning", "escalation_general_manager")],
+         ["customer_manager"]),
+        (57, rung("escalation_general_manager"), ["general_manager"]),
         (60, [("sla_breached", "emergency_expert_remote"), ("timer_fired", "Boundary_expert_1h"),
-              ("service_task_completed", "Task_notify_expert_overdue")], "general_manager"),
+              ("service_task_completed", "Task_notify_expert_overdue")], ["general_manager"]),
         (120, [("sla_breached", "emergency_expert_group"), ("sla_breached", "onsite_arrival"),
                ("timer_fired", "Boundary_expert_group_2h"),
-               ("service_task_completed", "Task_notify_expert_group_overdue")], "technical_director"),
+               ("service_task_completed", "Task_notify_expert_group_overdue")], ["technical_director"]),
     ]
     for minutes, expected, told in rungs:
         mark, sent = inc.mark(), len(inc.messages())
@@ -75,25 +97,34 @@ def test_p1_fault_opens_an_incident_whose_ladder_fires_by_time(svc, clock):
         mark = inc.mark()
         tick(svc, clock, SECOND)
         assert inc.trail(mark) == expected
-        assert inc.outbox()[sent:] == ([("sms", told)] if told else [])
+        assert inc.outbox()[sent:] == [("sms", group) for group in told]
     assert inc.trail(0, "sla_warning") == [("sla_warning", c) for c in (
-        "emergency_team", "emergency_expert_remote", "emergency_expert_group", "onsite_arrival")]
-    bodies = [m.body for m in inc.messages()[2:]]
+        "escalation_field_engineer", "emergency_team", "escalation_emergency_team", "response",
+        "escalation_customer_manager", "escalation_general_manager", "emergency_expert_remote",
+        "emergency_expert_group", "onsite_arrival")]
+    ladder = [m for m in inc.messages() if m.element_id.startswith("sla:breach:")]
+    assert [m.recipient for m in ladder] == ["duty_engineer", "expert_group", "customer_manager",
+                                             "general_manager"]
+    assert "时限“escalation_field_engineer”（PT15M）已到" in ladder[0].body
+    bodies = [m.body for m in inc.messages()[2:] if not m.element_id.startswith("sla:")]
     assert "30分钟内未成立" in bodies[0] and "1小时内未远程访问" in bodies[1]
     assert "2小时内未成立" in bodies[2]
     assert inc.open() == sorted(groups)  # the ladder only escalates, the work stays open
     assert inc.states() == {"emergency_notify_manager": "met", "emergency_team": "breached",
                             "emergency_expert_remote": "breached", "emergency_expert_group": "breached",
-                            "onsite_arrival": "breached"}
+                            "onsite_arrival": "breached", "response": "breached",
+                            **dict.fromkeys(LADDER, "breached")}
     assert fault.replays() and inc.replays()
 
 
-def test_handing_a_p1_fault_to_an_incident_leaves_no_clock_running(lite, clock):
+def test_handing_a_p1_fault_to_an_incident_leaves_no_clock_running_in_the_fault(lite, clock):
     fault = start(lite, "fault_repair", {**FAULT, "contract": "monitoring", "level": "P1"})
     triage(fault, "total", "P1")
     tick(lite, clock, timedelta(days=1))  # seed 003_fc58e5a8846aff91.txt §1.1.5.3: P1 phone response 30 min
     assert fault.instance().status == "completed"
-    assert fault.states()["response"] != "running"
+    assert fault.states()["response"] == "handed_over" and not fault.pending()
+    (child,) = fault.children()
+    assert Flow(lite, child.id).states()["response"] == "breached"  # the incident holds it now
 
 
 def test_failed_plan_goes_to_vendor_support(svc, clock):

@@ -73,13 +73,26 @@ class ProcessModel:
     def sla_clock_names(self) -> set[str]:
         names: set[str] = set()
         for el in self.elements.values():
-            for key in ("sla.start", "sla.start_on_complete", "sla.stop", "sla.pause"):
+            for key in ("sla.start", "sla.start_on_complete", "sla.stop", "sla.pause", "sla.hand_over",
+                        "sla.stop_on_claim"):
                 names.update(split_names(el.properties.get(key)))
+            for key in ("sla.stop_if", "sla.notify"):
+                names.update(clock for clock, _ in split_pairs(el.properties.get(key)))
         return names
 
 
 def split_names(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def split_pairs(value: str | None) -> list[tuple[str, str]]:
+    """`sla.stop_if`: `clock=field, ...`, a clock stopped only when the completion gave the field.
+    An entry without `=` comes back with an empty field, for the deploy check to name."""
+    pairs = []
+    for part in split_names(value):
+        clock, _, field = part.partition("=")
+        pairs.append((clock.strip(), field.strip()))
+    return pairs
 
 
 def _max_length(config: str | None) -> int | None:

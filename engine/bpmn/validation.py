@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.bpmn import expressions, forms, timers
-from engine.bpmn.model import NS, Element, ProcessModel, read_models
+from engine.bpmn.model import NS, Element, ProcessModel, read_models, split_pairs
 from engine.bpmn.spiff import WeibaoParser
 
 BPMN_ROOT = "{http://www.omg.org/spec/BPMN/20100524/MODEL}definitions"
@@ -162,6 +162,24 @@ def _check_model(model: ProcessModel, file: str, topics: set[str], checked: Chec
             checked.error(file, el.id, "a user task needs camunda:candidateGroups or camunda:assignee")
         _check_form(el, file, checked)
         _check_timer(model, el, file, checked)
+        _check_sla(el, file, checked)
+
+
+def _check_sla(el: Element, file: str, checked: Checked) -> None:
+    """A conditional stop naming a field the form lacks would never stop its clock: refused."""
+    fields = {f.id for f in el.form}
+    for clock, given in split_pairs(el.properties.get("sla.stop_if")):
+        if not clock or given not in fields:
+            checked.error(file, el.id, f"sla.stop_if entry {clock}={given}: write clock=field, the field "
+                                       f"one of this element's form fields ({sorted(fields) or 'none'})")
+    for clock, group in split_pairs(el.properties.get("sla.notify")):
+        if not clock or not group:
+            checked.error(file, el.id, f"sla.notify entry {clock}={group}: write clock=group")
+    if el.properties.get("sla.hand_over") and el.topic != "start_process":
+        checked.error(file, el.id, "sla.hand_over needs a start_process service task (the case goes on "
+                                   "in the instance it starts)")
+    if el.properties.get("sla.stop_on_claim") and el.kind != "userTask":
+        checked.error(file, el.id, "sla.stop_on_claim needs a user task (only those are claimed)")
 
 
 def _check_timer(model: ProcessModel, el: Element, file: str, checked: Checked) -> None:

@@ -84,6 +84,7 @@ def claim(op: Operation, task_id: str, actor: Actor) -> None:
         raise Conflict(f"task {task_id} is claimed by {holder}", instance_id=op.instance_id, element_id=el.id)
     task.internal_data["weibao_assignee"] = actor.name
     op.event("task_claimed", element_id=el.id, task_id=task_id)
+    op.services.sla.on_claim(op, task)  # taking up the caller's case is the first response
 
 
 def unclaim(op: Operation, task_id: str, actor: Actor) -> None:
@@ -210,6 +211,9 @@ def cancel(op: Operation, reason: str) -> None:
 
 def begin(op: Operation, act: Act) -> None:
     op.event("instance_started", element_id=act.element_id, **act.data)
+    # A case handed over from its parent brings its clocks; they are part of the recorded start.
+    parent = act.data.get("parent_instance_id")
+    op.services.sla.receive(op, dict(act.data.get("sla_clocks") or {}), str(parent) if parent else None)
     op.advance()
 
 

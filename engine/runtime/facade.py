@@ -33,7 +33,7 @@ from engine.runtime import commands, schedules, timers
 from engine.runtime.commands import Act
 from engine.runtime.invoker import LiveInvoker
 from engine.runtime.operation import Operation, Services, open_operation
-from engine.runtime.persist import apply_effects, persist
+from engine.runtime.persist import apply_effects, json_safe, persist
 from engine.settings import Settings
 from engine.sla.hooks import NoSla, SlaHooks
 from engine.store.models import PendingTimer
@@ -164,6 +164,7 @@ class Runtime:
         instance_id: str | None = None,
         version_id: int | None = None,
         scheduled_at: datetime | None = None,
+        clocks: dict[str, Any] | None = None,
     ) -> str:
         if version_id is None:
             version_id = self.definitions.latest_id(session, process_key)
@@ -186,7 +187,8 @@ class Runtime:
             op = open_operation(self.services, session, new_id, loaded, wf, actor.name, business_key, now)
             started = {"process": process_key, "version": loaded.version, "version_id": loaded.id,
                        "content_hash": loaded.content_hash, "business_key": business_key, "data": dict(data),
-                       "parent_instance_id": parent_instance_id}
+                       "parent_instance_id": parent_instance_id,
+                       **({"sla_clocks": json_safe(clocks)} if clocks else {})}  # handed over with the case
             commands.perform(op, Act("instance_started", actor, data=started, element_id=model.start_element))
             persist(session, row, op, ids.counter, self.serializer)
         apply_effects(self.start_in, session, op)

@@ -71,7 +71,8 @@ class StartIn(Protocol):
     def __call__(self, session: Session, process_key: str, data: dict[str, Any], actor: Actor,
                  business_key: str | None, parent_instance_id: str | None = None,
                  instance_id: str | None = None, version_id: int | None = None,
-                 scheduled_at: datetime | None = None) -> str: ...
+                 scheduled_at: datetime | None = None,
+                 clocks: dict[str, Any] | None = None) -> str: ...
 
 
 def persist(session: Session, row: InstanceRecord, op: Operation, counter: int,
@@ -112,9 +113,9 @@ def apply_effects(start_in: StartIn, session: Session, op: Operation) -> None:
                 effect.get("business_key"),
                 parent_instance_id=op.instance_id,
                 instance_id=effect["id"],
+                clocks=effect.get("sla"),  # the SLA clocks the parent handed over with the case
             )
     session.flush()
-
 
 
 def assignee_of(task: Task, element: Element) -> str | None:

@@ -4,6 +4,7 @@ The records live in the workflow state (not in a table) so that a replay of the 
 them exactly. Times are ISO 8601 UTC strings, durations are business seconds of the clock's calendar:
 
     state           running | paused | met | breached | ended (the instance ended first, promise not kept)
+                    | handed_over (the case went on in a linked instance, which holds the clock now)
     element         the element whose entry started the clock
     contract, level, distance_km    the sla_targets inputs the target was taken with
     target, calendar                the sla_targets outputs ("PT4H", "P3M"; engine.sla.calendar names)
@@ -12,6 +13,9 @@ them exactly. Times are ISO 8601 UTC strings, durations are business seconds of 
     paused_at, paused_by            the open pause and the ids of the tasks holding it
     due_at, warn_at                 deadlines while running (a paused clock has none)
     warned, breached_at, stopped_at, business_seconds (time to stop, pauses left out)
+    handed_over_to, handed_over_at  the child instance that took the clock over, and when
+    received_from                   in the child: the instance that handed the clock over
+    notify                          the group told when the due time passes (engine.sla.rungs)
     provisional_years               only while a year it spans lacks holiday data: counted Monday-Friday
                                     until re-targeted (engine.sla.provisional)
 """
@@ -262,7 +266,7 @@ def remaining_seconds(clock: dict[str, Any], now: datetime) -> float:
     if clock["stopped_at"]:
         return max(0.0, clock["target_seconds"] - clock["business_seconds"])
     cal = calendar_of(clock)
-    until = parse_time(clock["paused_at"]) or now
+    until = parse_time(clock["paused_at"]) or parse_time(clock.get("handed_over_at")) or now
     used = cal.elapsed(datetime.fromisoformat(clock["started_at"]), until).total_seconds()
     return max(0.0, clock["target_seconds"] - (used - clock["paused_seconds"]))
 

@@ -17,12 +17,14 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from engine.bpmn.model import split_names
+from engine.bpmn.model import split_names, split_pairs
 from engine.bpmn.state import is_finished, iter_tasks
 from engine.clock import Clock
 from engine.errors import EngineError
 from engine.sla import clocks as sc
+from engine.sla import handover as ho
 from engine.sla import provisional as pv
+from engine.sla import rungs
 from engine.sla.hooks import Deadline, NoSla, OperationView
 from engine.sla.report import clock_views, sync_table
 from engine.sla.targets import Targets, inputs_of, relevel
@@ -56,25 +58,25 @@ class SlaEngine(NoSla):
         for name in split_names(props.get("sla.pause")):
             clock = _clocks(op).get(name)
             if clock is not None and sc.pause(clock, str(task.id), op.now):
-                op.event(
-                    "sla_paused",
-                    element_id=task.task_spec.bpmn_id,
-                    task_id=str(task.id),
-                    actor="system",
-                    clock=name,
-                    paused_at=clock["paused_at"],
-                )
+                op.event("sla_paused", element_id=task.task_spec.bpmn_id, task_id=str(task.id),
+                         actor="system", clock=name, paused_at=clock["paused_at"])
 
     def on_complete(self, op: OperationView, task: Task) -> None:
         props = op.element(task).properties
         for name in split_names(props.get("sla.pause")):
             self._resume(op, name, str(task.id), task.task_spec.bpmn_id)
-        for name in split_names(props.get("sla.stop")):
+        # A step that may be claimed first stops its clocks at the claim; completed unclaimed, here.
+        for name in split_names(props.get("sla.stop")) + split_names(props.get("sla.stop_on_claim")):
             self._stop(op, task, name)
+        for name, given in split_pairs(props.get("sla.stop_if")):
+            if _given(task.data.get(given)):  # e.g. a workaround stops only when one was issued
+                self._stop(op, task, name)
         # Clocks that count from the moment a step is done (arrival on site, a plan agreed), started
         # with the data the step's form just supplied.
         for name in split_names(props.get("sla.start_on_complete")):
             self._start(op, task, name)
+        if props.get("sla.hand_over"):
+            self._hand_over(op, task)
 
     def after_steps(self, op: OperationView) -> None:
         flags = op.sla_flags
@@ -94,12 +96,11 @@ class SlaEngine(NoSla):
             flags.rearming, flags.changed = False, False
 
     def task_due(self, op: OperationView, task: Task) -> datetime | None:
-        clocks = _clocks(op)
-        dues = [
-            sc.due_of(clocks[n], sc.calendar_of(clocks[n]), op.now)
-            for n in split_names(op.element(task).properties.get("sla.stop"))
-            if n in clocks and not clocks[n]["stopped_at"]
-        ]
+        clocks, props = _clocks(op), op.element(task).properties
+        names = split_names(props.get("sla.stop")) + split_names(props.get("sla.stop_on_claim"))
+        names += [clock for clock, _ in split_pairs(props.get("sla.stop_if"))]
+        dues = [sc.due_of(clocks[n], sc.calendar_of(clocks[n]), op.now) for n in names
+                if n in clocks and not clocks[n]["stopped_at"] and clocks[n]["state"] != ho.HANDED_OVER]
         return min(dues, default=None)
 
     def save(self, session: Session, op: OperationView) -> None:
@@ -150,6 +151,9 @@ class SlaEngine(NoSla):
             op.event("sla_skipped", **where, clock=name, reason=result["reason"], **inputs)
             return
         clock = sc.new_clock(element, inputs, result, op.now, self.ratio, pv.years_of(op).unknown)
+        notify = rungs.group_for(op.element(task), name)
+        if notify:
+            clock["notify"] = notify
         op.wf.data.setdefault("_sla", {})[name] = clock
         op.event(
             "sla_started",
@@ -160,6 +164,7 @@ class SlaEngine(NoSla):
             calendar=clock["calendar"],
             due_at=clock["due_at"],
             warn_at=clock["warn_at"],
+            **({"notify": notify} if notify else {}),
             **pv.extra(clock),
         )
 
@@ -170,16 +175,22 @@ class SlaEngine(NoSla):
         seconds = sc.resume(clock, task_id, op.now, self.ratio, pv.years_of(op).unknown)
         if seconds is not None:
             op.sla_flags.changed = True
-            op.event(
-                "sla_resumed",
-                element_id=element,
-                task_id=task_id,
-                actor="system",
-                clock=name,
-                paused_seconds=seconds,
-                due_at=clock["due_at"],
-                **pv.extra(clock),
-            )
+            op.event("sla_resumed", element_id=element, task_id=task_id, actor="system", clock=name,
+                     paused_seconds=seconds, due_at=clock["due_at"], **pv.extra(clock))
+
+    def _hand_over(self, op: OperationView, task: Task) -> None:
+        clocks = _clocks(op)
+        for name in ho.open_clocks(clocks, split_names(op.element(task).properties.get("sla.hand_over"))):
+            self._tick(op, name, clocks[name])  # a deadline that passed here is the parent's to record
+            self._resume(op, name, None, task.task_spec.bpmn_id)  # the pausing step stays behind
+        ho.hand_over(op, task, clocks)
+
+    def on_claim(self, op: OperationView, task: Task) -> None:
+        for name in split_names(op.element(task).properties.get("sla.stop_on_claim")):
+            self._stop(op, task, name)
+
+    def receive(self, op: OperationView, records: dict[str, Any], parent_id: str | None) -> None:
+        ho.receive(op, records, parent_id)
 
     def _stop(self, op: OperationView, task: Task, name: str) -> None:
         self._finish_clock(op, name, task.task_spec.bpmn_id, str(task.id))
@@ -195,8 +206,8 @@ class SlaEngine(NoSla):
         reason: str | None = None,
     ) -> None:
         clock = _clocks(op).get(name)
-        if clock is None or clock["stopped_at"]:
-            return
+        if clock is None or clock["stopped_at"] or clock["state"] == ho.HANDED_OVER:
+            return  # a clock handed over is the child's to stop
         self._tick(op, name, clock)
         self._resume(op, name, None, element_id)  # stopping ends any pause first
         ended = reason == "instance_ended" and not (op.replay is not None and name in op.replay.ended_as_met)
@@ -223,24 +234,13 @@ class SlaEngine(NoSla):
             return
         if not clock["warned"] and datetime.fromisoformat(clock["warn_at"]) < op.now:
             clock["warned"] = True
-            op.event(
-                "sla_warning",
-                actor="system",
-                clock=name,
-                warn_at=clock["warn_at"],
-                due_at=clock["due_at"],
-                ratio=self.ratio,
-            )
+            op.event("sla_warning", actor="system", clock=name, warn_at=clock["warn_at"],
+                     due_at=clock["due_at"], ratio=self.ratio)
         if datetime.fromisoformat(clock["due_at"]) < op.now:
             clock.update(state="breached", breached_at=clock["due_at"])
-            op.event(
-                "sla_breached",
-                actor="system",
-                clock=name,
-                due_at=clock["due_at"],
-                level=clock["level"],
-                target=clock["target"],
-            )
+            op.event("sla_breached", actor="system", clock=name, due_at=clock["due_at"],
+                     level=clock["level"], target=clock["target"])
+            rungs.escalate(op, name, clock)
 
     def _retarget_arrived(self, op: OperationView) -> None:
         years = pv.years_of(op)
@@ -282,6 +282,10 @@ class SlaEngine(NoSla):
                 instance_id=op.instance_id,
             )
         return sc.local_iso(sc.due_of(clock, sc.calendar_of(clock), op.now))
+
+
+def _given(value: object) -> bool:
+    return value is True or (isinstance(value, str) and bool(value.strip()))
 
 
 def _inside(op: OperationView | None, function: str) -> OperationView:

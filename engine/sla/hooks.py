@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
@@ -54,6 +54,7 @@ class OperationView(Protocol):
     loaded: LoadedVersion
     cancelled: bool
     sla_flags: SlaFlags
+    effects: list[dict[str, Any]]  # what the operation's handlers asked for (a child's start, ...)
 
     @property
     def replay(self) -> CalendarRecord | None: ...
@@ -78,6 +79,10 @@ class SlaHooks(Protocol):
     def after_steps(self, op: OperationView) -> None: ...
 
     def on_finish(self, op: OperationView) -> None: ...
+
+    def on_claim(self, op: OperationView, task: Task) -> None: ...
+
+    def receive(self, op: OperationView, records: dict[str, Any], parent_id: str | None) -> None: ...
 
     def task_due(self, op: OperationView, task: Task) -> datetime | None: ...
 
@@ -108,6 +113,12 @@ class NoSla:
         return None
 
     def on_finish(self, op: OperationView) -> None:
+        return None
+
+    def on_claim(self, op: OperationView, task: Task) -> None:
+        return None
+
+    def receive(self, op: OperationView, records: dict[str, Any], parent_id: str | None) -> None:
         return None
 
     def task_due(self, op: OperationView, task: Task) -> datetime | None:

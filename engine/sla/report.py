@@ -3,10 +3,11 @@ per-case drill-down.
 
 Outcomes, as the report counts them: `met` only when the clock stopped at the event the contract
 means by its due time; `breached` when the due time passed first; `ended` when the instance ended
-(handed over, cancelled) before the stop event and before the due time, so the promise was not shown
+(completed, cancelled) before the stop event and before the due time, so the promise was not shown
 kept: it counts against pct_met like a breach, and is listed apart so it can be told from one; `open`
 while running or paused. A clock whose record says met but whose stop came after its due time is
-counted breached: the report reads the times, not only the state.
+counted breached: the report reads the times, not only the state. A clock handed over with the case
+(engine.sla.handover) is counted once, in the instance that took it over, from its original start.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 from engine.errors import NotFound
 from engine.sla import clocks as sc
 from engine.sla.calendar import SHANGHAI
+from engine.sla.handover import HANDED_OVER
 from engine.store.models import Instance, SlaClockRow
 
 REPORT_COLUMNS = ["month", "process", "contract", "level", "clock", "count", "met", "breached", "ended",
@@ -76,6 +78,7 @@ def clock_views(clocks: dict[str, dict[str, Any]], now: datetime) -> list[dict[s
             "remaining_seconds": sc.remaining_seconds(clock, now),
             "provisional": bool(clock.get("provisional_years")),
             "provisional_years": list(clock.get("provisional_years") or []),
+            "handed_over_to": clock.get("handed_over_to"), "received_from": clock.get("received_from"),
         })
     return out
 
@@ -115,6 +118,8 @@ def sla_cases(session: Session, key: str, now: datetime) -> list[dict[str, Any]]
         clocks = (inst.state.get("data") or {}).get("_sla", {})
         for view in clock_views(clocks, now):
             record = clocks[view["clock"]]
+            if record["state"] == HANDED_OVER:
+                continue  # the instance it went to lists it, with its one outcome
             stopped = view["stopped_at"]
             due = view["due_at"] if record["state"] != "paused" else None
             out.append({
@@ -159,7 +164,8 @@ def sla_report(session: Session, start: datetime, end: datetime, process: str | 
                contract: str | None = None) -> list[dict[str, Any]]:
     """Clocks started in [start, end), grouped by month (Beijing time), process, contract, level and
     clock; times to stop are business seconds without pauses."""
-    query = select(SlaClockRow).where(SlaClockRow.started_at >= start, SlaClockRow.started_at < end)
+    query = select(SlaClockRow).where(SlaClockRow.started_at >= start, SlaClockRow.started_at < end,
+                                      SlaClockRow.state != HANDED_OVER)  # counted where it went
     if process is not None:
         query = query.where(SlaClockRow.process_key == process)
     if contract is not None:

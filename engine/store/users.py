@@ -34,7 +34,7 @@ from engine.store.sessions import Store
 GROUPS = (
     "customer", "service_desk", "duty_engineer", "senior_engineer", "expert_group", "vendor",
     "technical_lead", "technical_director", "project_manager", "department_director", "general_manager",
-    "spare_parts_keeper",
+    "spare_parts_keeper", "customer_manager",
 )
 ROLES = ("process_owner", "auditor", "admin")
 TOKEN_PREFIX = "wb_"
