@@ -96,12 +96,23 @@ def _parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_deploy)
     cli_users.add_parser(sub)
     cli_audit.add_parser(sub)
+    _add_verbose(parser, argparse.SUPPRESS)
     return parser
+
+
+def _add_verbose(parser: argparse.ArgumentParser, default: object) -> None:
+    """`--verbose` anywhere on the line (`weibao -v deploy`, `weibao deploy -v`): every subparser gets it,
+    with no default of its own so that it does not undo the flag given before the subcommand."""
+    parser.add_argument("-v", "--verbose", action="store_true", default=default,
+                        help="also print info log lines (migrations, deployed versions, operations)")
+    for action in parser._subparsers._group_actions if parser._subparsers else ():
+        for child in getattr(action, "choices", {}).values():
+            _add_verbose(child, argparse.SUPPRESS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    configure_logging()
+    configure_logging(verbose=getattr(args, "verbose", False))
     try:
         return int(args.func(args))
     except EngineError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -12,15 +13,15 @@ import sys
 import threading
 import time
 from datetime import datetime
-from typing import Any
+from typing import IO, Any
 
 from engine import Settings, users
 from engine.clock import ManualClock, SystemClock
 from engine.errors import DefinitionInvalid
 from engine.logs import configure as configure_logging
-from engine.service import Service
+from engine.service import Service, default_database_url
 
-from . import demo
+from . import demo, exclusive
 from .app import create_app
 from .compose import product_service
 
@@ -76,13 +77,15 @@ def serve(args: argparse.Namespace) -> int:
 
     manual = args.clock == "manual"
     workers = _worker_count(args, manual)
+    lock = _claim(args.host, args.port)  # before anything is written: a refused server changes nothing
     service = _prepare(args, manual)
     try:
         if args.demo:
             _print_demo_tokens(service, args.tokens_file)
         os.environ[WORKER_OPTIONS] = json.dumps({
             "clock": args.clock, "clock_start": service.clock.now().isoformat() if manual else None,
-            "parent": os.getpid()})
+            "parent": os.getpid(), "lock_fd": lock.fileno() if lock else None,
+            "verbose": bool(getattr(args, "verbose", False))})
     finally:
         service.close()  # the workers open their own connections: none may cross a fork
     port = args.port or _free_port(args.host)
@@ -94,6 +97,17 @@ def serve(args: argparse.Namespace) -> int:
     server.on_startup(lambda: _announce_from_child(args.host, port, line))
     server.serve()
     return 0
+
+
+def _claim(host: str, port: int) -> IO[str] | None:
+    """The database lock (SQLite), held open until the server ends, after checking the port is free."""
+    try:
+        if port:
+            exclusive.check_port_free(host, port)
+        return exclusive.lock_database(default_database_url())
+    except exclusive.Refused as exc:
+        print(f"weibao serve: {exc}", file=sys.stderr)
+        raise SystemExit(1) from exc
 
 
 def _announce_from_child(host: str, port: int, line: str) -> None:
@@ -142,7 +156,11 @@ def worker_app() -> Any:
     """The WSGI app of one granian worker process: its own service, scheduler and connections."""
     options = json.loads(os.environ.get(WORKER_OPTIONS) or "{}")
     _die_with_parent(options.get("parent"))
-    configure_logging()
+    if options.get("lock_fd") is not None:
+        # The parent holds the lock; a copy here would keep it for a moment after the parent is killed.
+        with contextlib.suppress(OSError):
+            os.close(options["lock_fd"])
+    configure_logging(verbose=bool(options.get("verbose")))
     manual = options.get("clock") == "manual"
     clock = ManualClock(datetime.fromisoformat(options["clock_start"])) if manual else None
     service = product_service(clock=clock, settings=settings_from_env())
@@ -163,6 +181,11 @@ def _die_with_parent(parent: int | None) -> None:
 
 
 def worker(args: argparse.Namespace) -> int:
+    try:
+        lock = exclusive.lock_database(default_database_url())  # noqa: F841 - held while the worker runs
+    except exclusive.Refused as exc:
+        print(f"weibao worker: {exc}", file=sys.stderr)
+        return 1
     service = _prepare(args, manual=False)
     stopped = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

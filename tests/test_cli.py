@@ -120,3 +120,18 @@ def test_installed_command_honours_the_database_url(sqlite_url: str) -> None:
     assert done.stdout == token + "\n"
     actor = actor_of(sqlite_url, token)
     assert actor is not None and actor.is_admin
+
+
+def test_commands_are_quiet_unless_verbose(db: str, files: dict[str, Path],
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    # The first command creates the schema: before, alembic announced it in about ten lines.
+    assert main(["deploy", str(files["confirm"])]) == 0
+    assert capsys.readouterr().err == ""
+    assert main(["deploy", "--verbose", str(files["confirm"])]) == 0
+    loggers = {json.loads(line)["logger"] for line in capsys.readouterr().err.splitlines()}
+    assert "alembic.runtime.migration" in loggers
+    assert main(["-v", "deploy", str(files["confirm"])]) == 0  # before the command as well
+    assert "alembic.runtime.migration" in capsys.readouterr().err
+    # Errors still reach standard error without the flag.
+    assert main(["deploy", str(files["broken"])]) == 1
+    assert "Nobody" in capsys.readouterr().out
