@@ -15,7 +15,7 @@ from pathlib import Path
 from engine.errors import DefinitionInvalid, EngineError, InvalidInput
 from engine.logs import configure as configure_logging
 
-from . import cli_audit, cli_users
+from . import cli_audit, cli_process, cli_users, deploying
 from . import serve as serving
 from .compose import product_service
 
@@ -61,7 +61,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         service.close()
     for r in results:
         state = "created" if r.created else "unchanged"
-        print(f"{r.process_key}\tv{r.version}\t{state}\t{r.content_hash}")
+        print(f"{r.process_key}\tv{r.version}\t{state}\t{r.content_hash}\tcurrent v{r.current}")
+        print(f"weibao: {deploying.deploy_message(r)}", file=sys.stderr)
     return 0
 
 
@@ -90,11 +91,13 @@ def _parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check .bpmn/.dmn files; exit 1 and print problems")
     v.add_argument("files", nargs="+")
     v.set_defaults(func=cmd_validate)
-    d = sub.add_parser("deploy", help="deploy .bpmn/.dmn files to the database")
+    d = sub.add_parser("deploy", help="deploy .bpmn/.dmn files; prints process, version, created|unchanged, "
+                                      "hash and the current version")
     d.add_argument("files", nargs="+")
     d.add_argument("--actor", default="cli", help="recorded as the deployer")
     d.set_defaults(func=cmd_deploy)
     cli_users.add_parser(sub)
+    cli_process.add_parser(sub)
     cli_audit.add_parser(sub)
     _add_verbose(parser, argparse.SUPPRESS)
     return parser
