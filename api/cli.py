@@ -63,6 +63,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         state = "created" if r.created else "unchanged"
         print(f"{r.process_key}\tv{r.version}\t{state}\t{r.content_hash}\tcurrent v{r.current}")
         print(f"weibao: {deploying.deploy_message(r)}", file=sys.stderr)
+        for w in r.warnings:
+            print(f"weibao: warning: {w['file']}: {w['element_id']}: {w['message']}", file=sys.stderr)
     return 0
 
 

@@ -27,7 +27,7 @@ def deploy_message(r: Any) -> str:
 def deployed_dict(r: Any) -> dict[str, Any]:
     return {"process": r.process_key, "version": r.version, "content_hash": r.content_hash,
             "created": r.created, "current": r.current, "previous": r.previous, "moved_from": r.moved_from,
-            "message": deploy_message(r)}
+            "message": deploy_message(r), "warnings": list(r.warnings)}
 
 
 def change_message(c: Any, act: str) -> str:

@@ -62,6 +62,12 @@ class ProcessDetailSchema(ProcessSchema):
                                 metadata={"description": "what POST /instances expects in data"})
 
 
+class ProblemSchema(ma.Schema):
+    file = ma.fields.String(allow_none=True, required=True)
+    element_id = ma.fields.String(allow_none=True, required=True)
+    message = ma.fields.String(required=True)
+
+
 class DeployedSchema(ma.Schema):
     process = ma.fields.String(required=True)
     version = ma.fields.Integer(required=True)
@@ -75,6 +81,8 @@ class DeployedSchema(ma.Schema):
     moved_from = ma.fields.String(allow_none=True, required=True,
                                   metadata={"description": "the file that defined the process before"})
     message = ma.fields.String(required=True, metadata={"description": "what the deploy did, in words"})
+    warnings = ma.fields.List(ma.fields.Nested(ProblemSchema), required=True,
+                              metadata={"description": "candidate groups no user belongs to yet"})
 
 
 class UploadSchema(ma.Schema):

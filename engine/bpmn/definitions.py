@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,7 @@ class DeployResult:
     previous: int | None = None  # the version that was current before this deploy made this one current
     current: int = 0  # the version new instances start on after the deploy
     moved_from: str | None = None  # the file that defined the process before, when it moved to a new one
+    warnings: list[dict[str, str | None]] = field(default_factory=list)  # {file, element_id, message}
 
 
 @dataclass
@@ -174,6 +175,7 @@ class Definitions:
             if needed & combined.new_names:
                 result = self._version(session, pid, model, needed, checked, actor, now)
                 result.moved_from = combined.moved.get(pid)
+                result.warnings = lifecycle.note_groups(session, model, checked.model_file[pid])
                 results.append(result)
         currents = lifecycle.current_versions(session, {r.process_key for r in results})
         for result in results:

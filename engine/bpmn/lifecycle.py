@@ -14,7 +14,9 @@ from lxml import etree
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from engine.bpmn.model import ProcessModel
 from engine.errors import Conflict, NotFound
+from engine.store import groups
 from engine.store.models import ProcessChange, ProcessHead, ProcessVersion
 from engine.store.prepared import Prepared
 
@@ -88,6 +90,17 @@ def make_current(session: Session, row: ProcessVersion, actor: str, now: datetim
         head.version_id, head.updated_at, head.updated_by = row.id, now, actor
     record(session, row, action, actor, now, before)
     return before
+
+
+def note_groups(session: Session, model: ProcessModel, file: str) -> list[dict[str, str | None]]:
+    """Record the candidate groups the process uses (so they are known groups) and warn, as
+    `{file, element_id, message}`, about each group no user belongs to: its tasks would wait unseen."""
+    used = {el.id: el.candidate_groups for el in model.elements.values() if el.candidate_groups}
+    named = {g for gs in used.values() for g in gs}
+    groups.record_uses(session, model.id, named)
+    empty = set(groups.without_members(session, named))
+    return [{"file": file, "element_id": element_id, "message": f"no user is in candidate group {group!r}"}
+            for element_id, gs in sorted(used.items()) for group in gs if group in empty]
 
 
 def record(session: Session, row: ProcessVersion, action: str, actor: str, now: datetime,
