@@ -15,7 +15,7 @@ from pathlib import Path
 from engine.errors import DefinitionInvalid, EngineError, InvalidInput
 from engine.logs import configure as configure_logging
 
-from . import cli_audit, cli_process, cli_users, deploying
+from . import cli_audit, cli_process, cli_users, deploying, serve_clock
 from . import serve as serving
 from .compose import product_service
 
@@ -79,9 +79,13 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
     p.add_argument("--tokens-file", help="with --demo: also write the token lines to this file (mode 600)")
     p.add_argument("--clock", choices=("system", "manual"), default="system",
                    help="manual: a simulation clock moved with POST /api/v1/clock")
-    p.add_argument("--clock-start", help="with --clock manual: the start time, ISO 8601 with offset")
+    p.add_argument("--clock-start", help="with --clock manual: the start time, ISO 8601 with offset; by "
+                   "default the simulation resumes where it stopped (never before the last event)")
     p.set_defaults(func=serving.serve)
-    w = sub.add_parser("worker", help="fire timers only (no HTTP), for a second process on PostgreSQL")
+    w = sub.add_parser("worker", help="fire timers, deliver the outbox (no HTTP); beside serve on PostgreSQL")
+    w.add_argument("--clock", choices=("system", "manual"), default=None,
+                   help="default: the database's own, refusing a simulation; manual: follow the simulated "
+                        "time a `serve --clock manual` moves")
     w.set_defaults(func=serving.worker)
 
 
@@ -101,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_users.add_parser(sub)
     cli_process.add_parser(sub)
     cli_audit.add_parser(sub)
+    serve_clock.add_parser(sub)
     _add_verbose(parser, argparse.SUPPRESS)
     return parser
 

@@ -15,13 +15,13 @@ import time
 from datetime import datetime
 from typing import IO, Any
 
-from engine import Settings, users
+from engine import Settings, clock_state, users
 from engine.clock import ManualClock, SystemClock
 from engine.errors import DefinitionInvalid
 from engine.logs import configure as configure_logging
 from engine.service import Service, default_database_url
 
-from . import demo, exclusive
+from . import demo, exclusive, serve_clock
 from .app import create_app
 from .compose import product_service
 
@@ -32,19 +32,10 @@ def settings_from_env() -> Settings:
     return Settings.from_env(os.environ)
 
 
-def _manual_clock(start: str | None) -> ManualClock:
-    if not start:
-        # Rehearsals start from the real present so that working calendars and dates look familiar.
-        return ManualClock(SystemClock().now().replace(microsecond=0))
-    moment = datetime.fromisoformat(start)
-    if moment.tzinfo is None:
-        raise SystemExit("--clock-start needs an offset, e.g. 2026-09-30T09:00:00+08:00")
-    return ManualClock(moment)
-
-
-def _prepare(args: argparse.Namespace, manual: bool) -> Service:
-    clock = _manual_clock(getattr(args, "clock_start", None)) if manual else None
-    service = product_service(clock=clock, settings=settings_from_env())
+def _prepare(args: argparse.Namespace, command: str) -> Service:
+    mode = getattr(args, "clock", None)
+    service = product_service(clock=serve_clock.clock_for(command, mode), settings=settings_from_env())
+    serve_clock.settle(service, command, mode, getattr(args, "clock_start", None))
     try:
         deployed = service.deploy_processes()
     except DefinitionInvalid as exc:
@@ -78,7 +69,7 @@ def serve(args: argparse.Namespace) -> int:
     manual = args.clock == "manual"
     workers = _worker_count(args, manual)
     lock = _claim(args.host, args.port)  # before anything is written: a refused server changes nothing
-    service = _prepare(args, manual)
+    service = _prepare(args, "serve")
     try:
         if args.demo:
             _print_demo_tokens(service, args.tokens_file)
@@ -164,8 +155,13 @@ def worker_app() -> Any:
     manual = options.get("clock") == "manual"
     clock = ManualClock(datetime.fromisoformat(options["clock_start"])) if manual else None
     service = product_service(clock=clock, settings=settings_from_env())
+    if clock is not None:
+        store = service.store  # every move is saved: a restart resumes the simulation there
+        clock.on_move = lambda now: clock_state.save(store, clock_state.SIMULATION, now, SystemClock().now())
     app = create_app({"WEIBAO_SERVICE": service, "WEIBAO_MANUAL_CLOCK": manual})
-    service.start_scheduler()
+    # One process serves a SQLite file (the lock), so no worker can deliver next to it: serve does.
+    deliver = service.settings.deliver_outbox
+    service.start_scheduler(deliver_outbox=service.store.is_sqlite if deliver is None else deliver)
     return app
 
 
@@ -186,7 +182,7 @@ def worker(args: argparse.Namespace) -> int:
     except exclusive.Refused as exc:
         print(f"weibao worker: {exc}", file=sys.stderr)
         return 1
-    service = _prepare(args, manual=False)
+    service = _prepare(args, "worker")
     stopped = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopped.set())

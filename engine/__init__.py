@@ -27,7 +27,7 @@ from engine.errors import (
 )
 from engine.service import Service, build_service, default_database_url
 from engine.settings import Settings
-from engine.store import groups, queries, users, worklist
+from engine.store import clock_state, groups, queries, users, worklist
 from engine.store.gauges import Gauges, read_gauges
 from engine.store.paging import Scope
 from engine.store.sessions import Store
@@ -38,5 +38,6 @@ __all__ = [
     "SYSTEM", "Actor", "CalendarDataMissing", "Clock", "Conflict", "DefinitionInvalid", "DeliveryError",
     "EngineError", "Forbidden", "HandlerError", "InvalidInput", "ManualClock", "NotFound",
     "ReadConnection", "ScriptError", "Scope", "Service", "Settings", "Store", "SystemClock", "build_service",
-    "default_database_url", "Gauges", "read_gauges", "groups", "policy", "queries", "users", "worklist",
+    "default_database_url", "Gauges", "read_gauges", "clock_state", "groups", "policy", "queries", "users",
+    "worklist",
 ]

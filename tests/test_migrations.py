@@ -19,8 +19,8 @@ from .engine_support import ENGINEER, TEST_HANDLERS, deploy, the_task
 HEAD = ScriptDirectory.from_config(config_for(None)).get_current_head()
 
 
-def test_the_newest_revision_is_groups() -> None:
-    assert HEAD == "0007"  # a new migration must be added to the tests that upgrade old schemas
+def test_the_newest_revision_is_the_engine_clock() -> None:
+    assert HEAD == "0008"  # a new migration must be added to the tests that upgrade old schemas
 
 
 def test_processes_deployed_before_the_lifecycle_keep_their_newest_version_current(db_url):
