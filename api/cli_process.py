@@ -84,6 +84,22 @@ def _act(act: str, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migration_plan(args: argparse.Namespace) -> int:
+    """Exit status 1 when some instance could not move, so a script can stop before a rollout."""
+    service = _service()
+    try:
+        found = service.runtime.versions.migration_plan(args.key, args.source, args.target,
+                                                        _actor(service, args.as_user), args.instance)
+    finally:
+        service.close()
+    for m in found:
+        print(f"{m['instance_id']}\t{'moves' if m['movable'] else 'stays'}\t{'; '.join(m['reasons']) or '-'}")
+    movable = sum(1 for m in found if m["movable"])
+    print(f"{movable} of {len(found)} running instance(s) of {args.key} v{args.source} can move to "
+          f"v{args.target}")
+    return 0 if movable == len(found) else 1
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     group = sub.add_parser("process", help="deployed processes and their versions").add_subparsers(
         dest="process_command", required=True)
@@ -94,6 +110,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     changes = group.add_parser("changes", help="who deployed, activated, suspended or resumed what, when")
     changes.add_argument("key")
     changes.set_defaults(func=cmd_changes)
+    plan = group.add_parser("migration-plan", help="dry run: could each running instance of SOURCE move "
+                                                   "to TARGET, and why not")
+    plan.add_argument("key")
+    plan.add_argument("source", type=lambda v: int(v.lstrip("v")))
+    plan.add_argument("target", type=lambda v: int(v.lstrip("v")))
+    plan.add_argument("--instance", help="one instance only")
+    plan.add_argument("--as", dest="as_user", help="act as this user (must be a process owner)")
+    plan.set_defaults(func=cmd_migration_plan)
     helps = {"activate": "make VERSION the one new instances start on (roll back or forward)",
              "suspend": "VERSION starts no new instances; running ones go on",
              "resume": "undo a suspension"}

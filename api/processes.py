@@ -14,7 +14,7 @@ from engine.errors import InvalidInput, NotFound
 
 from . import auth, deploying
 from .context import weibao
-from .schemas import FormFieldSchema, PageArgs, Timestamp, page_of
+from .schemas import FormFieldSchema, PageArgs, Text, Timestamp, page_of
 from .strict_json import Blueprint
 
 blp = Blueprint("processes", __name__, url_prefix="/api/v1/processes", description="Deployed processes")
@@ -95,6 +95,26 @@ class XmlArgs(ma.Schema):
                                 metadata={"description": "the current version when absent"})
 
 
+class MovableSchema(ma.Schema):
+    instance_id = ma.fields.String(required=True)
+    movable = ma.fields.Boolean(required=True)
+    reasons = ma.fields.List(ma.fields.String(), required=True,
+                             metadata={"description": "why it cannot move"})
+    elements = ma.fields.List(ma.fields.String(), required=True, metadata={"description": "where it waits"})
+
+
+class MigrationPlanSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(MovableSchema), required=True)
+    total = ma.fields.Integer(required=True)
+    movable = ma.fields.Integer(required=True, metadata={"description": "instances that could move"})
+
+
+class MigrationArgs(PageArgs):
+    to = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1),
+                           metadata={"description": "the target version"})
+    instance = Text(max_length=36, metadata={"description": "one instance only"})
+
+
 ProcessPage = page_of(ProcessSchema, "ProcessPage")
 VersionPage = page_of(VersionSchema, "VersionPage")
 ChangePage = page_of(ChangeSchema, "ChangePage")
@@ -152,6 +172,20 @@ def _changed(act: str, key: str, version: int) -> Any:
     who = auth.require_role("process_owner")
     changed = getattr(weibao().service.runtime.versions, act)(key, version, who)
     return deploying.changed_dict(changed, act)
+
+
+@blp.route("/<key>/versions/<int(min=1, max=2147483647):version>/migration")
+@blp.arguments(MigrationArgs(), location="query")
+@blp.response(200, MigrationPlanSchema)
+def migration_plan(args: dict[str, Any], key: str, version: int) -> Any:
+    """Dry run (process owners): could each running instance of this version move to version `to`, and
+    if not, why (an active token on an element the target lacks, a changed form of an open task)."""
+    who = auth.require_role("process_owner")
+    versions = weibao().service.runtime.versions
+    found = versions.migration_plan(key, version, args["to"], who, args.get("instance"))
+    start = (args["page"] - 1) * args["per_page"]
+    return {"items": found[start:start + args["per_page"]], "total": len(found),
+            "movable": sum(1 for m in found if m["movable"])}
 
 
 @blp.route("/<key>/versions/<int(min=1, max=2147483647):version>/activate", methods=["POST"])

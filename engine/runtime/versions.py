@@ -19,7 +19,7 @@ from engine.bpmn import lifecycle
 from engine.bpmn.definitions import Definitions, DeployResult
 from engine.clock import Clock
 from engine.errors import Conflict
-from engine.runtime import schedules
+from engine.runtime import migration, schedules
 from engine.store.models import Instance, ProcessChange, ProcessHead, ProcessVersion
 from engine.store.sessions import Store
 
@@ -85,6 +85,15 @@ class Versions:
                                .where(ProcessVersion.process_key == key)).all()
         return {r.version: {"current": r.id == head, "suspended": r.suspended_at is not None,
                             "running": int(running.get(r.id, 0))} for r in rows}
+
+    def migration_plan(self, key: str, from_version: int, to_version: int, actor: Actor,
+                       instance_id: str | None = None) -> list[dict[str, Any]]:
+        """The dry run of moving instances from one version to another (the move itself is not built)."""
+        policy.require_process_owner(actor)
+        with self.store.read() as session:
+            found = migration.dry_run(self.definitions, self.clock, session, key, from_version, to_version,
+                                      instance_id)
+        return [m.as_dict() for m in found]
 
     @staticmethod
     def changes(session: Session, key: str) -> list[dict[str, Any]]:
