@@ -12,10 +12,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from engine import Store, default_database_url, groups
 from engine.errors import DefinitionInvalid, EngineError, InvalidInput
 from engine.logs import configure as configure_logging
 
-from . import cli_audit, cli_process, cli_users, deploying, serve_clock
+from . import cli_audit, cli_process, cli_users, deploying, exclusive, serve_clock
 from . import serve as serving
 from .compose import product_service
 
@@ -38,7 +39,8 @@ def _print_problems(errors: list[dict]) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Checks the files together, against nothing already deployed: no database is touched."""
+    """Checks the files together, against nothing already deployed; the configured database, if it
+    exists, is only read for its users, to warn about groups nobody is in."""
     service = product_service("sqlite://")
     try:
         problems = service.definitions.validate(_read_files(args.files))
@@ -46,8 +48,29 @@ def cmd_validate(args: argparse.Namespace) -> int:
         service.close()
     _print_problems(problems)
     if not problems:
+        _warn_empty_groups(service.definitions.candidate_groups(_read_files(args.files)))
         print(f"{len(args.files)} file(s) valid", file=sys.stderr)
     return 1 if problems else 0
+
+
+def _warn_empty_groups(used: list[tuple[str, str, str]]) -> None:
+    """Against the configured database's users, when there is one: a group nobody is in is a task
+    nobody sees. Only read, and only if the database exists; a warning, never a refusal."""
+    url = default_database_url()
+    path = exclusive.sqlite_path(url)
+    if url.startswith("sqlite") and (path is None or not path.exists()):
+        return
+    store = Store(url)
+    try:
+        empty = set(groups.empty(store, {group for _, _, group in used}))
+    except Exception:  # no schema yet, or unreachable: there are no users to compare with
+        return
+    finally:
+        store.dispose()
+    for file, element_id, group in used:
+        if group in empty:
+            print(f"weibao: warning: {file}: {element_id}: no user is in candidate group {group!r}",
+                  file=sys.stderr)
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:

@@ -172,3 +172,18 @@ def test_process_versions_rollback_and_suspension(db: str, files: dict[str, Path
     changes = [line.split("\t")[1:] for line in capsys.readouterr().out.splitlines()]
     assert changes == [["v1", "deployed", "cli"], ["v2", "deployed", "cli", "(was v1)"],
                        ["v1", "activated", "cli", "(was v2)"], ["v2", "suspended", "cli"]]
+
+
+def test_validate_warns_about_groups_nobody_in_the_database_is_in(db: str, files: dict[str, Path],
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(files["confirm"])]) == 0  # no database yet: nothing to compare with
+    assert "warning" not in capsys.readouterr().err
+    assert main(["user", "add", "li.wei", "--groups", "duty_engineer"]) == 0
+    capsys.readouterr()
+    assert main(["validate", str(files["confirm"])]) == 0  # a warning, not a refusal
+    assert "weibao: warning: confirm.bpmn: Close: no user is in candidate group 'service_desk'" \
+        in capsys.readouterr().err
+    assert main(["user", "add", "wang", "--groups", "service_desk"]) == 0
+    capsys.readouterr()
+    assert main(["validate", str(files["confirm"])]) == 0
+    assert "warning" not in capsys.readouterr().err

@@ -118,6 +118,12 @@ class Definitions:
         with self.store.read() as session:
             return self._combine(session, files).checked.errors
 
+    def candidate_groups(self, files: list[tuple[str, bytes]]) -> list[tuple[str, str, str]]:
+        """(file, element_id, group) for every candidate group the files' user tasks name."""
+        checked = check([Source(Path(n).name, c) for n, c in files], self.topics, strict_ids=set())
+        return [(checked.model_file[pid], el.id, group) for pid, model in checked.models.items()
+                for el in model.elements.values() for group in el.candidate_groups]
+
     @staticmethod
     def _heads(session: Session) -> dict[str, str]:
         return {head.name: head.hash for head in session.scalars(select(FileHead))}

@@ -100,3 +100,9 @@ def without_members(session: Session, groups: Iterable[str]) -> list[str]:
 
     taken = {g for row in session.scalars(select(User.groups)) for g in row}
     return sorted(set(groups) - taken)
+
+
+def empty(store: Store, names: Iterable[str]) -> list[str]:
+    """Which of `names` no user belongs to."""
+    with store.read() as session:
+        return without_members(session, names)
