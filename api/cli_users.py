@@ -11,7 +11,7 @@ import argparse
 import getpass
 import sys
 
-from engine import Store, ensure_schema, passwords, users
+from engine import Store, ensure_schema, groups, passwords, users
 from engine.clock import SystemClock
 from engine.service import default_database_url
 
@@ -107,11 +107,41 @@ def cmd_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_groups(args: argparse.Namespace) -> int:
+    store = _store()
+    try:
+        if args.group_command == "add":
+            rows = [groups.add(store, SystemClock(), args.name, args.actor)]
+        else:
+            rows = groups.overview(store, getattr(args, "name", None))
+    finally:
+        store.dispose()
+    for row in rows:
+        used_by = ",".join(row["processes"]) or "-"
+        print(f"{row['name']}\t{row['defined_by']}\t{row['members']} member(s)\t{used_by}")
+    return 0
+
+
+def _group_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    group = sub.add_parser("group", help="candidate groups: list, show, add").add_subparsers(
+        dest="group_command", required=True)
+    group.add_parser("list", help="known groups: origin, members, processes using them").set_defaults(
+        func=cmd_groups)
+    show = group.add_parser("show", help="one group")
+    show.add_argument("name")
+    show.set_defaults(func=cmd_groups)
+    add = group.add_parser("add", help="define a group no diagram names yet, so users can join it")
+    add.add_argument("name")
+    add.add_argument("--actor", default="cli", help="recorded as the one who added it")
+    add.set_defaults(func=cmd_groups)
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    _group_parser(sub)
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
     add = user.add_parser("add", help="create a user and print their token (shown once)")
     add.add_argument("name")
-    add.add_argument("--groups", default="", help="comma-separated candidate groups")
+    add.add_argument("--groups", default="", help="comma-separated known groups (`weibao group list`)")
     add.add_argument("--roles", default="", help="comma-separated: process_owner, auditor, admin")
     add.set_defaults(func=cmd_add)
     tok = user.add_parser("token", help="issue an additional token for an existing user")

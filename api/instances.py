@@ -28,6 +28,9 @@ class StartSchema(ma.Schema):
     data = ma.fields.Dict(keys=ma.fields.String(), load_default=dict,
                           metadata={"description": "the start form's fields"})
     business_key = Text(max_length=255, allow_none=True, load_default=None)
+    version = ma.fields.Integer(allow_none=True, load_default=None,
+                                validate=validate.Range(min=1, max=2**31 - 1),
+                                metadata={"description": "a deployed version; the current one when absent"})
 
 
 class InstanceListArgs(PageArgs):
@@ -72,7 +75,8 @@ _NEXT = {
                                                           "description": "the new instance"}})
 @blp.doc(responses={"201": {"links": _NEXT}})
 def start(body: dict[str, Any]) -> Any:
-    """Start an instance of the newest version of a process, with its start-form data."""
+    """Start an instance of the current version of a process (or the one named), with its start-form data.
+    A suspended version is 409."""
     who = auth.require_writer()
     runtime, scope = weibao().service.runtime, auth.scope()
 
@@ -84,10 +88,11 @@ def start(body: dict[str, Any]) -> Any:
 
     try:
         instance_id, detail = runtime.start_then(read_back, body["process"], body["data"], who,
-                                                 body["business_key"])
+                                                 body["business_key"], version=body["version"])
     except NotFound as exc:
         # The process is named in the body: an unknown one is bad input, not a missing resource.
-        raise InvalidInput(exc.message, details={"fields": {"process": "is not a deployed process"}}) from exc
+        field = "version" if body["version"] is not None and "version" in exc.message else "process"
+        raise InvalidInput(exc.message, details={"fields": {field: f"is not a deployed {field}"}}) from exc
     location = url_for("instances.get_instance", instance_id=instance_id)
     return detail or _detail(instance_id), 201, {"Location": location}
 

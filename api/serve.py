@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -13,15 +14,15 @@ import sys
 import threading
 import time
 from datetime import datetime
-from typing import Any
+from typing import IO, Any
 
-from engine import Settings, users
+from engine import Settings, clock_state, users
 from engine.clock import ManualClock, SystemClock
 from engine.errors import DefinitionInvalid
 from engine.logs import configure as configure_logging
-from engine.service import Service
+from engine.service import Service, default_database_url
 
-from . import demo
+from . import demo, exclusive, serve_clock
 from .app import create_app
 from .compose import product_service
 
@@ -32,19 +33,10 @@ def settings_from_env() -> Settings:
     return Settings.from_env(os.environ)
 
 
-def _manual_clock(start: str | None) -> ManualClock:
-    if not start:
-        # Rehearsals start from the real present so that working calendars and dates look familiar.
-        return ManualClock(SystemClock().now().replace(microsecond=0))
-    moment = datetime.fromisoformat(start)
-    if moment.tzinfo is None:
-        raise SystemExit("--clock-start needs an offset, e.g. 2026-09-30T09:00:00+08:00")
-    return ManualClock(moment)
-
-
-def _prepare(args: argparse.Namespace, manual: bool) -> Service:
-    clock = _manual_clock(getattr(args, "clock_start", None)) if manual else None
-    service = product_service(clock=clock, settings=settings_from_env())
+def _prepare(args: argparse.Namespace, command: str) -> Service:
+    mode = getattr(args, "clock", None)
+    service = product_service(clock=serve_clock.clock_for(command, mode), settings=settings_from_env())
+    serve_clock.settle(service, command, mode, getattr(args, "clock_start", None))
     try:
         deployed = service.deploy_processes()
     except DefinitionInvalid as exc:
@@ -79,7 +71,8 @@ def serve(args: argparse.Namespace) -> int:
 
     manual = args.clock == "manual"
     workers = _worker_count(args, manual)
-    service = _prepare(args, manual)
+    lock = _claim(args.host, args.port)  # before anything is written: a refused server changes nothing
+    service = _prepare(args, "serve")
     try:
         if args.demo:
             _print_demo_tokens(service, args.tokens_file)
@@ -87,7 +80,8 @@ def serve(args: argparse.Namespace) -> int:
         secret = service.settings.secret_key or secrets.token_urlsafe(32)
         os.environ[WORKER_OPTIONS] = json.dumps({
             "clock": args.clock, "clock_start": service.clock.now().isoformat() if manual else None,
-            "parent": os.getpid(), "secret": secret})
+            "parent": os.getpid(), "secret": secret, "lock_fd": lock.fileno() if lock else None,
+            "verbose": bool(getattr(args, "verbose", False))})
     finally:
         service.close()  # the workers open their own connections: none may cross a fork
     port = args.port or _free_port(args.host)
@@ -100,6 +94,17 @@ def serve(args: argparse.Namespace) -> int:
     server.on_startup(lambda: _announce_from_child(args.host, port, line))
     server.serve()
     return 0
+
+
+def _claim(host: str, port: int) -> IO[str] | None:
+    """The database lock (SQLite), held open until the server ends, after checking the port is free."""
+    try:
+        if port:
+            exclusive.check_port_free(host, port)
+        return exclusive.lock_database(default_database_url())
+    except exclusive.Refused as exc:
+        print(f"weibao serve: {exc}", file=sys.stderr)
+        raise SystemExit(1) from exc
 
 
 def _announce_from_child(host: str, port: int, line: str) -> None:
@@ -149,13 +154,22 @@ def worker_app() -> Any:
     """The WSGI app of one granian worker process: its own service, scheduler and connections."""
     options = json.loads(os.environ.get(WORKER_OPTIONS) or "{}")
     _die_with_parent(options.get("parent"))
-    configure_logging()
+    if options.get("lock_fd") is not None:
+        # The parent holds the lock; a copy here would keep it for a moment after the parent is killed.
+        with contextlib.suppress(OSError):
+            os.close(options["lock_fd"])
+    configure_logging(verbose=bool(options.get("verbose")))
     manual = options.get("clock") == "manual"
     clock = ManualClock(datetime.fromisoformat(options["clock_start"])) if manual else None
     service = product_service(clock=clock, settings=settings_from_env())
+    if clock is not None:
+        store = service.store  # every move is saved: a restart resumes the simulation there
+        clock.on_move = lambda now: clock_state.save(store, clock_state.SIMULATION, now, SystemClock().now())
     app = create_app({"WEIBAO_SERVICE": service, "WEIBAO_MANUAL_CLOCK": manual,
                       "SECRET_KEY": options.get("secret") or service.settings.secret_key or None})
-    service.start_scheduler()
+    # One process serves a SQLite file (the lock), so no worker can deliver next to it: serve does.
+    deliver = service.settings.deliver_outbox
+    service.start_scheduler(deliver_outbox=service.store.is_sqlite if deliver is None else deliver)
     return app
 
 
@@ -171,7 +185,12 @@ def _die_with_parent(parent: int | None) -> None:
 
 
 def worker(args: argparse.Namespace) -> int:
-    service = _prepare(args, manual=False)
+    try:
+        lock = exclusive.lock_database(default_database_url())  # noqa: F841 - held while the worker runs
+    except exclusive.Refused as exc:
+        print(f"weibao worker: {exc}", file=sys.stderr)
+        return 1
+    service = _prepare(args, "worker")
     stopped = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopped.set())

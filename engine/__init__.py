@@ -28,7 +28,7 @@ from engine.errors import (
 from engine.service import Service, build_service, default_database_url
 from engine.settings import Settings
 from engine.sla.provisional import calendar_warnings
-from engine.store import passwords, queries, users, worklist
+from engine.store import clock_state, groups, passwords, queries, users, worklist
 from engine.store.gauges import Gauges, read_gauges
 from engine.store.paging import Scope
 from engine.store.sessions import Store
@@ -39,6 +39,6 @@ __all__ = [
     "SYSTEM", "Actor", "CalendarDataMissing", "Clock", "Conflict", "DefinitionInvalid", "DeliveryError",
     "EngineError", "Forbidden", "HandlerError", "InvalidInput", "ManualClock", "NotFound",
     "calendar_warnings", "ReadConnection", "ScriptError", "Scope", "Service", "Settings", "Store",
-    "SystemClock", "build_service", "default_database_url", "Gauges", "read_gauges", "passwords", "policy",
-    "queries", "users", "worklist",
+    "SystemClock", "build_service", "default_database_url", "Gauges", "read_gauges", "clock_state", "groups",
+    "passwords", "policy", "queries", "users", "worklist",
 ]

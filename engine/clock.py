@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -34,6 +34,8 @@ class ManualClock:
             raise ValueError("ManualClock needs a timezone-aware start time")
         self._now = start.astimezone(UTC)
         self._lock = threading.Lock()
+        # Told the new time after each move: `serve --clock manual` saves it, so a restart resumes there.
+        self.on_move: Callable[[datetime], None] | None = None
 
     def now(self) -> datetime:
         with self._lock:
@@ -44,14 +46,21 @@ class ManualClock:
             raise ValueError("clock time must be timezone-aware")
         with self._lock:
             self._now = moment.astimezone(UTC)
-            return self._now
+            now = self._now
+        return self._moved(now)
 
     def advance(self, delta: timedelta) -> datetime:
         if delta < timedelta(0):
             raise ValueError("the clock does not move backwards")
         with self._lock:
             self._now = self._now + delta
-            return self._now
+            now = self._now
+        return self._moved(now)
+
+    def _moved(self, now: datetime) -> datetime:
+        if self.on_move is not None:
+            self.on_move(now)
+        return now
 
 
 _current: contextvars.ContextVar[Clock | None] = contextvars.ContextVar("weibao_clock", default=None)

@@ -41,8 +41,11 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
-def configure(fmt: str | None = None, level: int = logging.INFO) -> None:
-    """`WEIBAO_LOG_FORMAT=text` for people at a terminal; JSON otherwise, for log collectors."""
+def configure(fmt: str | None = None, level: int = logging.INFO, verbose: bool = True) -> None:
+    """`WEIBAO_LOG_FORMAT=text` for people at a terminal; JSON otherwise, for log collectors.
+
+    Not `verbose`, only warnings and errors get through: a one-shot command's standard error is read by
+    a person, who wants the one line that went wrong rather than the schema check before it."""
     fmt = fmt or os.environ.get("WEIBAO_LOG_FORMAT", "json")
     handler = _StderrHandler()
     if fmt == "text":
@@ -51,8 +54,10 @@ def configure(fmt: str | None = None, level: int = logging.INFO) -> None:
         handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level)
+    root.setLevel(level if verbose else max(level, logging.WARNING))
     # SpiffWorkflow logs every task state change at INFO.
     logging.getLogger("spiff").setLevel(logging.WARNING)
     # A tick that outlasts the interval is skipped and picked up by the next one; not worth a line each.
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
+    # Alembic announces its dialect and each revision it checks at INFO, on every start.
+    logging.getLogger("alembic").setLevel(logging.INFO if verbose else logging.WARNING)

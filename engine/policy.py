@@ -97,3 +97,8 @@ def require_staff(actor: Actor) -> Actor:
     if customer_scope(actor) is not None:
         raise Forbidden(f"{actor.name} is a customer and sees only their own instances")
     return actor
+
+
+def require_process_owner(actor: Actor) -> Actor:
+    """Deploy, activate, suspend or resume a process version."""
+    return require_role(actor, "process_owner")

@@ -22,7 +22,7 @@ _BOOLS = frozenset({"deliver_outbox", "smtp_tls"})
 @dataclass(frozen=True)
 class Settings:
     processes_dir: str | None = None
-    deliver_outbox: bool | None = None  # None: the command decides (the worker delivers, serve does not)
+    deliver_outbox: bool | None = None  # None: the command decides (the worker, and serve on SQLite)
     timer_interval: float = 1.0
     token_cache_seconds: float = 5.0
     token_days: float = 30.0  # a new token's lifetime, on the wall clock

@@ -3,7 +3,7 @@
 A service with the product handlers and the seed processes deployed, the people of the seed roles as
 actors (non-admin: the engine checks their candidate groups and the assignee), and readers for what
 each step leaves in the store: events, open tasks, SLA clocks, pending timers, outbox, records and
-linked instances. Figures come from /work/shared/seeds/00N_*.txt through processes/sla_targets.dmn.
+linked instances. Figures come from ../shared/seeds/00N_*.txt through processes/sla_targets.dmn.
 """
 
 from __future__ import annotations

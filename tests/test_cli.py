@@ -67,8 +67,9 @@ def test_validate_reports_unreadable_files(tmp_path: Path, capsys: pytest.Captur
 def test_deploy_creates_then_keeps_versions(db: str, files: dict[str, Path],
                                             capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["deploy", str(files["confirm"])]) == 0
-    process, version, state, content_hash = capsys.readouterr().out.strip().split("\t")
+    process, version, state, content_hash, current = capsys.readouterr().out.strip().split("\t")
     assert (process, version, state, len(content_hash)) == ("confirm", "v1", "created", 64)
+    assert current == "current v1"
     assert main(["deploy", str(files["confirm"])]) == 0
     assert capsys.readouterr().out.strip().split("\t")[:3] == ["confirm", "v1", "unchanged"]
     assert main(["deploy", str(files["broken"])]) == 1
@@ -120,3 +121,69 @@ def test_installed_command_honours_the_database_url(sqlite_url: str) -> None:
     assert done.stdout == token + "\n"
     actor = actor_of(sqlite_url, token)
     assert actor is not None and actor.is_admin
+
+
+def test_commands_are_quiet_unless_verbose(db: str, files: dict[str, Path],
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    # The first command creates the schema: before, alembic announced it in about ten lines.
+    assert main(["deploy", str(files["confirm"])]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        "weibao: confirm v1 created; new instances start on it",
+        "weibao: warning: confirm.bpmn: Close: no user is in candidate group 'service_desk'"]
+    assert main(["deploy", "--verbose", str(files["confirm"])]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    loggers = {json.loads(line)["logger"] for line in lines if not line.startswith("weibao: ")}
+    assert "alembic.runtime.migration" in loggers
+    assert main(["-v", "deploy", str(files["confirm"])]) == 0  # before the command as well
+    assert "alembic.runtime.migration" in capsys.readouterr().err
+    # Errors still reach standard error without the flag.
+    assert main(["deploy", str(files["broken"])]) == 1
+    assert "Nobody" in capsys.readouterr().out
+
+
+def test_process_versions_rollback_and_suspension(db: str, files: dict[str, Path], tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    v2 = tmp_path / "confirm_2026.bpmn"  # the process moves to a new file name: its next version
+    v2.write_bytes(MESSAGE_BPMN.replace(b'name="Confirm"', b'name="Confirm v2"'))
+    assert main(["deploy", str(files["confirm"])]) == 0
+    assert main(["deploy", str(v2)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[-1].split("\t")[1:] == ["v2", "created", captured.out.split()[-3],
+                                                             "current v2"]
+    assert "confirm was defined in confirm.bpmn before, this file replaces it" in captured.err
+    assert main(["deploy", str(files["confirm"])]) == 0  # known content: reported, nothing changes
+    captured = capsys.readouterr()
+    assert captured.out.split("\t")[1:3] == ["v1", "unchanged"] and captured.out.endswith("current v2\n")
+    assert "activate v1 to roll back to it" in captured.err
+
+    assert main(["user", "add", "li.wei", "--groups", "duty_engineer"]) == 0
+    assert main(["process", "activate", "confirm", "v1", "--as", "li.wei"]) == 1
+    assert "li.wei may not do this" in capsys.readouterr().err
+    assert main(["process", "activate", "confirm", "1"]) == 0
+    assert capsys.readouterr().out == "confirm v1 is current: new instances start on it (was v2)\n"
+    assert main(["process", "suspend", "confirm", "2"]) == 0
+    capsys.readouterr()
+    assert main(["process", "versions", "confirm"]) == 0
+    rows = [line.split("\t")[:3] for line in capsys.readouterr().out.splitlines()]
+    assert rows == [["v2", "-,suspended", "running 0"], ["v1", "current", "running 0"]]
+    assert main(["process", "list"]) == 0
+    assert capsys.readouterr().out == "confirm\tv1\tConfirm\n"
+    assert main(["process", "changes", "confirm"]) == 0
+    changes = [line.split("\t")[1:] for line in capsys.readouterr().out.splitlines()]
+    assert changes == [["v1", "deployed", "cli"], ["v2", "deployed", "cli", "(was v1)"],
+                       ["v1", "activated", "cli", "(was v2)"], ["v2", "suspended", "cli"]]
+
+
+def test_validate_warns_about_groups_nobody_in_the_database_is_in(db: str, files: dict[str, Path],
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(files["confirm"])]) == 0  # no database yet: nothing to compare with
+    assert "warning" not in capsys.readouterr().err
+    assert main(["user", "add", "li.wei", "--groups", "duty_engineer"]) == 0
+    capsys.readouterr()
+    assert main(["validate", str(files["confirm"])]) == 0  # a warning, not a refusal
+    assert "weibao: warning: confirm.bpmn: Close: no user is in candidate group 'service_desk'" \
+        in capsys.readouterr().err
+    assert main(["user", "add", "wang", "--groups", "service_desk"]) == 0
+    capsys.readouterr()
+    assert main(["validate", str(files["confirm"])]) == 0
+    assert "warning" not in capsys.readouterr().err

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from engine.store.models import Instance, PendingTimer
 
 from .conftest import make_service
-from .engine_support import ENGINEER, TEST_HANDLERS, deploy, events, the_task, types
+from .engine_support import DATA, ENGINEER, TEST_HANDLERS, deploy, events, the_task, types
 
 
 def test_boundary_timer_fires_by_moving_the_clock(engine_service, clock):
@@ -78,3 +78,32 @@ def test_timer_start_event_starts_instances_on_schedule(engine_service, clock):
         (next_due,) = s.scalars(select(PendingTimer.due_at).where(PendingTimer.kind == "start")).all()
     assert [r.data["scheduled_at"][:10] for r in started] == ["2026-03-25", "2026-04-25"]
     assert next_due == datetime(2026, 5, 25, 1, 0, tzinfo=UTC)
+
+
+def _start_due(service) -> list[datetime]:
+    with service.store.read() as s:
+        return list(s.scalars(select(PendingTimer.due_at).where(PendingTimer.kind == "start")))
+
+
+def test_a_start_timer_follows_the_current_version_and_skips_while_suspended(engine_service, clock):
+    from engine.actor import Actor
+
+    owner = Actor("olga", roles=frozenset({"process_owner"}))
+    deploy(engine_service, "signals.bpmn")
+    v2 = (DATA / "signals.bpmn").read_bytes().replace(b"R/2026-03-25T09:00", b"R/2026-03-10T09:00")
+    engine_service.runtime.deploy([("signals.bpmn", v2)])
+    assert _start_due(engine_service) == [datetime(2026, 3, 10, 1, 0, tzinfo=UTC)]
+    versions = engine_service.runtime.versions
+    assert versions.activate("monthly", 1, owner).previous == 2
+    assert _start_due(engine_service) == [datetime(2026, 3, 25, 1, 0, tzinfo=UTC)]
+
+    versions.suspend("monthly", 1, owner)
+    clock.set(datetime(2026, 3, 25, 1, 0, 1, tzinfo=UTC))
+    engine_service.runtime.fire_due_timers()
+    assert _start_due(engine_service) == [datetime(2026, 4, 25, 1, 0, tzinfo=UTC)]  # skipped, still scheduled
+    versions.resume("monthly", 1, owner)
+    clock.set(datetime(2026, 4, 25, 1, 0, 1, tzinfo=UTC))
+    engine_service.runtime.fire_due_timers()
+    with engine_service.store.read() as s:
+        started = s.scalars(select(Instance.data).where(Instance.process_key == "monthly")).all()
+    assert [d["scheduled_at"][:10] for d in started] == ["2026-04-25"]

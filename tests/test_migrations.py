@@ -19,8 +19,8 @@ from .engine_support import ENGINEER, TEST_HANDLERS, deploy, the_task
 HEAD = ScriptDirectory.from_config(config_for(None)).get_current_head()
 
 
-def test_the_newest_revision_is_user_passwords() -> None:
-    assert HEAD == "0007"  # a new migration must be added to the tests that upgrade old schemas
+def test_the_newest_revision_is_the_engine_clock() -> None:
+    assert HEAD == "0010"  # a new migration must be added to the tests that upgrade old schemas
 
 
 def test_users_from_before_passwords_keep_their_tokens_and_may_be_given_one(db_url):
@@ -42,6 +42,26 @@ def test_users_from_before_passwords_keep_their_tokens_and_may_be_given_one(db_u
     assert sign_in(store, "old", "") is None  # no password yet: no console sign-in
     set_password(store, "old", "correct horse")
     assert sign_in(store, "old", "correct horse").groups == {"service_desk"}
+    store.dispose()
+
+
+def test_processes_deployed_before_the_lifecycle_keep_their_newest_version_current(db_url):
+    store = Store(db_url)
+    upgrade_to(store, "0007")
+    at = datetime(2026, 3, 1, tzinfo=UTC).replace(tzinfo=None)
+    with store.engine.begin() as conn:
+        for number, key, version in ((1, "fault_repair", 1), (2, "fault_repair", 2), (3, "inspection", 1)):
+            conn.execute(text("INSERT INTO process_versions (id, process_key, version, name, content_hash, "
+                              "files, deployed_at, deployed_by) "
+                              "VALUES (:id, :key, :v, 'n', :h, '[]', :at, 'x')"),
+                         {"id": number, "key": key, "v": version, "h": f"{number:064d}", "at": at})
+    migrate(store)
+    assert _diff(store) == []
+    with store.engine.connect() as conn:
+        heads = conn.execute(text("SELECT process_key, version_id FROM process_heads ORDER BY 1")).all()
+        assert [tuple(h) for h in heads] == [("fault_repair", 2), ("inspection", 3)]
+        active = text("SELECT COUNT(*) FROM process_versions WHERE suspended_at IS NULL")
+        assert conn.execute(active).scalar() == 3
     store.dispose()
 
 

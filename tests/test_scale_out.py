@@ -59,16 +59,26 @@ def _complete(base: str, token: str, task_id: str) -> int:
 
 def _processes(env: dict[str, str], tmp_path: Path) -> tuple[list[subprocess.Popen[str]], list[str]]:
     commands = [["serve", "--port", "0", "--workers", "2"], ["serve", "--port", "0"], ["worker"]]
-    procs, bases = [], []
-    for n, command in enumerate(commands):
-        log = open(tmp_path / f"process{n}.log", "w")
-        out = subprocess.PIPE if command[0] == "serve" else log
-        proc = subprocess.Popen([*weibao_command(), *command], env=env, stdout=out, stderr=log, text=True)
-        procs.append(proc)
-        if command[0] == "serve":
-            bases.append(_read_startup(proc)[0])
-        else:
-            _wait_for_line(proc, tmp_path / f"process{n}.log", "worker firing timers")
+    procs: list[subprocess.Popen[str]] = []
+    bases: list[str] = []
+    try:
+        for n, command in enumerate(commands):
+            log = open(tmp_path / f"process{n}.log", "w")
+            out = subprocess.PIPE if command[0] == "serve" else log
+            # -v: the worker says it is running in an info line, which the quiet default leaves out
+            proc = subprocess.Popen([*weibao_command(), "-v", *command], env=env, stdout=out, stderr=log,
+                                    text=True)
+            procs.append(proc)
+            if command[0] == "serve":
+                bases.append(_read_startup(proc)[0])
+            else:
+                _wait_for_line(proc, tmp_path / f"process{n}.log", "worker firing timers")
+    except BaseException:
+        # Left running, they would fire other tests' timers on the shared database by the real clock.
+        for proc in procs:
+            proc.kill()
+            proc.wait(timeout=60)
+        raise
     return procs, bases
 
 

@@ -1,6 +1,6 @@
 """SLA clocks through the runtime: start/stop, pauses, warnings, breaches by the scheduler or a later
 operation, sla_due() boundary timers, re-levelling, replay. Every figure cites the seed contract it
-comes from (/work/shared/seeds/00N_*.txt) via processes/sla_targets.dmn."""
+comes from (../shared/seeds/00N_*.txt) via processes/sla_targets.dmn."""
 
 from __future__ import annotations
 

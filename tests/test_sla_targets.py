@@ -1,7 +1,7 @@
 """The SLA target decision table `processes/sla_targets.dmn`, evaluated by SpiffWorkflow's DMN engine.
 
 Every contract figure the table encodes has a case here, citing the seed contract it comes from
-(/work/shared/seeds/00N_*.txt; the seed text wins over DIGEST.md where they differ).
+(../shared/seeds/00N_*.txt; the seed text wins over DIGEST.md where they differ).
 
 How the table is called (the same call a bpmn:businessRuleTask makes):
 

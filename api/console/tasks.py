@@ -131,7 +131,7 @@ def add_routes(blp: Blueprint) -> None:
 def _start_form(key: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     definitions = weibao().service.definitions
     with weibao().service.store.read() as session:
-        latest = definitions.latest(session, key)
+        latest = definitions.current(session, key)  # the version a start begins on
         form = definitions.load(session, latest.id).model.start_form
         return queries.version_dict(latest), [f.to_dict() for f in form]
 

@@ -10,25 +10,23 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from engine.bpmn import lifecycle
 from engine.bpmn.model import Element, ProcessModel
 from engine.bpmn.spiff import normalize_timers
 from engine.bpmn.validation import Checked, Source, check
 from engine.clock import Clock
 from engine.errors import DefinitionInvalid, EngineError, NotFound
 from engine.store.models import DefinitionFile, FileHead, ProcessVersion
-from engine.store.prepared import Prepared
 from engine.store.sessions import Store
 
 SLA_DECISION = "sla_targets"
-_LATEST_ID = Prepared(select(ProcessVersion.id).where(ProcessVersion.process_key == bindparam("key"))
-                      .order_by(ProcessVersion.version.desc()).limit(1))
 
 
 def sha256(data: bytes) -> str:
@@ -71,6 +69,17 @@ class DeployResult:
     start_timer: str | None = None
     start_element: str | None = None
     deployed_at: Any = None
+    previous: int | None = None  # the version that was current before this deploy made this one current
+    current: int = 0  # the version new instances start on after the deploy
+    moved_from: str | None = None  # the file that defined the process before, when it moved to a new one
+    warnings: list[dict[str, str | None]] = field(default_factory=list)  # {file, element_id, message}
+
+
+@dataclass
+class Combined:
+    checked: Checked
+    new_names: set[str]
+    moved: dict[str, str]  # process id -> the file name that defined it before
 
 
 def _closure(pid: str, checked: Checked) -> set[str]:
@@ -107,26 +116,41 @@ class Definitions:
 
     def validate(self, files: list[tuple[str, bytes]]) -> list[dict[str, Any]]:
         with self.store.read() as session:
-            return self._combine(session, files)[0].errors
+            return self._combine(session, files).checked.errors
+
+    def candidate_groups(self, files: list[tuple[str, bytes]]) -> list[tuple[str, str, str]]:
+        """(file, element_id, group) for every candidate group the files' user tasks name."""
+        checked = check([Source(Path(n).name, c) for n, c in files], self.topics, strict_ids=set())
+        return [(checked.model_file[pid], el.id, group) for pid, model in checked.models.items()
+                for el in model.elements.values() for group in el.candidate_groups]
 
     @staticmethod
     def _heads(session: Session) -> dict[str, str]:
         return {head.name: head.hash for head in session.scalars(select(FileHead))}
 
-    def _combine(self, session: Session, files: list[tuple[str, bytes]]) -> tuple[Checked, set[str]]:
+    def _combine(self, session: Session, files: list[tuple[str, bytes]]) -> Combined:
         new = {Path(name).name: content for name, content in files}
         heads = session.scalars(select(FileHead)).all()
         sources = [Source(name, content) for name, content in new.items()]
+        redefined = {pid: name for name, content in new.items() if name.endswith(".bpmn")
+                     for pid in lifecycle.process_ids(content)}
+        moved: dict[str, str] = {}
         for head in heads:
             if head.name not in new:
                 row = session.get(DefinitionFile, head.hash)
-                if row is not None:
-                    sources.append(Source(row.name, row.content))
+                if row is None:
+                    continue
+                old_ids = lifecycle.process_ids(row.content) if row.kind == "bpmn" else set()
+                if old_ids and old_ids <= set(redefined):
+                    # The process moved to a new file: its next version comes from there.
+                    moved.update({pid: head.name for pid in old_ids})
+                    continue
+                sources.append(Source(row.name, row.content))
         # Only processes in the new files must be flawless; older ones were checked when deployed.
         probe = check([s for s in sources if s.name in new], self.topics, strict_ids=set())
         strict = set(probe.models) if not probe.errors else None
         checked = check(sources, self.topics, strict_ids=strict, fresh=set(new), functions=self.functions)
-        return checked, set(new)
+        return Combined(checked, set(new), moved)
 
     def deploy(self, files: list[tuple[str, bytes]], actor: str = "system") -> list[DeployResult]:
         if not files:
@@ -135,23 +159,34 @@ class Definitions:
         # inside it when another deploy changed the files in between.
         with self.store.read() as session:
             heads = self._heads(session)
-            checked, new_names = self._combine(session, files)
-        if checked.errors:
-            raise DefinitionInvalid(checked.errors)
+            combined = self._combine(session, files)
+        if combined.checked.errors:
+            raise DefinitionInvalid(combined.checked.errors)
         with self.store.write() as session:
             if self._heads(session) != heads:
-                checked, new_names = self._combine(session, files)
-                if checked.errors:
-                    raise DefinitionInvalid(checked.errors)
-            now = self.clock.now()
-            for src in checked.sources:
-                self._store_file(session, src, now)
-            results = []
-            for pid, model in checked.models.items():
-                needed = _closure(pid, checked)
-                if needed & new_names:
-                    results.append(self._version(session, pid, model, needed, checked, actor, now))
-            return results
+                combined = self._combine(session, files)
+                if combined.checked.errors:
+                    raise DefinitionInvalid(combined.checked.errors)
+            return self._write(session, combined, actor)
+
+    def _write(self, session: Session, combined: Combined, actor: str) -> list[DeployResult]:
+        checked, now = combined.checked, self.clock.now()
+        for src in checked.sources:
+            self._store_file(session, src, now)
+        for old_name in set(combined.moved.values()):
+            session.execute(delete(FileHead).where(FileHead.name == old_name))
+        results = []
+        for pid, model in checked.models.items():
+            needed = _closure(pid, checked)
+            if needed & combined.new_names:
+                result = self._version(session, pid, model, needed, checked, actor, now)
+                result.moved_from = combined.moved.get(pid)
+                result.warnings = lifecycle.note_groups(session, model, checked.model_file[pid])
+                results.append(result)
+        currents = lifecycle.current_versions(session, {r.process_key for r in results})
+        for result in results:
+            result.current = currents.get(result.process_key, result.version)
+        return results
 
     def _store_file(self, session: Session, src: Source, now: Any) -> None:
         digest = sha256(src.content)
@@ -201,25 +236,16 @@ class Definitions:
         )
         session.add(row)
         session.flush()
+        previous = lifecycle.make_current(session, row, actor, now, "deployed")
         return DeployResult(pid, row.id, row.version, content_hash, True,
-                            model.start_timer, model.start_element, now)
+                            model.start_timer, model.start_element, now, previous=previous)
 
-    def latest(self, session: Session, process_key: str) -> ProcessVersion:
-        row = session.scalar(
-            select(ProcessVersion)
-            .where(ProcessVersion.process_key == process_key)
-            .order_by(ProcessVersion.version.desc())
-            .limit(1)
-        )
-        if row is None:
-            raise NotFound(f"no deployed process {process_key!r}")
-        return row
+    def current(self, session: Session, process_key: str) -> ProcessVersion:
+        """The version new instances start on (the newest, unless a process owner activated another)."""
+        return lifecycle.current(session, process_key)
 
-    def latest_id(self, session: Session, process_key: str) -> int:
-        found = _LATEST_ID.scalar(session.connection(), {"key": process_key})
-        if found is None:
-            raise NotFound(f"no deployed process {process_key!r}")
-        return int(found)
+    def startable_id(self, session: Session, process_key: str, version: int | None = None) -> int:
+        return lifecycle.startable_id(session, process_key, version)
 
     def load(self, session: Session, version_id: int, verify: bool = False) -> LoadedVersion:
         """Parsed spec of a version; `verify` re-hashes the stored files (replay does)."""

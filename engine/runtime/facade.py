@@ -34,6 +34,7 @@ from engine.runtime.commands import Act
 from engine.runtime.invoker import LiveInvoker
 from engine.runtime.operation import Operation, Services, open_operation
 from engine.runtime.persist import apply_effects, json_safe, persist
+from engine.runtime.versions import Versions
 from engine.settings import Settings
 from engine.sla.hooks import NoSla, SlaHooks
 from engine.store.models import PendingTimer
@@ -78,6 +79,7 @@ class Runtime:
         self.sla: SlaHooks = sla or NoSla()
         self.serializer = make_serializer()
         self.services = Services(self.sla, self.invoker, clock, self.settings)
+        self.versions = Versions(store, definitions, clock)
 
     # ----------------------------------------------------------------- plumbing
     @contextlib.contextmanager
@@ -128,9 +130,10 @@ class Runtime:
         business_key: str | None = None,
         parent_instance_id: str | None = None,
         instance_id: str | None = None,
+        version: int | None = None,
     ) -> str:
         return self.start_then(lambda _conn, new_id: new_id, process_key, data, actor, business_key,
-                               parent_instance_id, instance_id)
+                               parent_instance_id, instance_id, version)
 
     def start_then(
         self,
@@ -141,14 +144,17 @@ class Runtime:
         business_key: str | None = None,
         parent_instance_id: str | None = None,
         instance_id: str | None = None,
+        version: int | None = None,
     ) -> T:
         """Start, then read the new instance back in the same transaction: `then` sees exactly what
         is committed, and the caller saves a transaction of its own. An error in `then` undoes the
-        start, so it should only read."""
+        start, so it should only read. `version` names a version; by default the current one."""
         who = as_actor(actor)
         with self.store.write() as session:
+            version_id = self.definitions.startable_id(session, process_key, version)
             new_id = self.start_in(
-                session, process_key, data or {}, who, business_key, parent_instance_id, instance_id
+                session, process_key, data or {}, who, business_key, parent_instance_id, instance_id,
+                version_id=version_id,
             )
             session.flush()  # rows the start added through the ORM, for plain reads to see
             return then(session.connection(), new_id)
@@ -167,7 +173,7 @@ class Runtime:
         clocks: dict[str, Any] | None = None,
     ) -> str:
         if version_id is None:
-            version_id = self.definitions.latest_id(session, process_key)
+            version_id = self.definitions.startable_id(session, process_key)
         loaded = self.definitions.load(session, version_id)
         model = loaded.model
         if scheduled_at is not None:

@@ -27,7 +27,7 @@ def plan(created: list[DeployResult], now: datetime) -> list[tuple[DeployResult,
 
 
 def arm(session: Session, planned: list[tuple[DeployResult, datetime | None]]) -> None:
-    """Each process's start timer follows its newest version (none if that version has none)."""
+    """Each process's start timer follows its current version (none if that version has none)."""
     for result, due in planned:
         session.execute(delete(PendingTimer).where(PendingTimer.kind == "start",
                                                    PendingTimer.process_key == result.process_key))
@@ -44,10 +44,12 @@ def fire_start(store: Store, definitions: Definitions, start_in: StartIn, row: P
         current = session.scalar(query)
         if current is None:
             return None  # another scheduler took it
-        version = definitions.latest(session, current.process_key or "")
+        version = definitions.current(session, current.process_key or "")
         due = current.due_at
         session.delete(current)
-        new_id = start_in(session, version.process_key, {}, SYSTEM, None, scheduled_at=due)
+        # A suspended version keeps its schedule and skips the start: resuming it goes on from there.
+        new_id = None if version.suspended_at is not None else \
+            start_in(session, version.process_key, {}, SYSTEM, None, version_id=version.id, scheduled_at=due)
         following = next_due(version.start_timer or "", due, version.deployed_at)
         if following is not None:
             session.add(

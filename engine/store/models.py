@@ -84,6 +84,34 @@ class ProcessVersion(Base):
     start_timer: Mapped[str | None] = mapped_column(Text)
     deployed_at: Mapped[datetime]
     deployed_by: Mapped[str] = mapped_column(String(128))
+    # A suspended version starts no new instance; those already running on it go on.
+    suspended_at: Mapped[datetime | None]
+    suspended_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class ProcessHead(Base):
+    """The version new instances of a process start on: the newest deployed one, or the one a process
+    owner activated (a rollback). The row exists from a process's first deploy on."""
+
+    __tablename__ = "process_heads"
+    process_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(128))
+
+
+class ProcessChange(Base):
+    """Append-only record of what happened to a process's versions: deployed, activated, suspended,
+    resumed, by whom and when. Instance histories are chained per instance; this is the process's."""
+
+    __tablename__ = "process_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(128), index=True)
+    version: Mapped[int]
+    action: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime]
+    previous: Mapped[int | None]  # the version that was current before, for deploys and activations
 
 
 class Instance(Base):

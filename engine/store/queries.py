@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from lxml import etree
-from sqlalchemy import Row, and_, bindparam, func, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ from engine.store.models import (
     Instance,
     OpenTask,
     OutboxMessage,
+    ProcessHead,
     ProcessVersion,
 )
 from engine.store.paging import Page, Scope, paged
@@ -43,14 +44,13 @@ BPMN_PROCESS = "{http://www.omg.org/spec/BPMN/20100524/MODEL}process"
 # ----------------------------------------------------------------- processes
 def version_dict(row: ProcessVersion) -> dict[str, Any]:
     return {"key": row.process_key, "name": row.name, "version": row.version,
-            "content_hash": row.content_hash, "deployed_at": row.deployed_at, "deployed_by": row.deployed_by}
+            "content_hash": row.content_hash, "deployed_at": row.deployed_at, "deployed_by": row.deployed_by,
+            "suspended": row.suspended_at is not None}
 
 
 def processes(session: Session, page: Page) -> tuple[list[dict[str, Any]], int]:
-    newest = select(ProcessVersion.process_key, func.max(ProcessVersion.version).label("v")) \
-        .group_by(ProcessVersion.process_key).subquery()
-    query = select(ProcessVersion).join(newest, and_(ProcessVersion.process_key == newest.c.process_key,
-                                                     ProcessVersion.version == newest.c.v)) \
+    """Each deployed process with its current version (the one new instances start on)."""
+    query = select(ProcessVersion).join(ProcessHead, ProcessHead.version_id == ProcessVersion.id) \
         .order_by(ProcessVersion.process_key)
     rows, total = paged(session, query, page)
     return [version_dict(r[0]) for r in rows], total
@@ -66,10 +66,10 @@ def versions(session: Session, key: str, page: Page) -> tuple[list[dict[str, Any
 
 
 def diagram(session: Session, key: str, version: int | None) -> tuple[str, bytes]:
-    """The BPMN file that defines the process, as deployed in that version (the newest by default)."""
+    """The BPMN file that defines the process, as deployed in that version (the current by default)."""
     query = select(ProcessVersion).where(ProcessVersion.process_key == key)
     query = query.where(ProcessVersion.version == version) if version is not None else \
-        query.order_by(ProcessVersion.version.desc()).limit(1)
+        query.join(ProcessHead, ProcessHead.version_id == ProcessVersion.id)
     row = session.scalar(query)
     if row is None:
         raise NotFound(f"no deployed process {key!r}" + (f" version {version}" if version else ""))

@@ -28,14 +28,12 @@ from engine.actor import Actor
 from engine.clock import Clock
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.settings import Settings
+from engine.store import groups as known_groups
+from engine.store.groups import STANDARD_GROUPS
 from engine.store.models import Base
 from engine.store.sessions import Store
 
-GROUPS = (
-    "customer", "service_desk", "duty_engineer", "senior_engineer", "expert_group", "vendor",
-    "technical_lead", "technical_director", "project_manager", "department_director", "general_manager",
-    "spare_parts_keeper", "customer_manager",
-)
+GROUPS = STANDARD_GROUPS  # the groups known without any deploy; `groups.known` lists them all
 ROLES = ("process_owner", "auditor", "admin")
 TOKEN_PREFIX = "wb_"
 # The engine acts as "system" with admin rights and records it as the actor of automatic steps.
@@ -77,9 +75,17 @@ class UserInfo:
 
 
 def ensure_schema(store: Store) -> None:
-    """The user tables, for a store whose schema was created before this module was imported."""
-    Base.metadata.create_all(store.engine, tables=[Base.metadata.tables["users"],
-                                                   Base.metadata.tables["api_tokens"]])
+    """The user tables, for a store whose schema was created before this module was imported. An empty
+    database gets the whole schema, stamped, so that a later migration does not create them again."""
+    from sqlalchemy import inspect
+
+    from engine.store.migrate import migrate
+
+    if not inspect(store.engine).get_table_names():
+        migrate(store)
+        return
+    Base.metadata.create_all(store.engine, tables=[Base.metadata.tables[name] for name in
+                                                   ("users", "api_tokens", "groups", "group_uses")])
 
 
 def hash_token(token: str) -> str:
@@ -90,17 +96,19 @@ def token_id(digest: str) -> str:
     return TOKEN_ID_PREFIX + digest[:16]
 
 
-def _checked(name: str, groups: Iterable[str], roles: Iterable[str]) -> tuple[list[str], list[str]]:
+def _checked(name: str, groups: Iterable[str], roles: Iterable[str],
+             known: set[str]) -> tuple[list[str], list[str]]:
     errors: dict[str, str] = {}
     if not _NAME.match(name or ""):
         errors["name"] = "use 1 to 128 letters, digits or _ . @ -"
     elif name in RESERVED_NAMES:
         errors["name"] = f"{name!r} is reserved for the engine"
     groups, roles = sorted(set(groups)), sorted(set(roles))
-    unknown_groups = [g for g in groups if g not in GROUPS]
+    unknown_groups = [g for g in groups if g not in known]
     unknown_roles = [r for r in roles if r not in ROLES]
     if unknown_groups:
-        errors["groups"] = f"unknown group(s) {', '.join(unknown_groups)}; known: {', '.join(GROUPS)}"
+        errors["groups"] = (f"unknown group(s) {', '.join(unknown_groups)}; known: "
+                            f"{', '.join(sorted(known))} (a deployed diagram or an admin defines a new one)")
     if unknown_roles:
         errors["roles"] = f"unknown role(s) {', '.join(unknown_roles)}; known: {', '.join(ROLES)}"
     if errors:
@@ -136,8 +144,8 @@ def _new_token(session: Session, name: str, now: datetime, lifetime: Lifetime) -
 def add_user(store: Store, clock: Clock, name: str, groups: Iterable[str] = (),
              roles: Iterable[str] = (), lifetime: Lifetime = Lifetime()) -> str:
     """Creates the user and returns their first token."""
-    group_list, role_list = _checked(name, groups, roles)
     with store.write() as session:
+        group_list, role_list = _checked(name, groups, roles, known_groups.known(session))
         if session.get(User, name) is not None:
             raise Conflict(f"user {name!r} already exists")
         now = clock.now()
@@ -150,8 +158,8 @@ def ensure_user(store: Store, clock: Clock, name: str, groups: Iterable[str] = (
                 roles: Iterable[str] = (), lifetime: Lifetime = Lifetime()) -> str:
     """Creates or updates the user and replaces their tokens with a new one (the demo users, on every
     start: a token printed by an earlier run stops working)."""
-    group_list, role_list = _checked(name, groups, roles)
     with store.write() as session:
+        group_list, role_list = _checked(name, groups, roles, known_groups.known(session))
         now = clock.now()
         user = session.get(User, name)
         if user is None:

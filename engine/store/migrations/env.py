@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from engine.store import users  # noqa: F401 - registers the user tables
+from engine.store import checkpoints, clock_state, users  # noqa: F401 - registers their tables
 from engine.store.models import Base
 
 config = context.config
