@@ -30,9 +30,10 @@ from engine.settings import Settings
 from engine.sla.provisional import calendar_warnings
 from engine.store import clock_state, groups, passwords, queries, users, worklist
 from engine.store.gauges import Gauges, read_gauges
+from engine.store.migrate import ensure_schema
 from engine.store.paging import Scope
 from engine.store.sessions import Store
-from engine.store.users import GROUPS, ROLES, add_user, ensure_schema, ensure_user, issue_token
+from engine.store.users import GROUPS, ROLES, add_user, ensure_user, issue_token
 
 __all__ = [
     "GROUPS", "ROLES", "add_user", "ensure_schema", "ensure_user", "issue_token",

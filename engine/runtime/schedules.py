@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from engine.actor import SYSTEM
-from engine.bpmn.definitions import Definitions
+from engine.bpmn.definitions import Definitions, DeployResult
 from engine.bpmn.timers import next_due
 from engine.runtime.persist import StartIn
 from engine.store.models import PendingTimer
 from engine.store.sessions import Store
-
-if TYPE_CHECKING:
-    from engine.bpmn.definitions import DeployResult
 
 
 def plan(created: list[DeployResult], now: datetime) -> list[tuple[DeployResult, datetime | None]]:

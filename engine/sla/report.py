@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from engine.clock import SystemClock
 from engine.errors import NotFound
 from engine.sla import clocks as sc
 from engine.sla.calendar import SHANGHAI
@@ -85,8 +86,6 @@ def clock_views(clocks: dict[str, dict[str, Any]], now: datetime) -> list[dict[s
 
 def clocks_for(session: Session, instance_id: str, now: datetime | None = None) -> list[dict[str, Any]]:
     """The SLA clocks of an instance, read from its state, measured at `now` (default: wall clock)."""
-    from engine.clock import SystemClock
-
     row = session.get(Instance, instance_id)
     if row is None:
         raise NotFound(f"no instance {instance_id}", instance_id=instance_id)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.clock import Clock
 from engine.errors import Conflict, InvalidInput, NotFound
-from engine.store.models import Base
+from engine.store.models import Base, User
 from engine.store.sessions import Store
 
 STANDARD_GROUPS = (
@@ -84,8 +84,6 @@ def overview(store: Store, name: str | None = None) -> list[dict[str, Any]]:
 
 
 def _overview(session: Session, name: str) -> dict[str, Any]:
-    from engine.store.users import User
-
     processes = sorted(session.scalars(select(GroupUse.process_key).where(GroupUse.group == name)))
     admin = session.get(GroupRow, name)
     source = "standard" if name in STANDARD_GROUPS else "admin" if admin is not None else "diagram"
@@ -96,8 +94,6 @@ def _overview(session: Session, name: str) -> dict[str, Any]:
 
 
 def without_members(session: Session, groups: Iterable[str]) -> list[str]:
-    from engine.store.users import User
-
     taken = {g for row in session.scalars(select(User.groups)) for g in row}
     return sorted(set(groups) - taken)
 

@@ -56,3 +56,13 @@ def upgrade_to(store: Store, revision: str) -> None:
     """Run the migrations from nothing up to `revision` (tests build old schemas this way)."""
     with store.engine.begin() as conn:
         command.upgrade(config_for(conn), revision)
+
+
+def ensure_schema(store: Store) -> None:
+    """The user tables, for a store whose schema was created before this module was imported. An empty
+    database gets the whole schema, stamped, so that a later migration does not create them again."""
+    if not inspect(store.engine).get_table_names():
+        migrate(store)
+        return
+    Base.metadata.create_all(store.engine, tables=[Base.metadata.tables[name] for name in
+                                                   ("users", "api_tokens", "groups", "group_uses")])

@@ -255,5 +255,25 @@ class SlaClockRow(Base):
     provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
+# People who use the service (engine.store.users): names, groups, roles, token hashes.
+class User(Base):
+    __tablename__ = "users"
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    groups: Mapped[list[Any]]
+    roles: Mapped[list[Any]]
+    created_at: Mapped[datetime]
+    disabled_at: Mapped[datetime | None]
+    password_hash: Mapped[str | None] = mapped_column(String(255))  # argon2; see store/passwords.py
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_name: Mapped[str] = mapped_column(ForeignKey("users.name", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
 # Plain tables for the hot paths that skip the ORM's unit of work (persist, indexes).
 TABLES = Base.metadata.tables

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, bindparam, delete, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import bindparam, delete, select
+from sqlalchemy.orm import Session
 
 from engine.actor import Actor
 from engine.clock import Clock
@@ -30,7 +30,7 @@ from engine.errors import Conflict, InvalidInput, NotFound
 from engine.settings import Settings
 from engine.store import groups as known_groups
 from engine.store.groups import STANDARD_GROUPS
-from engine.store.models import Base
+from engine.store.models import ApiToken, User
 from engine.store.sessions import Store
 
 GROUPS = STANDARD_GROUPS  # the groups known without any deploy; `groups.known` lists them all
@@ -48,44 +48,11 @@ def wall_now() -> datetime:
     return datetime.now(UTC)
 
 
-class User(Base):
-    __tablename__ = "users"
-    name: Mapped[str] = mapped_column(String(128), primary_key=True)
-    groups: Mapped[list[Any]]
-    roles: Mapped[list[Any]]
-    created_at: Mapped[datetime]
-    disabled_at: Mapped[datetime | None]
-    password_hash: Mapped[str | None] = mapped_column(String(255))  # argon2; see store/passwords.py
-
-
-class ApiToken(Base):
-    __tablename__ = "api_tokens"
-    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_name: Mapped[str] = mapped_column(ForeignKey("users.name", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime]
-    expires_at: Mapped[datetime | None]
-    revoked_at: Mapped[datetime | None]
-
-
 @dataclass(frozen=True)
 class UserInfo:
     name: str
     groups: list[str]
     roles: list[str]
-
-
-def ensure_schema(store: Store) -> None:
-    """The user tables, for a store whose schema was created before this module was imported. An empty
-    database gets the whole schema, stamped, so that a later migration does not create them again."""
-    from sqlalchemy import inspect
-
-    from engine.store.migrate import migrate
-
-    if not inspect(store.engine).get_table_names():
-        migrate(store)
-        return
-    Base.metadata.create_all(store.engine, tables=[Base.metadata.tables[name] for name in
-                                                   ("users", "api_tokens", "groups", "group_uses")])
 
 
 def hash_token(token: str) -> str:
