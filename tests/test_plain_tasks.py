@@ -47,3 +47,30 @@ def test_a_script_in_another_language_is_refused_at_deploy(service: Service, fmt
         service.runtime.deploy([("plain.bpmn", PLAIN.format(fmt=fmt).encode())])
     assert [(e["file"], e["element_id"]) for e in refused.value.errors] == [("plain.bpmn", "Compute")]
     assert fmt in refused.value.errors[0]["message"]
+
+
+COLLABORATION = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Defs_collab" targetNamespace="t">
+  <bpmn:collaboration id="Collab">
+    <bpmn:participant id="Pool_desk" name="服务台" processRef="desk_flow"/>
+    <bpmn:participant id="Pool_customer" name="客户" processRef="customer_side"/>
+  </bpmn:collaboration>
+  <bpmn:process id="desk_flow" isExecutable="true">
+    <bpmn:startEvent id="Begin"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="Answer" camunda:candidateGroups="service_desk">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:endEvent id="Finish"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="Begin" targetRef="Answer"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="Answer" targetRef="Finish"/>
+  </bpmn:process>
+  <bpmn:process id="customer_side" isExecutable="false"/>
+</bpmn:definitions>""".encode()
+
+
+def test_a_black_box_pool_documents_the_collaboration_and_is_not_built(service: Service) -> None:
+    results = service.runtime.deploy([("collab.bpmn", COLLABORATION)])
+    assert [r.process_key for r in results] == ["desk_flow"]  # the customer's pool is no process
+    iid = service.runtime.start("desk_flow", {}, "alice")
+    assert [t.element_id for t in open_tasks(service, iid)] == ["Answer"]

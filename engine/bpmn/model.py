@@ -188,4 +188,7 @@ def read_process(process: etree._Element) -> ProcessModel:
 
 
 def read_models(root: etree._Element) -> dict[str, ProcessModel]:
-    return {p.get("id", ""): read_process(p) for p in root.iterfind("bpmn:process", NS)}
+    """The executable processes: a pool marked `isExecutable="false"` (a customer drawn as a black box)
+    documents the collaboration and is not built, as in Camunda."""
+    return {p.get("id", ""): read_process(p) for p in root.iterfind("bpmn:process", NS)
+            if p.get("isExecutable", "true").strip().lower() != "false"}
