@@ -1,4 +1,5 @@
-"""Users and their tokens, for admins: list token ids, revoke tokens, disable and enable users.
+"""Users and their tokens, for admins: add and read users, list token ids, revoke tokens, disable and
+enable users.
 
 A change here takes effect at once in this process (its token cache is cleared); other worker
 processes follow within WEIBAO_TOKEN_CACHE_SECONDS.
@@ -15,11 +16,29 @@ from engine.errors import NotFound
 
 from . import auth
 from .context import weibao
-from .schemas import Timestamp
+from .schemas import Text, Timestamp
 from .strict_json import Blueprint
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Users and tokens (admins)")
 blp.before_request(auth.authenticate)
+
+
+class NewUserSchema(ma.Schema):
+    name = Text(max_length=128, required=True, metadata={"description": "letters, digits, _ . @ -"})
+    groups = ma.fields.List(Text(max_length=128), load_default=list,
+                            metadata={"description": "candidate groups known to the service"})
+    roles = ma.fields.List(Text(max_length=32), load_default=list,
+                           metadata={"description": "process_owner, auditor, admin"})
+
+
+class UserSchema(ma.Schema):
+    name = ma.fields.String(required=True)
+    groups = ma.fields.List(ma.fields.String(), required=True)
+    roles = ma.fields.List(ma.fields.String(), required=True)
+
+
+class CreatedUserSchema(UserSchema):
+    token = ma.fields.String(required=True, metadata={"description": "the first bearer token, shown once"})
 
 
 class TokenSchema(ma.Schema):
@@ -46,6 +65,30 @@ class UserStateSchema(ma.Schema):
 def _admin() -> None:
     auth.require_role("admin")
     auth.require_writer()
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(NewUserSchema())
+@blp.response(201, CreatedUserSchema, headers={"Location": {"schema": {"type": "string"},
+                                                             "description": "the new user"}})
+def add(body: dict[str, Any]) -> Any:
+    """Add a user with their groups and roles; the answer holds their first token, shown once (admins)."""
+    _admin()
+    service = weibao().service
+    token = users.add_user(service.store, service.clock, body["name"], body["groups"], body["roles"],
+                           users.lifetime_of(service.settings))
+    user = users.get_user(service.store, body["name"])
+    created = {"name": user.name, "groups": user.groups, "roles": user.roles, "token": token}
+    return created, 201, {"Location": f"/api/v1/users/{user.name}"}
+
+
+@blp.route("/<name>")
+@blp.response(200, UserSchema)
+def get(name: str) -> Any:
+    """A user's groups and roles (admins)."""
+    _admin()
+    user = users.get_user(weibao().service.store, name)
+    return {"name": user.name, "groups": user.groups, "roles": user.roles}
 
 
 @blp.route("/<name>/tokens")
