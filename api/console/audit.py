@@ -33,12 +33,14 @@ def _upto(events: int) -> int | None:
 
 def audit_case(instance_id: str) -> str:
     from engine.audit.replay import Replayer
+    from engine.audit.verify import verify_instance
 
     _auditor()
     service = weibao().service
     with service.store.read() as session:
         queries.visible_instance(session, Scope.of(actor()), instance_id)
-        check = queries.verify(session, instance_id)
+    # the API's verdict: the chain, its head and the newest signed checkpoint
+    check = verify_instance(service.store, instance_id, service.settings)
     upto = _upto(check["events"])
     result = Replayer(service.store, service.definitions, service.runtime.sla, service.settings).replay(
         instance_id, upto)

@@ -21,7 +21,7 @@ def locale() -> str:
 
 
 def zone() -> tzinfo:
-    return weibao().service.settings.zone()
+    return weibao().zone  # parsed once, when the app was made
 
 
 def local_time(value: datetime | str | None, seconds: bool = False) -> str:

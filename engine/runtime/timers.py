@@ -91,11 +91,11 @@ def fire_all(work: list[tuple[str, list[PendingTimer]]], fire_instance: Callable
 
 def _record(failed: Callable[[str, list[PendingTimer], EngineError], object], key: str,
             rows: list[PendingTimer], exc: EngineError) -> None:
-    try:
-        if not key.startswith("start:"):
+    if not key.startswith("start:"):  # a scheduled start has no instance to hold an incident
+        try:
             failed(key, rows, exc)
             return
-    except EngineError as second:
-        exc = second
+        except EngineError as second:
+            exc = second
     log.error("timer for %s failed: %s", key, exc.message,
               extra={"instance_id": key, "element_id": exc.element_id})

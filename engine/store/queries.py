@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFound
-from engine.store.chain import EventLike, event_view, verify_chain
+from engine.store.chain import EventLike, event_view
 from engine.store.models import (
     DefinitionFile,
     EventRow,
@@ -164,13 +164,6 @@ def history(session: Session, instance_id: str, page: Page) -> tuple[list[dict[s
     query = select(EventRow).where(EventRow.instance_id == instance_id).order_by(EventRow.seq)
     rows, total = paged(session, query, page)
     return [{**event_view(r, r.seq), "prev_hash": r.prev_hash, "hash": r.hash} for (r,) in rows], total
-
-
-def verify(session: Session, instance_id: str) -> dict[str, Any]:
-    rows = session.scalars(select(EventRow).where(EventRow.instance_id == instance_id)
-                           .order_by(EventRow.seq)).all()
-    ok, first_bad = verify_chain(instance_id, list(rows))
-    return {"verified": ok, "first_bad_seq": first_bad, "events": len(rows)}
 
 
 # ----------------------------------------------------------------- incidents and outbox

@@ -18,14 +18,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from engine.actor import Actor
-from engine.clock import Clock
+from engine.clock import Clock, SystemClock
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.settings import Settings
 from engine.store import groups as known_groups
@@ -45,7 +45,7 @@ Wall = Callable[[], datetime]
 
 
 def wall_now() -> datetime:
-    return datetime.now(UTC)
+    return SystemClock().now()
 
 
 @dataclass(frozen=True)
