@@ -11,7 +11,11 @@ BPMN_JS_VERSION := 18.31.1
 VENDOR := api/console/static/vendor
 BPMN_JS := $(VENDOR)/bpmn-navigated-viewer.js
 
-.PHONY: run test lint bench mutate clean assets
+# bpmnlint (npm, pinned in lint/bpmn) checks the shipped diagrams under its recommended rules; any
+# problem, warnings included, fails `make lint`.
+BPMNLINT := lint/bpmn/node_modules/.bin/bpmnlint
+
+.PHONY: run test lint lint-bpmn bench mutate clean assets
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +40,14 @@ run: $(STAMP) $(BPMN_JS)
 test: $(STAMP) $(BPMN_JS)
 	$(BIN)/pytest -q
 
-lint: $(STAMP)
+$(BPMNLINT): lint/bpmn/package.json lint/bpmn/package-lock.json
+	cd lint/bpmn && npm ci --silent --no-audit --no-fund
+	touch $(BPMNLINT)
+
+lint-bpmn: $(BPMNLINT)
+	$(BPMNLINT) -c lint/bpmn/.bpmnlintrc --max-warnings=0 processes/*.bpmn
+
+lint: $(STAMP) lint-bpmn
 	$(BIN)/ruff check engine handlers api tests bench lint
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
@@ -51,4 +62,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.step_cost
 
 clean:
-	rm -rf $(VENV) mutants .pytest_cache .mypy_cache .ruff_cache weibao.sqlite3* $(VENDOR) .npm-pack
+	rm -rf $(VENV) mutants .pytest_cache .mypy_cache .ruff_cache weibao.sqlite3* $(VENDOR) .npm-pack lint/bpmn/node_modules
