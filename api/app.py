@@ -29,6 +29,7 @@ from . import (
     instances,
     messages,
     metrics,
+    migrations,
     outbox,
     processes,
     reports,
@@ -92,8 +93,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["weibao"] = Weibao(service, manual_clock=manual)
 
     api = errors.WeibaoApi(app)
-    for module in (health, processes, instances, audit, tasks_, messages, incidents, reports, outbox, users,
-                   groups):
+    for module in (health, processes, migrations, instances, audit, tasks_, messages, incidents, reports,
+                   outbox, users, groups):
         api.register_blueprint(module.blp)
     api.register_blueprint(audit.audit_blp)
     api.register_blueprint(checkpoints.blp)

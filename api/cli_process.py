@@ -8,6 +8,7 @@ owner is refused, as through the API), and records them as the actor.
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from engine import Actor, queries, users
 from engine.service import Service
@@ -100,6 +101,54 @@ def cmd_migration_plan(args: argparse.Namespace) -> int:
     return 0 if movable == len(found) else 1
 
 
+def _print_migration(result: Any) -> int:
+    for instance_id in result.moved:
+        print(f"{instance_id}\tmoved")
+    for refused in result.refused:
+        print(f"{refused['instance_id']}\tstays\t{'; '.join(refused['reasons'])}")
+    total = len(result.moved) + len(result.refused)
+    print(f"migration {result.migration_id}: {len(result.moved)} of {total} instance(s) of "
+          f"{result.process_key} "
+          f"moved from v{result.from_version} to v{result.to_version}"
+          + (f" (reverting migration {result.reverts})" if result.reverts else ""))
+    return 0 if not result.refused else 1
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Exit status 1 when some instance stayed."""
+    service = _service()
+    try:
+        result = service.runtime.migrations.migrate(args.key, args.source, args.target,
+                                                    _actor(service, args.as_user), args.instance)
+    finally:
+        service.close()
+    return _print_migration(result)
+
+
+def cmd_revert_migration(args: argparse.Namespace) -> int:
+    service = _service()
+    try:
+        result = service.runtime.migrations.revert(args.key, args.migration_id, _actor(service, args.as_user))
+    finally:
+        service.close()
+    return _print_migration(result)
+
+
+def _add_migration_parsers(group: Any) -> None:
+    move = group.add_parser("migrate", help="move the running instances of SOURCE (or one) to TARGET")
+    move.add_argument("key")
+    move.add_argument("source", type=lambda v: int(v.lstrip("v")))
+    move.add_argument("target", type=lambda v: int(v.lstrip("v")))
+    move.add_argument("--instance", help="one instance only")
+    move.add_argument("--as", dest="as_user", help="act as this user (must be a process owner)")
+    move.set_defaults(func=cmd_migrate)
+    back = group.add_parser("revert-migration", help="move back what migration ID moved")
+    back.add_argument("key")
+    back.add_argument("migration_id", type=int)
+    back.add_argument("--as", dest="as_user", help="act as this user (must be a process owner)")
+    back.set_defaults(func=cmd_revert_migration)
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     group = sub.add_parser("process", help="deployed processes and their versions").add_subparsers(
         dest="process_command", required=True)
@@ -118,6 +167,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     plan.add_argument("--instance", help="one instance only")
     plan.add_argument("--as", dest="as_user", help="act as this user (must be a process owner)")
     plan.set_defaults(func=cmd_migration_plan)
+    _add_migration_parsers(group)
     helps = {"activate": "make VERSION the one new instances start on (roll back or forward)",
              "suspend": "VERSION starts no new instances; running ones go on",
              "resume": "undo a suspension"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-ACTIONS = ("deployed", "activated", "suspended", "resumed")
+ACTIONS = ("deployed", "activated", "suspended", "resumed", "migrated", "reverted")
 
 
 def deploy_message(r: Any) -> str:

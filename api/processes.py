@@ -101,6 +101,8 @@ class MovableSchema(ma.Schema):
     reasons = ma.fields.List(ma.fields.String(), required=True,
                              metadata={"description": "why it cannot move"})
     elements = ma.fields.List(ma.fields.String(), required=True, metadata={"description": "where it waits"})
+    blocking = ma.fields.List(ma.fields.String(), required=True,
+                              metadata={"description": "the BPMN elements the reasons name"})
 
 
 class MigrationPlanSchema(ma.Schema):

@@ -5,6 +5,8 @@ machine has PostgreSQL binaries) PostgreSQL. Prints instances/s and p50/p95 per 
 the floor: the same flow done in-process with plain SpiffWorkflow and one SQLite commit per step. On
 SQLite it also prints the floor over HTTP (bench/floor_app.py): the same four calls served by plain
 Flask, SpiffWorkflow and SQLite on the same server and client, without any of Weibao's features.
+On PostgreSQL it then prints the throughput of one `serve` against two on the same database, the
+clients split between them (scale-out as it is run: `tests/test_scale_out.py` checks its correctness).
 Usage: python -m bench.http_throughput [seconds-per-run]
 """
 
@@ -31,8 +33,10 @@ CALLS = ("start", "list", "complete", "read")
 SLICES = 10
 
 
-def _serve(url: str, workdir: Path, extra: tuple[str, ...] = (),
-           env_extra: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str, str]:
+def _serve(url: str, workdir: Path, extra: tuple[str, ...] = (), env_extra: dict[str, str] | None = None,
+           demo: bool = True) -> tuple[subprocess.Popen[str], str, str]:
+    """`demo`: create the demo users and print their tokens; a second server on the same database
+    leaves them as the first made them."""
     processes = workdir / "processes"
     processes.mkdir(exist_ok=True)
     (processes / "one_task.bpmn").write_bytes((HERE / "data" / "one_task.bpmn").read_bytes())
@@ -43,8 +47,8 @@ def _serve(url: str, workdir: Path, extra: tuple[str, ...] = (),
         "WEIBAO_LOG_FORMAT": "text",
         **(env_extra or {}),
     }
-    cmd = [str(Path(sys.executable).with_name("weibao")), "serve", "--demo", "--port", "0", "--threads", "8",
-           *extra]
+    cmd = [str(Path(sys.executable).with_name("weibao")), "serve", *(["--demo"] if demo else []),
+           "--port", "0", "--threads", "8", *extra]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     token, base = "", ""
     assert proc.stdout is not None
@@ -88,14 +92,16 @@ def _flow(client: Client, times: dict[str, list[float]]) -> None:
     timed("read", "GET", f"/instances/{inst['id']}")
 
 
-def run(base: str, token: str, clients: int, seconds: float,
+def run(base: str | list[str], token: str, clients: int, seconds: float,
         times: dict[str, list[float]]) -> tuple[int, float]:
-    """Flows done by `clients` concurrent clients in about `seconds`, and the seconds they took."""
+    """Flows done by `clients` concurrent clients in about `seconds`, and the seconds they took; with
+    several servers the clients are spread over them in turn."""
     done = [0] * clients
     stop = time.monotonic() + seconds
+    bases = [base] if isinstance(base, str) else base
 
     def client(i: int) -> None:
-        connection = Client(base, token)
+        connection = Client(bases[i % len(bases)], token)
         while time.monotonic() < stop:
             _flow(connection, times)
             done[i] += 1
@@ -185,6 +191,30 @@ def report(label: str, url: str, seconds: float, floor: Floor) -> None:
                     p.wait(timeout=30)
 
 
+def scale_out(url: str, seconds: float) -> None:
+    """One server against two on one PostgreSQL, 8 clients, alternating in slices like `interleaved`."""
+    with tempfile.TemporaryDirectory() as workdir:
+        first, base, token = _serve(url, Path(workdir))
+        second, other, _ = _serve(url, Path(workdir), demo=False)
+        try:
+            for target in (base, other):
+                for _ in range(20):
+                    _flow(Client(target, token), {c: [] for c in CALLS})
+            done = {1: [0, 0.0], 2: [0, 0.0]}
+            for _ in range(SLICES):
+                for servers, bases in ((1, [base]), (2, [base, other])):
+                    count, elapsed = run(bases, token, 8, seconds / SLICES, {c: [] for c in CALLS})
+                    done[servers][0] += count
+                    done[servers][1] += elapsed
+            one, two = (n / s for n, s in done.values())
+            print(f"postgresql 8 clients: 1 serve {one:6.1f} instances/s, 2 serve {two:6.1f} instances/s "
+                  f"({two / one:.2f}x; {os.cpu_count()} CPUs shared by servers, clients and PostgreSQL)")
+        finally:
+            for p in (first, second):
+                p.terminate()
+                p.wait(timeout=30)
+
+
 def main() -> None:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 10.0
     floor = Floor()
@@ -202,6 +232,7 @@ def main() -> None:
     url = server.start()
     try:
         report("postgresql", url, seconds, floor)
+        scale_out(url, seconds)
     finally:
         server.stop()
 

@@ -14,6 +14,7 @@ from api.compose import product_service
 from engine.clock import ManualClock
 from engine.handler import HandlerError, handler
 from engine.store.users import GROUPS, ROLES, add_user
+from handlers import ALL_HANDLERS
 
 DATA = Path(__file__).resolve().parent / "data"
 REWORK = DATA / "bpmn" / "rework.bpmn"
@@ -85,10 +86,11 @@ def shown(moment: datetime) -> str:
 
 class ApiHarness:
     def __init__(self, url: str, clock: ManualClock, *, manual_clock: bool = True, sla: Any = None,
-                 settings: dict[str, Any] | None = None) -> None:
+                 settings: dict[str, Any] | None = None, product_handlers: bool = False) -> None:
         self.clock = clock
         self.start_time = clock.now()
-        handlers = [make_echo(flaky_until(self.start_time))]
+        # `product_handlers`: the product's handlers too, for the shipped diagrams
+        handlers = [make_echo(flaky_until(self.start_time)), *(ALL_HANDLERS if product_handlers else ())]
         self.service = product_service(url, clock=clock, handlers=handlers, sla=sla, settings=settings)
         self.app = create_app({"WEIBAO_SERVICE": self.service, "WEIBAO_MANUAL_CLOCK": manual_clock,
                                "TESTING": True})

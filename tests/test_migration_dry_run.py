@@ -51,7 +51,8 @@ def test_the_dry_run_names_for_each_instance_what_keeps_it_from_moving(api: ApiH
     one = next(iter(started))
     changed = api.get(f"/processes/rework/versions/1/migration?to=4&instance={one}", "process_owner").json
     assert changed["items"] == [{"instance_id": one, "movable": False, "elements": ["Late", "Work"],
-                                 "reasons": ["the form of the open task Work (处理) changed in v4"]}]
+                                 "reasons": ["the form of the open task Work (处理) changed in v4"],
+                                 "blocking": ["Work"]}]
 
     assert_error(api.get("/processes/rework/versions/1/migration?to=2", "duty_engineer"), 403, "forbidden")
     assert_error(api.get("/processes/rework/versions/1/migration?to=9", "process_owner"), 404, "not_found")

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from engine.audit.verify import verify_all
 from engine.store.migrate import create_all, drop_all
 from engine.store.models import EventRow, OpenTask, PendingTimer
 from engine.store.users import add_user
@@ -156,4 +157,6 @@ def test_servers_and_a_worker_fire_each_timer_once_and_apply_each_completion_onc
         ).all()
     assert dict(completed) == {t: 1 for t in task_ids}
     assert codes == [0, 0, 0], logs
+    audit = verify_all(svc.store, svc.settings)  # three writers, and every instance's chain is whole
+    assert (audit["instances"], audit["verified"], audit["failed"]) == (INSTANCES + RACED,) * 2 + ([],), audit
     svc.close()

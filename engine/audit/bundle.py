@@ -38,16 +38,23 @@ def replay_bundle(
 
 
 def _fill(session: Session, manifest: dict[str, Any], events: list[Any], files: dict[str, bytes]) -> None:
-    """The rows replay reads: the definition files and version, the instance, its events."""
+    """The rows replay reads: the definition files and versions, the instance, its events. The current
+    version is id 1; the versions a migrated history ran on before it follow."""
     first = events[0]
-    for f in manifest["files"]:
-        content = files.get(f["name"], b"")
-        session.add(DefinitionFile(hash=hashlib.sha256(content).hexdigest(), name=f["name"],
-                                   kind=f["name"].rsplit(".", 1)[-1], content=content, created_at=first.at))
-    session.add(ProcessVersion(id=1, process_key=manifest["process"], version=manifest["version"],
-                               name=manifest["process"], content_hash=manifest["content_hash"],
-                               files=manifest["files"], start_timer=None, deployed_at=first.at,
-                               deployed_by="bundle"))
+    versions = [("", manifest)] + [(f"{v['content_hash']}/", v) for v in manifest.get("earlier_versions", [])]
+    stored: set[str] = set()
+    for number, (prefix, version) in enumerate(versions, start=1):
+        for f in version["files"]:
+            content = files.get(prefix + f["name"], b"")
+            digest = hashlib.sha256(content).hexdigest()
+            if digest not in stored:
+                stored.add(digest)
+                session.add(DefinitionFile(hash=digest, name=f["name"], kind=f["name"].rsplit(".", 1)[-1],
+                                           content=content, created_at=first.at))
+        session.add(ProcessVersion(id=number, process_key=manifest["process"], version=version["version"],
+                                   name=manifest["process"], content_hash=version["content_hash"],
+                                   files=version["files"], start_timer=None, deployed_at=first.at,
+                                   deployed_by="bundle"))
     session.flush()
     session.add(Instance(id=manifest["instance_id"], process_key=manifest["process"], version_id=1,
                          status=manifest["status"], business_key=manifest.get("business_key"),

@@ -102,43 +102,44 @@ class Replayer:
                     select(EventRow).where(EventRow.instance_id == instance_id).order_by(EventRow.seq)
                 ).all()
             )
-            divergence = self._check_definition(session, row, events)
+            versions: dict[str, LoadedVersion] = {}
+            for seq, recorded in _pinned(events):
+                divergence = self._check_definition(session, row, seq, recorded, versions)
+                if divergence:
+                    return ReplayResult(False, len(events), divergence)
+            divergence = _ends_on(session, row, events)
             if divergence:
                 return ReplayResult(False, len(events), divergence)
-            loaded = self.definitions.load(session, row.version_id, verify=True)
-        return self._run(instance_id, row, loaded, events, upto)
+        return self._run(instance_id, row, versions, events, upto)
 
-    def _check_definition(self, session: Session, row: Instance,
-                          events: list[EventRow]) -> dict[str, Any] | None:
-        version = session.get(ProcessVersion, row.version_id)
-        started = events[0] if events else None
-        recorded = started.data.get("content_hash") if started is not None else None
+    def _check_definition(self, session: Session, row: Instance, seq: int, recorded: str | None,
+                          versions: dict[str, LoadedVersion]) -> dict[str, Any] | None:
+        """The version a history runs on is found by the content hash it recorded (ids differ between
+        a database and an exported bundle) and its files are hashed again."""
+        version = session.scalar(select(ProcessVersion).where(ProcessVersion.process_key == row.process_key,
+                                                              ProcessVersion.content_hash == recorded))
+        if version is None:
+            current = session.get(ProcessVersion, row.version_id)
+            pinned = "the one the instance started on" if seq == 1 else "the one the instance was migrated to"
+            return {"seq": seq, "element_id": None, "expected": recorded,
+                    "actual": current.content_hash if current else None,
+                    "reason": f"the definition version differs from {pinned}"}
         try:
-            self.definitions.load(session, row.version_id, verify=True)
+            versions[version.content_hash] = self.definitions.load(session, version.id, verify=True)
         except EngineError as exc:
-            return {"seq": 1, "element_id": None, "reason": exc.message}
-        if version is None or recorded != version.content_hash:
-            return {
-                "seq": 1,
-                "element_id": None,
-                "expected": recorded,
-                "actual": version.content_hash if version else None,
-                "reason": "the definition version differs from the one the instance started on",
-            }
+            return {"seq": seq, "element_id": None, "reason": exc.message}
         return None
 
-    def _run(
-        self, instance_id: str, row: Instance, loaded: LoadedVersion, events: list[EventRow], upto: int | None
-    ) -> ReplayResult:
+    def _run(self, instance_id: str, row: Instance, versions: dict[str, LoadedVersion],
+             events: list[EventRow], upto: int | None) -> ReplayResult:
         ids = TaskIdSource(UUID(instance_id), 0)
-        wf: BpmnWorkflow | None = None
         op: Operation | None = None
         with use_clock(self.clock), use_task_ids(ids):
             for _, group_iter in groupby(events, key=lambda e: e.op):
                 group = list(group_iter)
                 first = group[0]
                 self.clock.set(first.at)
-                op, wf = self._apply(instance_id, row, loaded, wf, group)
+                op = self._apply(instance_id, row, versions, op, group)
                 _, state_digest = settle(op)
                 produced = [_comparable(e) for e in op.events]
                 recorded = [_comparable(e) for e in group]
@@ -150,25 +151,30 @@ class Replayer:
                     return ReplayResult(True, group[-1].seq, None, self._snapshot(op))
         return ReplayResult(True, len(events), None, self._snapshot(op) if op is not None else None)
 
-    def _apply(
-        self, instance_id: str, row: Instance, loaded: LoadedVersion, wf: BpmnWorkflow | None,
-        group: list[EventRow],
-    ) -> tuple[Operation, BpmnWorkflow]:
+    def _apply(self, instance_id: str, row: Instance, versions: dict[str, LoadedVersion],
+               before: Operation | None, group: list[EventRow]) -> Operation:
+        """`before`: the previous operation, whose workflow and version (a migration changes it) this
+        one continues."""
         # SLA deadlines that passed before this operation are recorded ahead of its input (the engine
         # catches up first), so the input is the first event of an input type, not the first event.
         first = next((e for e in group if e.type in INPUTS), group[0])
-        if wf is None:
+        if before is None:
             if first.type != "instance_started":
                 raise EngineError("history does not begin with instance_started", instance_id=instance_id)
+            loaded = versions[str(first.data.get("content_hash"))]
             wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs)
             wf.task_tree.data.update(first.data.get("data", {}))
+        else:
+            loaded, wf = before.loaded, before.wf
         # Handlers are never called: each gets its recorded outcome.
         services = Services(self.sla, _NoCalls(), self.clock, self.settings)
         op = open_operation(services, None, instance_id, loaded, wf, first.actor or "system",
                             row.business_key, first.at, replay=_outcomes(group))
         actor = Actor(first.actor or "system", roles=frozenset({"admin"}))
-        commands.perform(op, Act(first.type, actor, first.task_id, first.data, first.element_id, live=False))
-        return op, wf
+        moved_to = versions.get(str(first.data.get("content_hash")))
+        commands.perform(op, Act(first.type, actor, first.task_id, first.data, first.element_id, live=False,
+                                 version=moved_to if first.type == "instance_migrated" else None))
+        return op
 
     def _snapshot(self, op: Operation) -> dict[str, Any]:
         open_tasks = [
@@ -181,6 +187,26 @@ class Replayer:
             "data": json_safe(op.current_data()),
             "sla": self.sla.clocks_from_state(op.wf, op.now),
         }
+
+
+def _pinned(events: list[EventRow]) -> list[tuple[int, str | None]]:
+    """(seq, recorded content hash) of each version the history runs on: the one it started on, then
+    each one it was migrated to."""
+    pinned = [(1, events[0].data.get("content_hash") if events else None)]
+    pinned.extend((e.seq, e.data.get("content_hash")) for e in events if e.type == "instance_migrated")
+    return pinned
+
+
+def _ends_on(session: Session, row: Instance, events: list[EventRow]) -> dict[str, Any] | None:
+    """The instance row must name the version its history ends on (a migration is the only way the
+    version changes)."""
+    seq, recorded = _pinned(events)[-1]
+    current = session.get(ProcessVersion, row.version_id)
+    if current is not None and current.content_hash == recorded:
+        return None
+    return {"seq": seq, "element_id": None, "expected": recorded,
+            "actual": current.content_hash if current else None,
+            "reason": "the instance is on another definition version than its history ends on"}
 
 
 def _divergence(

@@ -115,6 +115,10 @@ def export_bundle(store: Store, instance_id: str, settings: Settings | None = No
             select(EventRow).where(EventRow.instance_id == instance_id).order_by(EventRow.seq)
         ).all()
         files = {f["name"]: session.get(DefinitionFile, f["hash"]) for f in version.files}
+        earlier = _earlier_versions(session, inst.process_key, version.content_hash, rows)
+        for v in earlier:  # a migrated instance's history ran on these first
+            files.update({f"{v.content_hash}/{f['name']}": session.get(DefinitionFile, f["hash"])
+                          for f in v.files})
         manifest = {
             "format": "weibao-audit-bundle/1",
             "instance_id": instance_id,
@@ -126,6 +130,8 @@ def export_bundle(store: Store, instance_id: str, settings: Settings | None = No
             "events": len(rows),
             "head_hash": rows[-1].hash if rows else GENESIS,
             "status": inst.status,
+            "earlier_versions": [{"version": v.version, "content_hash": v.content_hash, "files": v.files}
+                                 for v in earlier],
         }
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -139,6 +145,29 @@ def export_bundle(store: Store, instance_id: str, settings: Settings | None = No
             for name, stored in files.items():
                 zf.writestr(f"definitions/{name}", stored.content if stored is not None else b"")
     return buffer.getvalue()
+
+
+def _earlier_versions(session: Any, key: str, current: str, rows: Any) -> list[ProcessVersion]:
+    hashes = [r.data.get("content_hash") for r in rows if r.type in ("instance_started", "instance_migrated")]
+    wanted = [h for h in dict.fromkeys(hashes) if h and h != current]
+    found = session.scalars(select(ProcessVersion).where(ProcessVersion.process_key == key,
+                                                         ProcessVersion.content_hash.in_(wanted)))
+    return sorted(found, key=lambda v: v.version)
+
+
+def _file_problems(manifest: dict[str, Any], files: dict[str, bytes]) -> list[str]:
+    """Each version's files against their hashes, and each version's hash against its files."""
+    problems = []
+    versions = [("", manifest)] + [(f"{v['content_hash']}/", v) for v in manifest.get("earlier_versions", [])]
+    for prefix, version in versions:
+        for f in version["files"]:
+            content = files.get(prefix + f["name"])
+            if content is None or hashlib.sha256(content).hexdigest() != f["hash"]:
+                problems.append(f"definition file {f['name']} altered or missing")
+        names = "\n".join(f"{f['name']}:{f['hash']}" for f in version["files"])
+        if hashlib.sha256(names.encode()).hexdigest() != version["content_hash"]:
+            problems.append("definition version hash does not match its files")
+    return problems
 
 
 @dataclass
@@ -205,13 +234,7 @@ def verify_bundle(path_or_bytes: str | Path | bytes, public_key: PublicKey | Non
     elif _head(events) != manifest["head_hash"] or len(events) != manifest["events"]:
         ok, bad = False, len(events) + 1
         problems.append("events missing at the end (head hash differs from the manifest)")
-    for f in manifest["files"]:
-        content = files.get(f["name"])
-        if content is None or hashlib.sha256(content).hexdigest() != f["hash"]:
-            problems.append(f"definition file {f['name']} altered or missing")
-    names = "\n".join(f"{f['name']}:{f['hash']}" for f in manifest["files"])
-    if hashlib.sha256(names.encode()).hexdigest() != manifest["content_hash"]:
-        problems.append("definition version hash does not match its files")
+    problems.extend(_file_problems(manifest, files))
     summary, anchored_bad, found = _bundle_checkpoint(data, iid, events, public_key)
     known = [b for b in (bad, anchored_bad) if b is not None]
     return {"verified": not problems and not found, "first_bad_seq": min(known) if known else None,

@@ -19,10 +19,12 @@ from sqlalchemy.orm import Session
 from engine import policy
 from engine.actor import Actor
 from engine.bpmn import forms
+from engine.bpmn.definitions import LoadedVersion
 from engine.bpmn.model import Element
 from engine.bpmn.patches import INCIDENT, MERGE_PAYLOAD
 from engine.bpmn.state import iter_tasks
 from engine.errors import Conflict, InvalidInput, NotFound
+from engine.runtime import migration
 from engine.runtime.operation import Operation
 from engine.runtime.persist import assignee_of
 from engine.runtime.timers import fire_in
@@ -228,6 +230,8 @@ class Act:
     data: Mapping[str, Any] = field(default_factory=dict)
     element_id: str | None = None
     live: bool = True  # False in replay, which takes recorded payloads as they were
+    # instance_migrated: the version it moves to, loaded by the caller from the recorded id
+    version: LoadedVersion | None = None
 
 
 # One table for the live runtime and for replay: an act is applied the same way in both.
@@ -241,6 +245,7 @@ ACTS: dict[str, Callable[[Operation, Act], None]] = {
     "incident_resolved": lambda op, a: resume_task(op, a.task_id or "", int(a.data.get("incident_id", 0))),
     "instance_cancelled": lambda op, a: cancel(op, str(a.data.get("reason", ""))),
     "timer_failed": timer_failed,
+    "instance_migrated": lambda op, a: migration.move(op, a.version, dict(a.data), a.live),
 }
 
 

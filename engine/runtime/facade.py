@@ -32,6 +32,7 @@ from engine.handler import HandlerRegistry
 from engine.runtime import commands, schedules, timers
 from engine.runtime.commands import Act
 from engine.runtime.invoker import LiveInvoker
+from engine.runtime.migrating import Migrations
 from engine.runtime.operation import Operation, Services, open_operation
 from engine.runtime.persist import apply_effects, json_safe, persist
 from engine.runtime.versions import Versions
@@ -80,6 +81,7 @@ class Runtime:
         self.serializer = make_serializer()
         self.services = Services(self.sla, self.invoker, clock, self.settings)
         self.versions = Versions(store, definitions, clock)
+        self.migrations = Migrations(store, definitions, clock, self.operation)
 
     # ----------------------------------------------------------------- plumbing
     @contextlib.contextmanager

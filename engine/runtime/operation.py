@@ -62,6 +62,7 @@ class Operation:
     effects: list[dict[str, Any]] = field(default_factory=list)
     fired: set[str] = field(default_factory=set)
     cancelled: bool = False
+    moved: bool = False  # migrated to another version: its open-task rows are written anew
     sla_flags: SlaFlags = field(default_factory=SlaFlags)
 
     def event(

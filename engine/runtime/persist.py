@@ -81,6 +81,7 @@ def persist(session: Session, row: InstanceRecord, op: Operation, counter: int,
     status, state_digest = settle(op)
     if status != "running":
         row.status, row.ended_at = status, op.now
+    row.version_id = op.loaded.id  # a migration moved it
     row.state = serializer.to_dict(op.wf)
     row.task_id_counter = counter
     row.data = json_safe(op.current_data())
@@ -91,7 +92,9 @@ def persist(session: Session, row: InstanceRecord, op: Operation, counter: int,
     session.flush()  # incidents, which refer to nothing the statements above depend on
     sla = op.services.sla
     sla.save(session, op)
-    refresh_tasks(session, op, lambda task: sla.task_due(op, task), new)
+    # A migrated instance's open tasks may be named or offered differently in its new version.
+    created = write.drop_tasks(session, op.instance_id) if op.moved else None
+    refresh_tasks(session, op, lambda task: sla.task_due(op, task), new or op.moved, created)
     refresh_timers(session, op, timed_items(op, sla.deadlines(op)), new)
 
 
@@ -133,8 +136,9 @@ def assignee_of(task: Task, element: Element) -> str | None:
 
 
 def refresh_tasks(session: Session, op: Operation, due_for: Callable[[Task], datetime | None],
-                  new: bool = False) -> None:
-    """`new`: the instance was just created, so it has no rows to compare with."""
+                  new: bool = False, created: dict[str, Any] | None = None) -> None:
+    """`new`: the instance has no rows to compare with (just created, or its rows were dropped;
+    `created` then keeps when each of its tasks was created)."""
     existing = {} if new else write.stored_tasks(session, op.instance_id)
     added: list[dict[str, Any]] = []
     groups: list[dict[str, Any]] = []
@@ -150,7 +154,8 @@ def refresh_tasks(session: Session, op: Operation, due_for: Callable[[Task], dat
         if tid not in existing:
             added.append({"id": tid, "instance_id": op.instance_id, "process_key": op.loaded.process_key,
                           "element_id": el.id, "name": el.name, "candidate_groups": list(el.candidate_groups),
-                          "form": [f.to_dict() for f in el.form], "created_at": op.now,
+                          "form": [f.to_dict() for f in el.form],
+                          "created_at": (created or {}).get(tid, op.now),
                           "assignee": now[0], "due_at": now[1]})
             groups.extend({"task_id": tid, "group": g} for g in el.candidate_groups)
         elif existing[tid] != now:

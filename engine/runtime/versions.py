@@ -1,7 +1,8 @@
 """A process owner's acts on versions: activate (the version new instances use), suspend, resume.
 
-Running instances never move: they stay on the version they started with whatever happens here. A
-start timer follows the current version, so activating one re-arms the process's schedule from it.
+Running instances stay on their version whatever happens here; only a migration (migrating.py) moves
+them. A start timer follows the current version, so activating one re-arms the process's schedule
+from it.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ class Versions:
 
     def migration_plan(self, key: str, from_version: int, to_version: int, actor: Actor,
                        instance_id: str | None = None) -> list[dict[str, Any]]:
-        """The dry run of moving instances from one version to another (the move itself is not built)."""
+        """The dry run of moving instances from one version to another (`Runtime.migrations` moves them)."""
         policy.require_process_owner(actor)
         with self.store.read() as session:
             found = migration.dry_run(self.definitions, self.clock, session, key, from_version, to_version,

@@ -60,9 +60,10 @@ _INSTANCES = TABLES["instances"]
 _EVENTS = TABLES["events"]
 _SELECT_ROW = Prepared(select(_INSTANCES).where(_INSTANCES.c.id == bindparam("id")))
 _SELECT_ROW_LOCKED = Prepared(_SELECT_ROW.statement.with_for_update())
-# What an operation may change; who started the instance, when and on which version never change.
-_CHANGED_BY_OPERATIONS = ("status", "data", "state", "task_id_counter", "last_seq", "head_hash", "updated_at",
-                          "ended_at")
+# What an operation may change; who started the instance and when never change. The version changes
+# only by a migration, which its chain records.
+_CHANGED_BY_OPERATIONS = ("version_id", "status", "data", "state", "task_id_counter", "last_seq", "head_hash",
+                          "updated_at", "ended_at")
 _INSERT_ROW = Prepared(insert(_INSTANCES), [c.key for c in _INSTANCES.c])
 _SAME_VERSION = (_INSTANCES.c.id == bindparam("key")) & (_INSTANCES.c.lock_version == bindparam("seen"))
 _UPDATE_ROW = Prepared(update(_INSTANCES).where(_SAME_VERSION), [*_CHANGED_BY_OPERATIONS, "lock_version"])
@@ -140,6 +141,8 @@ _GROUPS = TABLES["open_task_groups"]
 _TIMERS = TABLES["pending_timers"]
 _TASKS_OF = Prepared(select(_TASKS.c.id, _TASKS.c.assignee, _TASKS.c.due_at)
                      .where(_TASKS.c.instance_id == bindparam("instance")))
+_CREATED_OF = Prepared(select(_TASKS.c.id, _TASKS.c.created_at)
+                       .where(_TASKS.c.instance_id == bindparam("instance")))
 _SET_TASK = Prepared(update(_TASKS).where(_TASKS.c.id == bindparam("key"))
                      .values(assignee=bindparam("assignee"), due_at=bindparam("due_at")))
 # The task's group rows go with it (ON DELETE CASCADE).
@@ -165,6 +168,13 @@ def stored_tasks(session: Session, instance_id: str) -> dict[str, tuple[str | No
     """{task id: (assignee, due_at)} of the instance's open-task rows."""
     rows = _TASKS_OF.rows(session.connection(), {"instance": instance_id})
     return {r.id: (r.assignee, r.due_at) for r in rows}
+
+
+def drop_tasks(session: Session, instance_id: str) -> dict[str, Any]:
+    """Removes the instance's open-task rows; gives {task id: created_at} of what was removed."""
+    created = {r.id: r.created_at for r in _CREATED_OF.rows(session.connection(), {"instance": instance_id})}
+    _DROP_TASK.run(session.connection(), [{"key": tid} for tid in created])
+    return created
 
 
 def write_tasks(session: Session, changes: TaskChanges) -> None:
