@@ -139,3 +139,23 @@ def test_an_exported_bundle_of_a_moved_instance_carries_both_versions(svc, clock
             out.writestr(name, content)
     found = verify_bundle(edited.getvalue())
     assert not found["verified"] and "definition file fault_repair.bpmn altered or missing" in found["problems"]
+
+
+def test_an_instance_inside_a_subprocess_with_a_waiting_timer_moves(svc, clock) -> None:
+    from .scenario_support import CUSTOMER, DUTY, triage
+
+    f = start(svc, "fault_repair", {**FAULT, "level": "P3"})
+    triage(f, "partial", "P3")
+    assert f.open() == ["Task_phone_diagnosis"]  # inside the remote-support subprocess
+    timers, tasks = f.pending(), [(t.id, t.element_id, t.assignee) for t in f.tasks()]
+    assert timers  # an escalation timer and SLA deadlines wait
+    svc.runtime.deploy([("fault_repair.bpmn", _v2())])
+    clock.advance(timedelta(minutes=10))
+    assert svc.runtime.migrations.migrate("fault_repair", 1, 2, OWNER).moved == [f.id]
+    assert f.pending() == timers  # the waiting timers keep their due times, nothing restarts
+    assert [(t.id, t.element_id, t.assignee) for t in f.tasks()] == tasks
+    f.do("Task_phone_diagnosis", DUTY, diagnosis="端口无光", solved=False)
+    assert f.open() == ["Task_customer_consent"]
+    f.do("Task_customer_consent", CUSTOMER, customer_consents=False)
+    assert "Task_draft_solution" in f.open()
+    assert f.replays()
