@@ -1,10 +1,11 @@
-"""POST /messages: deliver a BPMN message to the instance waiting for it."""
+"""POST /messages: deliver a BPMN message to the instance waiting for it, or start the process it starts."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import marshmallow as ma
+from flask import url_for
 
 from . import auth
 from .context import weibao
@@ -21,23 +22,27 @@ class MessageSchema(ma.Schema):
     instance_id = Text(max_length=36, allow_none=True, load_default=None)
     data = ma.fields.Dict(keys=ma.fields.String(), load_default=dict)
 
-    @ma.validates_schema
-    def _target(self, body: dict[str, Any], **_: Any) -> None:
-        if not body.get("business_key") and not body.get("instance_id"):
-            raise ma.ValidationError("give business_key or instance_id", "business_key")
-
 
 class DeliveredSchema(ma.Schema):
     instance_id = ma.fields.String(required=True)
+    started = ma.fields.Boolean(required=True,
+                                metadata={"description": "true: the message started this instance"})
 
 
 @blp.route("", methods=["POST"])
 @blp.arguments(MessageSchema())
-@blp.response(200, DeliveredSchema)
+@blp.response(200, DeliveredSchema, description="Delivered to the instance waiting for it")
+@blp.alt_response(201, schema=DeliveredSchema, description="Started an instance of the process whose "
+                  "message start event catches it", headers={"Location": {"schema": {"type": "string"}}})
 def deliver(body: dict[str, Any]) -> Any:
-    """Correlate by business key or instance id; 409 when the instance is not waiting for it."""
+    """Correlate by instance id or business key to the instance waiting for the message; when no
+    instance waits for it and a process starts on it (a message start event), start that process with
+    the message's data. 409 when the instance found is not waiting for it."""
     who = auth.require_writer()
-    instance_id = weibao().service.runtime.correlate(body["name"], business_key=body["business_key"],
-                                                     instance_id=body["instance_id"], data=body["data"],
-                                                     actor=who)
-    return {"instance_id": instance_id}
+    instance_id, started = weibao().service.runtime.correlate_or_start(
+        body["name"], business_key=body["business_key"], instance_id=body["instance_id"], data=body["data"],
+        actor=who)
+    if started:
+        return ({"instance_id": instance_id, "started": True}, 201,
+                {"Location": url_for("instances.get_instance", instance_id=instance_id)})
+    return {"instance_id": instance_id, "started": False}

@@ -138,7 +138,8 @@ def test_an_exported_bundle_of_a_moved_instance_carries_both_versions(svc, clock
                 content = content.replace("登记故障影响范围".encode(), "登记影响".encode())
             out.writestr(name, content)
     found = verify_bundle(edited.getvalue())
-    assert not found["verified"] and "definition file fault_repair.bpmn altered or missing" in found["problems"]
+    assert not found["verified"]
+    assert "definition file fault_repair.bpmn altered or missing" in found["problems"]
 
 
 def test_an_instance_inside_a_subprocess_with_a_waiting_timer_moves(svc, clock) -> None:

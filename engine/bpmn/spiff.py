@@ -21,6 +21,7 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.helpers.spec import TaskSpecConverter
 from SpiffWorkflow.bpmn.specs.defaults import NoneTask, StartEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
@@ -130,11 +131,19 @@ def normalize_expression(expression: str | None) -> str | None:
 
 
 def normalize_timers(spec: Any) -> None:
-    """Rewrite timer expressions of every task spec in place, once per parsed definition."""
+    """Rewrite timer expressions of every task spec in place, once per parsed definition; an
+    event-based gateway waits on copies of its events' definitions, which are rewritten too."""
     for task_spec in spec.task_specs.values():
-        definition = getattr(task_spec, "event_definition", None)
-        if isinstance(definition, TimerEventDefinition):
-            definition.expression = normalize_expression(definition.expression)
+        for definition in event_definitions(getattr(task_spec, "event_definition", None)):
+            if isinstance(definition, TimerEventDefinition):
+                definition.expression = normalize_expression(definition.expression)
+
+
+def event_definitions(definition: Any) -> list[Any]:
+    """The definitions an event (or an event-based gateway) waits on."""
+    if isinstance(definition, MultipleEventDefinition):
+        return list(definition.event_definitions)
+    return [] if definition is None else [definition]
 
 
 class SandboxLimitError(WorkflowTaskException):

@@ -22,7 +22,9 @@ def _parse(value: str) -> datetime:
 
 def timer_due(task: Any) -> datetime | None:
     definition = getattr(task.task_spec, "event_definition", None)
-    if not isinstance(definition, TimerEventDefinition):
+    inner = getattr(definition, "event_definitions", None)  # an event-based gateway waits on its events'
+    if not isinstance(definition, TimerEventDefinition) and not any(
+            isinstance(d, TimerEventDefinition) for d in inner or ()):
         return None
     value = task.internal_data.get("event_value")
     if value is None:

@@ -145,6 +145,14 @@ def _check_script_formats(src: Source, checked: Checked) -> None:
                           "Python (scriptFormat=\"python\"), run in the sandbox")
 
 
+def _check_unsupported(src: Source, checked: Checked) -> None:
+    # SpiffWorkflow would evaluate the retrieval expressions against each message's payload, which a
+    # payload without them turns into a failure; Camunda correlates by business key, and so do we.
+    for prop in src.root.iterfind(".//bpmn:correlationProperty", NS):
+        checked.error(src.name, prop.get("id"), "correlation properties are not supported: a message goes to "
+                      "the instance its business key or instance id names (POST /messages); remove it")
+
+
 RESERVED_IDS = {"Start", "End", "Root"}  # SpiffWorkflow names its own internal task specs so
 
 
@@ -271,6 +279,7 @@ def _check_parsed(parser: WeibaoParser, topics: set[str], strict_ids: set[str] |
     for src in code:  # the files being deployed: a stored version loads as it was accepted
         if src.kind == "bpmn":
             _check_script_formats(src, checked)
+            _check_unsupported(src, checked)
     _check_all_code(parser, code, functions, checked)
     for pid, model in checked.models.items():
         if strict_ids is None or pid in strict_ids:

@@ -22,6 +22,7 @@ from engine.bpmn import forms
 from engine.bpmn.definitions import LoadedVersion
 from engine.bpmn.model import Element
 from engine.bpmn.patches import INCIDENT, MERGE_PAYLOAD
+from engine.bpmn.spiff import event_definitions
 from engine.bpmn.state import iter_tasks
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.runtime import migration
@@ -136,19 +137,16 @@ def find_instance(session: Session, actor: Actor, message: str, business_key: st
 
 def correlate(op: Operation, name: str, data: dict[str, Any], *, validate: bool = False) -> None:
     """`validate`: check the data against the catch event's payload; a replay takes what was recorded."""
-    waiting = [
-        t
-        for t in iter_tasks(op.wf, TaskState.WAITING)
-        if isinstance(getattr(t.task_spec, "event_definition", None), MessageEventDefinition)
-        and t.task_spec.event_definition.name == name
-    ]
+    waiting = [(t, d) for t in iter_tasks(op.wf, TaskState.WAITING)
+               for d in event_definitions(getattr(t.task_spec, "event_definition", None))
+               if isinstance(d, MessageEventDefinition) and d.name == name]
     if not waiting:
         raise Conflict(
             f"instance {op.instance_id} is not waiting for message {name!r}", instance_id=op.instance_id
         )
-    target = waiting[0]
+    target, definition = waiting[0]
     if validate:
-        el = op.element(target)
+        el = op.loaded.models_element(_catching_element(target, definition))
         try:
             data = forms.validate_message(el.payload, data, where=f"message {name!r} at {el.id}")
         except InvalidInput as exc:
@@ -161,11 +159,20 @@ def correlate(op: Operation, name: str, data: dict[str, Any], *, validate: bool 
         message=name,
         data=data,
     )
-    definition = target.task_spec.event_definition
     camunda_style = hasattr(definition, "result_var")
     payload = {"payload": dict(data), "result_var": MERGE_PAYLOAD} if camunda_style else data
     op.wf.catch(BpmnEvent(definition, payload))
     op.advance()
+
+
+def _catching_element(task: Task, definition: MessageEventDefinition) -> str:
+    """The element that declares the message's payload: the catch event itself, or after an
+    event-based gateway the gateway's event that catches it (SpiffWorkflow moves the events'
+    definitions onto the gateway, in the order of its outputs)."""
+    inner = getattr(task.task_spec.event_definition, "event_definitions", None)
+    if inner is not None and len(inner) == len(task.task_spec.outputs):
+        return str(task.task_spec.outputs[inner.index(definition)].bpmn_id)
+    return str(task.task_spec.bpmn_id)
 
 
 def resume_task(op: Operation, task_id: str, incident_id: int) -> None:
@@ -217,6 +224,9 @@ def begin(op: Operation, act: Act) -> None:
     parent = act.data.get("parent_instance_id")
     op.services.sla.receive(op, dict(act.data.get("sla_clocks") or {}), str(parent) if parent else None)
     op.advance()
+    started_by = act.data.get("start_message")  # a message start event: the message that started it
+    if started_by:
+        correlate(op, str(started_by["name"]), dict(started_by.get("data") or {}), validate=act.live)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from engine.bpmn.spiff import make_serializer
 from engine.clock import Clock, use_clock
 from engine.errors import Conflict, EngineError
 from engine.handler import HandlerRegistry
-from engine.runtime import commands, schedules, timers
+from engine.runtime import commands, message_start, schedules, timers
 from engine.runtime.commands import Act
 from engine.runtime.invoker import LiveInvoker
 from engine.runtime.migrating import Migrations
@@ -173,6 +173,7 @@ class Runtime:
         version_id: int | None = None,
         scheduled_at: datetime | None = None,
         clocks: dict[str, Any] | None = None,
+        start_message: dict[str, Any] | None = None,
     ) -> str:
         if version_id is None:
             version_id = self.definitions.startable_id(session, process_key)
@@ -181,6 +182,8 @@ class Runtime:
         if scheduled_at is not None:
             # A start timer has nobody to fill the start form; the first task collects the details.
             data = {"scheduled_at": scheduled_at.isoformat()}
+        elif start_message is not None:
+            data = {}  # the message brings the data, checked against its declared payload
         elif model.start_form:
             data = forms.validate(model.start_form, data, where=f"start of {process_key}")
         else:
@@ -196,7 +199,8 @@ class Runtime:
             started = {"process": process_key, "version": loaded.version, "version_id": loaded.id,
                        "content_hash": loaded.content_hash, "business_key": business_key, "data": dict(data),
                        "parent_instance_id": parent_instance_id,
-                       **({"sla_clocks": json_safe(clocks)} if clocks else {})}  # handed over with the case
+                       **({"sla_clocks": json_safe(clocks)} if clocks else {}),  # handed over with the case
+                       **({"start_message": start_message} if start_message else {})}
             commands.perform(op, Act("instance_started", actor, data=started, element_id=model.start_element))
             persist(session, row, op, ids.counter, self.serializer)
         apply_effects(self.start_in, session, op)
@@ -243,13 +247,31 @@ class Runtime:
         data: dict[str, Any] | None = None,
         actor: Actor | str | None = None,
     ) -> str:
+        """Delivers to the instance waiting for the message, or else starts the process whose start
+        event it is (as Camunda correlates); `started` tells which."""
+        return self.correlate_or_start(message_name, business_key, instance_id, data, actor)[0]
+
+    def correlate_or_start(self, message_name: str, business_key: str | None = None,
+                           instance_id: str | None = None, data: dict[str, Any] | None = None,
+                           actor: Actor | str | None = None) -> tuple[str, bool]:
         who = as_actor(actor)
         with self.store.read() as session:
-            target = commands.find_instance(session, who, message_name, business_key, instance_id)
+            target, starts = message_start.find(self.definitions, session, who, message_name, business_key,
+                                                instance_id)
+        if target is None:
+            sent = {"name": message_name, "data": data or {}}
+            return self.start_in_own(starts, who, business_key, sent), True
         with self.operation(target, who) as op:
             sent = {"message": message_name, "data": data or {}}
             commands.perform(op, Act("message_correlated", who, data=sent))
-        return target
+        return target, False
+
+    def start_in_own(self, version_id: int, actor: Actor, business_key: str | None,
+                     start_message: dict[str, Any]) -> str:
+        with self.store.write() as session:
+            key = self.definitions.load(session, version_id).process_key
+            return self.start_in(session, key, {}, actor, business_key, version_id=version_id,
+                                 start_message=start_message)
 
     def fire_due_timers(self, limit: int = 500) -> int:
         work = timers.due(self.store, self.clock.now(), limit)
