@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from engine.bpmn import expressions, forms, timers
+from engine.bpmn import expressions, forms, links, timers, unsupported
 from engine.bpmn.model import NS, Element, ProcessModel, read_models, split_pairs
 from engine.bpmn.spiff import WeibaoParser
 
@@ -99,7 +99,7 @@ def _add_to_parser(parser: WeibaoParser, src: Source, checked: Checked) -> None:
                 line = exc.line_number if isinstance(exc.line_number, int) else None
                 checked.error(src.name, _element_at_line(src.root, line), f"BPMN schema: {exc}")
                 return
-            parser.add_bpmn_xml(src.root, filename=src.name)
+            parser.add_bpmn_xml(links.joined(src.root), filename=src.name)
             for pid, model in read_models(src.root).items():
                 checked.models[pid] = model
                 checked.model_file[pid] = src.name
@@ -146,11 +146,8 @@ def _check_script_formats(src: Source, checked: Checked) -> None:
 
 
 def _check_unsupported(src: Source, checked: Checked) -> None:
-    # SpiffWorkflow would evaluate the retrieval expressions against each message's payload, which a
-    # payload without them turns into a failure; Camunda correlates by business key, and so do we.
-    for prop in src.root.iterfind(".//bpmn:correlationProperty", NS):
-        checked.error(src.name, prop.get("id"), "correlation properties are not supported: a message goes to "
-                      "the instance its business key or instance id names (POST /messages); remove it")
+    for element_id, message in unsupported.problems(src.root):
+        checked.error(src.name, element_id, message)
 
 
 RESERVED_IDS = {"Start", "End", "Root"}  # SpiffWorkflow names its own internal task specs so
