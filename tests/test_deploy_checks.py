@@ -21,6 +21,8 @@ from engine.store.models import FileHead, PendingTimer, ProcessVersion
 
 from .conftest import START
 
+DEPLOY_TIME = START  # where a cycle without a start counts from; these cycles give theirs
+
 TIMER_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
                   xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Defs_tick" targetNamespace="t">
@@ -98,11 +100,11 @@ def test_a_valid_cron_start_is_armed_at_the_next_beijing_time(service: Service, 
 
 def test_a_short_cycle_from_long_ago_is_scheduled_by_arithmetic() -> None:
     # A step-by-step walk would take 825 million steps here; the jump lands on the next second.
-    cycle = Cycle.parse("R/2000-01-01T00:00:00+08:00/PT1S")
+    cycle = Cycle.parse("R/2000-01-01T00:00:00+08:00/PT1S", DEPLOY_TIME)
     assert cycle.due_after(START) == START + timedelta(seconds=1)
-    monthly = Cycle.parse("R/1990-01-31T09:00:00+08:00/P1M")
+    monthly = Cycle.parse("R/1990-01-31T09:00:00+08:00/P1M", DEPLOY_TIME)
     assert monthly.due_after(START) == datetime(2026, 3, 31, 9, 0, tzinfo=monthly.start.tzinfo)
-    counted = Cycle.parse("R3/2026-01-01T00:00:00+08:00/P1D")
+    counted = Cycle.parse("R3/2026-01-01T00:00:00+08:00/P1D", DEPLOY_TIME)
     assert counted.due_after(datetime(2026, 1, 2, 12, tzinfo=counted.start.tzinfo)) == \
         datetime(2026, 1, 3, tzinfo=counted.start.tzinfo)
     assert counted.due_after(datetime(2026, 1, 3, tzinfo=counted.start.tzinfo)) is None

@@ -58,10 +58,12 @@ def test_a_cron_start_is_read_in_beijing_time_with_crontab_weekdays():
     assert next_due("timeCycle:30 8 1 * *", monday, DEPLOYED) == datetime(2026, 4, 1, 0, 30, tzinfo=UTC)
 
 
-def test_a_cycle_without_its_three_parts_is_refused():
-    # deploy refuses it first (test_deploy_checks); the arithmetic itself refuses it too
-    with pytest.raises(ValueError, match="R\\[n\\]/start/period"):
-        next_due("timeCycle:R3/PT1H", DEPLOYED, DEPLOYED)
+def test_a_cycle_without_a_start_counts_from_the_deploy_and_a_bare_period_is_refused():
+    # Camunda reads R3/PT1H as three times an hour apart, the first an hour after the deploy
+    assert next_due("timeCycle:R3/PT1H", DEPLOYED, DEPLOYED) == DEPLOYED + timedelta(hours=1)
+    assert next_due("timeCycle:R3/PT1H", DEPLOYED + timedelta(hours=3), DEPLOYED) is None
+    with pytest.raises(ValueError, match="R\\[n\\]/start/period or R\\[n\\]/period"):
+        next_due("timeCycle:R3", DEPLOYED, DEPLOYED)
 
 
 # ----------------------------------------------------------------- through the runtime

@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -133,21 +134,26 @@ def export_bundle(store: Store, instance_id: str, settings: Settings | None = No
             "earlier_versions": [{"version": v.version, "content_hash": v.content_hash, "files": v.files}
                                  for v in earlier],
         }
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True))
-            zf.writestr(
-                "events.jsonl",
-                "".join(json.dumps(event_dict(r), ensure_ascii=False, sort_keys=True) + "\n" for r in rows),
-            )
-            if section is not None:
-                zf.writestr("checkpoint.json", json.dumps(section, ensure_ascii=False, sort_keys=True))
-            for name, stored in files.items():
-                zf.writestr(f"definitions/{name}", stored.content if stored is not None else b"")
+        contents = {n: f.content if f is not None else b"" for n, f in files.items()}
+        return _zip(manifest, rows, section, contents)
+
+
+def _zip(manifest: dict[str, Any], rows: Sequence[EventRow], section: dict[str, Any] | None,
+         files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True))
+        lines = (json.dumps(event_dict(r), ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
+        zf.writestr("events.jsonl", "".join(lines))
+        if section is not None:
+            zf.writestr("checkpoint.json", json.dumps(section, ensure_ascii=False, sort_keys=True))
+        for name, content in files.items():
+            zf.writestr(f"definitions/{name}", content)
     return buffer.getvalue()
 
 
-def _earlier_versions(session: Any, key: str, current: str, rows: Any) -> list[ProcessVersion]:
+def _earlier_versions(session: Session, key: str, current: str,
+                      rows: Sequence[EventRow]) -> list[ProcessVersion]:
     hashes = [r.data.get("content_hash") for r in rows if r.type in ("instance_started", "instance_migrated")]
     wanted = [h for h in dict.fromkeys(hashes) if h and h != current]
     found = session.scalars(select(ProcessVersion).where(ProcessVersion.process_key == key,

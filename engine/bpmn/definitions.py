@@ -10,69 +10,35 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from engine.bpmn import lifecycle
-from engine.bpmn.model import Element, ProcessModel
+from engine.bpmn.model import ProcessModel
 from engine.bpmn.spiff import normalize_timers
 from engine.bpmn.validation import Checked, Source, check
+from engine.bpmn.versions import DeployResult, LoadedVersion
 from engine.clock import Clock
 from engine.errors import DefinitionInvalid, EngineError, NotFound
 from engine.store.models import DefinitionFile, FileHead, ProcessVersion
 from engine.store.sessions import Store
 
 SLA_DECISION = "sla_targets"
+__all__ = ["Definitions", "DeployResult", "LoadedVersion", "sha256"]  # the last three are re-exported
 
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@dataclass
-class LoadedVersion:
-    id: int
-    process_key: str
-    version: int
-    content_hash: str
-    spec: Any
-    subprocess_specs: dict[str, Any]
-    model: ProcessModel
-    models: dict[str, ProcessModel]
-    parser: Any
-
-    def models_element(self, element_id: str) -> Element:
-        if element_id in self.model.elements:
-            return self.model.elements[element_id]
-        for model in self.models.values():
-            if element_id in model.elements:
-                return model.elements[element_id]
-        return Element(id=element_id, kind="", name=element_id)
-
-    def decision(self, decision_id: str) -> Any | None:
-        if decision_id not in self.parser.dmn_parsers:
-            return None
-        return self.parser.get_engine(decision_id, None)
-
-
-@dataclass
-class DeployResult:
-    process_key: str
-    version_id: int
-    version: int
-    content_hash: str
-    created: bool
-    start_timer: str | None = None
-    start_element: str | None = None
-    deployed_at: Any = None
-    previous: int | None = None  # the version that was current before this deploy made this one current
-    current: int = 0  # the version new instances start on after the deploy
-    moved_from: str | None = None  # the file that defined the process before, when it moved to a new one
-    warnings: list[dict[str, str | None]] = field(default_factory=list)  # {file, element_id, message}
+class AfterDeploy(Protocol):
+    def prepare(self, models: dict[str, ProcessModel], now: datetime) -> Any: ...
+    def apply(self, session: Session, results: list[DeployResult], prepared: Any) -> None: ...
 
 
 @dataclass
@@ -152,7 +118,10 @@ class Definitions:
         checked = check(sources, self.topics, strict_ids=strict, fresh=set(new), functions=self.functions)
         return Combined(checked, set(new), moved)
 
-    def deploy(self, files: list[tuple[str, bytes]], actor: str = "system") -> list[DeployResult]:
+    def deploy(self, files: list[tuple[str, bytes]], actor: str = "system",
+               then: AfterDeploy | None = None) -> list[DeployResult]:
+        """`then` prepares outside the write transaction and applies inside it (the runtime arms the
+        start timers so): the versions and their timers are stored together or not at all."""
         if not files:
             raise DefinitionInvalid([{"file": None, "element_id": None, "message": "no files given"}])
         # Parsing every diagram takes long; it is done before the write transaction, and only redone
@@ -162,15 +131,21 @@ class Definitions:
             combined = self._combine(session, files)
         if combined.checked.errors:
             raise DefinitionInvalid(combined.checked.errors)
+        now = self.clock.now()
+        prepared = then.prepare(combined.checked.models, now) if then is not None else None
         with self.store.write() as session:
             if self._heads(session) != heads:
                 combined = self._combine(session, files)
                 if combined.checked.errors:
                     raise DefinitionInvalid(combined.checked.errors)
-            return self._write(session, combined, actor)
+                prepared = then.prepare(combined.checked.models, now) if then is not None else None
+            results = self._write(session, combined, actor, now)
+            if then is not None:
+                then.apply(session, results, prepared)
+            return results
 
-    def _write(self, session: Session, combined: Combined, actor: str) -> list[DeployResult]:
-        checked, now = combined.checked, self.clock.now()
+    def _write(self, session: Session, combined: Combined, actor: str, now: datetime) -> list[DeployResult]:
+        checked = combined.checked
         for src in checked.sources:
             self._store_file(session, src, now)
         for old_name in set(combined.moved.values()):

@@ -3,7 +3,6 @@ checked at deploy."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from engine.bpmn import cron
 from engine.durations import Duration, add_duration, parse_duration
 from engine.errors import InvalidInput
 
@@ -66,14 +66,19 @@ class Cycle:
     duration: Duration
 
     @classmethod
-    def parse(cls, text: str) -> Cycle:
+    def parse(cls, text: str, deployed_at: datetime) -> Cycle:
+        """`R[n]/start/period`, or `R[n]/period` as Camunda reads it: the first time one period after
+        the deploy."""
         parts = text.split("/")
-        if len(parts) != 3 or not parts[0].upper().startswith("R"):
-            raise ValueError("a start cycle needs R[n]/start/period, e.g. R/2026-01-25T09:00:00+08:00/P1M")
-        repeat = parts[0][1:]
+        if len(parts) not in (2, 3) or not parts[0].upper().startswith("R"):
+            raise ValueError("a start cycle is R[n]/start/period or R[n]/period, e.g. "
+                             "R/2026-01-25T09:00:00+08:00/P1M or R3/PT10M")
+        repeat, period = parts[0][1:], parts[-1]
         if repeat and not repeat.isdigit():
             raise ValueError(f"the repetition count {repeat!r} is not a whole number")
-        return cls(int(repeat) if repeat else -1, _moment(parts[1]), parts[2], _positive(parts[2]))
+        duration = _positive(period)
+        start = _moment(parts[1]) if len(parts) == 3 else add_duration(deployed_at, period)
+        return cls(int(repeat) if repeat else -1, start, period, duration)
 
     def _first_candidate(self, after: datetime) -> int:
         # Jumps close to `after` instead of stepping from the start: a short period from long ago
@@ -96,31 +101,8 @@ class Cycle:
         return None
 
 
-# crontab counts weekdays from Sunday (0, and 7 again); APScheduler from Monday. Names are unambiguous.
-_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_DAY_RANGE = re.compile(r"([0-7])(?:-([0-7]))?")
-
-
-def _weekday_names(field: str) -> str:
-    """`1-5` → `mon,tue,wed,thu,fri`; a range is listed day by day so that one through Sunday works."""
-    out = []
-    for part in field.split(","):
-        found = _DAY_RANGE.fullmatch(part)
-        if found is None:
-            out.append(part)  # names, `*`, steps: read alike by both
-            continue
-        first, last = int(found.group(1)), int(found.group(2) or found.group(1))
-        out.extend(dict.fromkeys(_WEEKDAYS[d] for d in range(first, last + 1)))
-    return ",".join(dict.fromkeys(out))
-
-
 def _cron(text: str) -> Any:
-    from apscheduler.triggers.cron import CronTrigger
-
-    fields = text.split()
-    if len(fields) == 5:
-        fields[4] = _weekday_names(fields[4])
-    return CronTrigger.from_crontab(" ".join(fields), timezone=CRON_TZ)
+    return cron.trigger(text, CRON_TZ)
 
 
 def next_due(expression: str, after: datetime, deployed_at: datetime) -> datetime | None:
@@ -134,7 +116,7 @@ def next_due(expression: str, after: datetime, deployed_at: datetime) -> datetim
         moment = add_duration(deployed_at, text)
         return moment if moment > after else None
     if text.upper().startswith("R"):
-        return Cycle.parse(text).due_after(after)
+        return Cycle.parse(text, deployed_at).due_after(after)
     # APScheduler answers times at or after its argument; a due time is strictly after `after`, or a
     # fired start would find itself due again.
     return _cron(text).get_next_fire_time(None, after + timedelta(microseconds=1))  # type: ignore[no-any-return]
@@ -153,7 +135,7 @@ def start_timer_problem(expression: str) -> str | None:
         elif kind == "timeDuration":
             parse_duration(text)
         elif text.upper().startswith("R"):
-            Cycle.parse(text)
+            Cycle.parse(text, datetime(2000, 1, 1, tzinfo=UTC))  # the form only: no deploy time yet
         else:
             _cron(text)
     except InvalidInput as exc:

@@ -24,6 +24,7 @@ from engine import policy
 from engine.actor import SYSTEM, Actor, as_actor
 from engine.bpmn import forms
 from engine.bpmn.definitions import Definitions, LoadedVersion
+from engine.bpmn.model import ProcessModel
 from engine.bpmn.patches import TaskIdSource, use_task_ids
 from engine.bpmn.spiff import make_serializer
 from engine.clock import Clock, use_clock
@@ -48,17 +49,21 @@ T = TypeVar("T")
 
 def _log_operation(op: Operation) -> None:
     first = op.events[0]
-    log.info(
-        "%s by %s",
-        first.type,
-        op.actor,
-        extra={
-            "instance_id": op.instance_id,
-            "element_id": first.element_id,
-            "process_key": op.loaded.process_key,
-            "event_types": [e.type for e in op.events],
-        },
-    )
+    log.info("%s by %s", first.type, op.actor, extra={
+        "instance_id": op.instance_id, "element_id": first.element_id, "process_key": op.loaded.process_key,
+        "event_types": [e.type for e in op.events]})
+
+
+def _start_data(model: ProcessModel, process_key: str, data: dict[str, Any], scheduled_at: datetime | None,
+                by_message: bool) -> dict[str, Any]:
+    if scheduled_at is not None:
+        # A start timer has nobody to fill the start form; the first task collects the details.
+        return {"scheduled_at": scheduled_at.isoformat()}
+    if by_message:
+        return {}  # the message brings the data, checked against its declared payload
+    if model.start_form:
+        return forms.validate(model.start_form, data, where=f"start of {process_key}")
+    return forms.validate_free(data, where=f"start of {process_key}")
 
 
 class Runtime:
@@ -179,15 +184,7 @@ class Runtime:
             version_id = self.definitions.startable_id(session, process_key)
         loaded = self.definitions.load(session, version_id)
         model = loaded.model
-        if scheduled_at is not None:
-            # A start timer has nobody to fill the start form; the first task collects the details.
-            data = {"scheduled_at": scheduled_at.isoformat()}
-        elif start_message is not None:
-            data = {}  # the message brings the data, checked against its declared payload
-        elif model.start_form:
-            data = forms.validate(model.start_form, data, where=f"start of {process_key}")
-        else:
-            data = forms.validate_free(data, where=f"start of {process_key}")
+        data = _start_data(model, process_key, data, scheduled_at, start_message is not None)
         new_id = instance_id or str(uuid.uuid4())
         now = self.clock.now()
         row = InstanceRecord.new(new_id, process_key, loaded.id, business_key, parent_instance_id,
@@ -208,12 +205,9 @@ class Runtime:
 
     # ----------------------------------------------------------------- deploy
     def deploy(self, files: list[tuple[str, bytes]], actor: str = "system") -> list[Any]:
-        results = self.definitions.deploy(files, actor)
-        planned = schedules.plan([r for r in results if r.created], self.clock.now())
-        if planned:
-            with self.store.write() as session:
-                schedules.arm(session, planned)
-        return results
+        """Stores the new versions and arms their start timers in one transaction: a deploy refused
+        or failing at either stores nothing."""
+        return self.definitions.deploy(files, actor, then=schedules.StartTimers())
 
     def deploy_directory(self, directory: str | Path, actor: str = "system") -> list[Any]:
         paths = sorted(Path(directory).glob("*.bpmn")) + sorted(Path(directory).glob("*.dmn"))
@@ -259,19 +253,15 @@ class Runtime:
             target, starts = message_start.find(self.definitions, session, who, message_name, business_key,
                                                 instance_id)
         if target is None:
-            sent = {"name": message_name, "data": data or {}}
-            return self.start_in_own(starts, who, business_key, sent), True
+            with self.store.write() as session:
+                key = self.definitions.load(session, starts).process_key
+                sent = {"name": message_name, "data": data or {}}
+                return self.start_in(session, key, {}, who, business_key, version_id=starts,
+                                     start_message=sent), True
         with self.operation(target, who) as op:
             sent = {"message": message_name, "data": data or {}}
             commands.perform(op, Act("message_correlated", who, data=sent))
         return target, False
-
-    def start_in_own(self, version_id: int, actor: Actor, business_key: str | None,
-                     start_message: dict[str, Any]) -> str:
-        with self.store.write() as session:
-            key = self.definitions.load(session, version_id).process_key
-            return self.start_in(session, key, {}, actor, business_key, version_id=version_id,
-                                 start_message=start_message)
 
     def fire_due_timers(self, limit: int = 500) -> int:
         work = timers.due(self.store, self.clock.now(), limit)

@@ -15,7 +15,7 @@ from typing import Any
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from engine.bpmn import lifecycle, moving
@@ -89,7 +89,7 @@ def dry_run(definitions: Definitions, clock: Clock, session: Session, key: str, 
     return results
 
 
-def running(key: str, version_id: int, instance_id: str | None = None) -> Any:
+def running(key: str, version_id: int, instance_id: str | None = None) -> Select[tuple[str, dict[str, Any]]]:
     query = select(Instance.id, Instance.state).where(
         Instance.process_key == key, Instance.version_id == version_id, Instance.status == "running")
     if instance_id is not None:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from engine.actor import SYSTEM
 from engine.bpmn.definitions import Definitions, DeployResult
+from engine.bpmn.model import ProcessModel
 from engine.bpmn.timers import next_due
 from engine.runtime.persist import StartIn
 from engine.store.models import PendingTimer
@@ -16,10 +17,22 @@ from engine.store.sessions import Store
 
 
 def plan(created: list[DeployResult], now: datetime) -> list[tuple[DeployResult, datetime | None]]:
-    """The first due time of each new version's start timer. Computed before the write transaction
-    that arms them: a schedule must never be worked out while holding the write lock."""
+    """The first due time of each version's start timer (it follows a re-activated version)."""
     return [(result, next_due(result.start_timer, now, result.deployed_at) if result.start_timer else None)
             for result in created]
+
+
+class StartTimers:
+    """A deploy's start timers: their first due times are worked out before the deploy's write
+    transaction (a schedule is never computed holding the write lock) and armed inside it, with the
+    versions they belong to."""
+
+    def prepare(self, models: dict[str, ProcessModel], now: datetime) -> dict[str, datetime | None]:
+        return {pid: next_due(m.start_timer, now, now) for pid, m in models.items() if m.start_timer}
+
+    def apply(self, session: Session, results: list[DeployResult],
+              prepared: dict[str, datetime | None]) -> None:
+        arm(session, [(r, prepared.get(r.process_key)) for r in results if r.created])
 
 
 def arm(session: Session, planned: list[tuple[DeployResult, datetime | None]]) -> None:
