@@ -153,7 +153,7 @@ def test_messages_reach_the_waiting_instance(api: ApiHarness) -> None:
     message = {"name": "customer_confirmed", "business_key": "C-7", "data": {"rating": 5}}
     assert_error(api.post("/messages", "acme", json=message), 404)  # not acme's instance
     response = api.post("/messages", "globex", json=message)
-    assert response.status_code == 200 and response.json == {"instance_id": started["id"]}
+    assert response.status_code == 200 and response.json == {"instance_id": started["id"], "started": False}
     after = api.get(f"/instances/{started['id']}").json
     assert after["data"] == {"customer": "globex", "rating": 5}
     assert [t["element_id"] for t in after["open_tasks"]] == ["Close"]

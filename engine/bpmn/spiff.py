@@ -58,8 +58,9 @@ class ExternalServiceTaskParser(CamundaTaskParser):
         topic = self.node.get(f"{{{CAMUNDA_NS}}}topic")
         kind = self.node.get(f"{{{CAMUNDA_NS}}}type")
         if kind != "external" or not topic:
+            what = "a send task" if self.node.tag.endswith("sendTask") else "a service task"
             self.raise_validation_exception(
-                'a service task needs camunda:type="external" and a camunda:topic'
+                f'{what} needs camunda:type="external" and a camunda:topic (the handler that does its work)'
             )
         return self.spec_class(self.spec, self.bpmn_id, topic=topic, **self.bpmn_attributes)
 
@@ -102,6 +103,8 @@ class WeibaoParser(CamundaParser):
         full_tag("task"): (CamundaTaskParser, PassThroughTask),
         full_tag("manualTask"): (CamundaTaskParser, PassThroughTask),
         full_tag("serviceTask"): (ExternalServiceTaskParser, ExternalServiceTask),
+        # Camunda 7 runs a send task as it runs a service task: by its implementation, a handler here.
+        full_tag("sendTask"): (ExternalServiceTaskParser, ExternalServiceTask),
         full_tag("startEvent"): (ScheduledStartEventParser, StartEvent),
     }
 

@@ -8,6 +8,8 @@ from typing import Any
 from engine.bpmn import links
 from engine.bpmn.model import NS
 
+CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
+
 EVENTS = {
     "compensateEventDefinition": "compensation events are not supported (the engine cannot undo a completed "
     "step); model the undoing step as a task on the path that needs it",
@@ -20,10 +22,47 @@ CORRELATION = ("correlation properties are not supported: a message goes to the 
                "or instance id names (POST /messages); remove it")
 
 
+ELEMENTS = {
+    "complexGateway": "complex gateways are not supported; use an inclusive gateway with conditions on "
+    "its flows",
+    "adHocSubProcess": "ad-hoc subprocesses are not supported; use an embedded subprocess, or parallel "
+    "tasks between a parallel split and join",
+    "intermediateThrowEvent/bpmn:messageEventDefinition": "a message throw event needs an implementation in "
+    "Camunda 7 too; send the message from a service task's handler (topic notify or webhook)",
+    "endEvent/bpmn:messageEventDefinition": "a message end event needs an implementation in Camunda 7 too; "
+    "send the message from a service task's handler before a plain end event",
+    "startEvent/bpmn:signalEventDefinition": "signal start events are not supported: signals reach the "
+    "instance that throws them; start a process by a message start event (POST /messages)",
+}
+
+
 def problems(root: Any) -> list[tuple[str | None, str]]:
     """(element id, message) for each element of the file the engine cannot run."""
     found: list[tuple[str | None, str]] = list(links.unmatched(root))
     for kind, reason in EVENTS.items():
         found.extend((d.getparent().get("id"), reason) for d in root.iterfind(f".//bpmn:{kind}", NS))
+    for path, reason in ELEMENTS.items():
+        for node in root.iterfind(f".//bpmn:{path}", NS):
+            found.append(((node if "/" not in path else node.getparent()).get("id"), reason))
+    for loop in root.iterfind(".//bpmn:multiInstanceLoopCharacteristics", NS):
+        collection = loop.get(f"{{{CAMUNDA}}}collection")
+        if collection is not None and not _variable(collection):
+            found.append((loop.getparent().get("id"), f"camunda:collection {collection!r} must name a "
+                          "variable holding the list, e.g. ${sites}"))
     found.extend((p.get("id"), CORRELATION) for p in root.iterfind(".//bpmn:correlationProperty", NS))
     return found
+
+
+def unparseable(root: Any) -> bool:
+    """SpiffWorkflow's parser fails with a bare KeyError on a business rule task without its
+    decision reference; the model check names the task instead."""
+    tasks = root.iterfind(".//bpmn:businessRuleTask", NS)
+    return any(t.get(f"{{{CAMUNDA}}}decisionRef") is None for t in tasks)
+
+
+def _variable(text: str) -> str | None:
+    """The variable a `camunda:collection` names (`${sites}` or `sites`), or None for other code."""
+    name = text.strip()
+    if name.startswith("${") and name.endswith("}"):
+        name = name[2:-1].strip()
+    return name if name.isidentifier() else None

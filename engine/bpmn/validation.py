@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from engine.bpmn import expressions, forms, links, timers, unsupported
+from engine.bpmn import expressions, for_parser, forms, timers, unsupported
 from engine.bpmn.model import NS, Element, ProcessModel, read_models, split_pairs
 from engine.bpmn.spiff import WeibaoParser
 
@@ -93,16 +93,19 @@ def _note_decisions(src: Source, checked: Checked) -> None:
 def _add_to_parser(parser: WeibaoParser, src: Source, checked: Checked) -> None:
     try:
         if src.kind == "bpmn":
+            # The model checks run on every diagram that reads as XML, so that one pass names every
+            # problem; only a diagram the schema and the parser accept is built.
+            for pid, model in read_models(src.root).items():
+                checked.models[pid] = model
+                checked.model_file[pid] = src.name
             try:
                 _validator().validate(src.root, src.name)
             except ValidationException as exc:
                 line = exc.line_number if isinstance(exc.line_number, int) else None
                 checked.error(src.name, _element_at_line(src.root, line), f"BPMN schema: {exc}")
                 return
-            parser.add_bpmn_xml(links.joined(src.root), filename=src.name)
-            for pid, model in read_models(src.root).items():
-                checked.models[pid] = model
-                checked.model_file[pid] = src.name
+            if not unsupported.unparseable(src.root):  # reported by the model checks
+                parser.add_bpmn_xml(for_parser.prepared(src.root), filename=src.name)
         else:
             parser.add_dmn_xml(src.root, filename=src.name)
             _note_decisions(src, checked)
@@ -157,9 +160,12 @@ def _check_model(model: ProcessModel, file: str, topics: set[str], checked: Chec
     for el in model.elements.values():
         if el.id in RESERVED_IDS:
             checked.error(file, el.id, f"the id {el.id!r} is reserved by the engine; rename the element")
-        if el.kind == "serviceTask" and el.topic and el.topic not in topics:
+        if el.kind in ("serviceTask", "sendTask") and el.topic and el.topic not in topics:
             checked.error(file, el.id, f"unknown handler topic {el.topic!r}")
-        if el.kind == "businessRuleTask" and el.decision_ref not in checked.decision_file:
+        if el.kind == "businessRuleTask" and not el.decision_ref:
+            checked.error(file, el.id, "a business rule task names its decision: set camunda:decisionRef "
+                          "(Decision reference in the modeler) to a DMN decision id")
+        elif el.kind == "businessRuleTask" and el.decision_ref not in checked.decision_file:
             checked.error(file, el.id, f"missing decision {el.decision_ref!r}")
         if el.kind == "callActivity" and el.called_element not in checked.models:
             checked.error(file, el.id, f"called process {el.called_element!r} is not deployed")
@@ -262,9 +268,8 @@ def check(
         _add_to_parser(parser, src, checked)
     if unique_decisions:
         checked.errors.extend(checked.duplicate_decisions)
-    if not checked.errors:
-        code = _compiled(sources, strict_ids, fresh)
-        _check_parsed(parser, topics, strict_ids, checked, code, functions or set())
+    code = _compiled(sources, strict_ids, fresh)
+    _check_parsed(parser, topics, strict_ids, checked, code, functions or set())
     return checked
 
 
