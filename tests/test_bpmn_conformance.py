@@ -109,3 +109,27 @@ def test_a_data_store_is_drawing_only(engine_service, clock) -> None:
     f = Flow(engine_service, engine_service.runtime.start("p", {}, "dora"))
     f.do("x", ADMIN)
     assert f.instance().status == "completed" and f.replays()
+
+
+def test_a_standard_loop_repeats_while_its_condition_holds(engine_service, clock) -> None:
+    from .engine_support import DATA
+
+    engine_service.runtime.deploy([("standard_loop.bpmn", (DATA / "standard_loop.bpmn").read_bytes())])
+    f = Flow(engine_service, engine_service.runtime.start("p", {}, "dora"))
+    for again in (True, True):
+        f.do("x", ADMIN, done=again)
+        assert f.open() == ["x"]
+    f.do("x", ADMIN, done=True)  # loopMaximum="3": the third turn is the last
+    assert f.instance().status == "completed" and f.completed() == ["x", "x", "x"] and f.replays()
+
+
+def test_an_error_end_event_starts_the_error_event_subprocess(engine_service, clock) -> None:
+    from .engine_support import DATA
+
+    content = (DATA / "error_event_subprocess.bpmn").read_bytes()
+    engine_service.runtime.deploy([("error_event_subprocess.bpmn", content)])
+    f = Flow(engine_service, engine_service.runtime.start("evsub", {}, "dora"))
+    f.do("x", ADMIN, bad=True)
+    assert f.open() == ["fix"]
+    f.do("fix", ADMIN)
+    assert f.instance().status == "completed" and f.replays()
