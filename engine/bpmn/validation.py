@@ -158,7 +158,7 @@ def _check_model(model: ProcessModel, file: str, topics: set[str], checked: Chec
             checked.error(file, el.id, f"missing decision {el.decision_ref!r}")
         if el.kind == "callActivity" and el.called_element not in checked.models:
             checked.error(file, el.id, f"called process {el.called_element!r} is not deployed")
-        if el.kind == "userTask" and not (el.candidate_groups or el.assignee):
+        if el.kind == "userTask" and not (el.candidate_groups or el.group_variables or el.assignee):
             checked.error(file, el.id, "a user task needs camunda:candidateGroups or camunda:assignee")
         _check_form(el, file, checked)
         _check_timer(model, el, file, checked)

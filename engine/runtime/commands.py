@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from engine import policy
 from engine.actor import Actor
 from engine.bpmn import forms
-from engine.bpmn.model import Element
+from engine.bpmn.model import Element, groups_for
 from engine.bpmn.patches import INCIDENT, MERGE_PAYLOAD
 from engine.bpmn.state import iter_tasks
 from engine.errors import Conflict, InvalidInput, NotFound
@@ -71,7 +71,8 @@ def _user_task(op: Operation, task_id: str) -> Task:
 
 def _facts(op: Operation, task: Task) -> tuple[Element, policy.TaskFacts]:
     el = op.element(task)
-    facts = policy.TaskFacts(str(task.id), op.instance_id, el.id, assignee_of(task, el), el.candidate_groups)
+    facts = policy.TaskFacts(str(task.id), op.instance_id, el.id, assignee_of(task, el),
+                             groups_for(el, task.data))
     return el, facts
 
 

@@ -90,8 +90,10 @@ class SlaEngine(NoSla):
             return
         flags.rearming = True
         try:
-            if sc.rearm_timers(op.wf, _clocks(op), flags.changed):
-                op.advance()  # a re-armed timer that is already due runs now, not at the next operation
+            rearmed = sc.rearm_timers(op.wf, _clocks(op), flags.changed)
+            if rearmed or flags.stepping:  # a due re-armed timer or a rung's task runs now, not later
+                flags.stepping = False
+                op.advance()
         finally:
             flags.rearming, flags.changed = False, False
 
@@ -151,9 +153,8 @@ class SlaEngine(NoSla):
             op.event("sla_skipped", **where, clock=name, reason=result["reason"], **inputs)
             return
         clock = sc.new_clock(element, inputs, result, op.now, self.ratio, pv.years_of(op).unknown)
-        notify = rungs.group_for(op.element(task), name)
-        if notify:
-            clock["notify"] = notify
+        notify, action = rungs.group_for(op.element(task), name, result)
+        rungs.mark(clock, notify, action)
         op.wf.data.setdefault("_sla", {})[name] = clock
         op.event(
             "sla_started",
@@ -165,6 +166,7 @@ class SlaEngine(NoSla):
             due_at=clock["due_at"],
             warn_at=clock["warn_at"],
             **({"notify": notify} if notify else {}),
+            **({"rung": clock["rung"]} if clock.get("rung") else {}),
             **pv.extra(clock),
         )
 
