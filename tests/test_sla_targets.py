@@ -437,6 +437,9 @@ RUNGS = [
     (C003, "level2", "escalation_emergency_team", "expert_group", "task"),
     (C003, "level1", "escalation_customer_manager", "customer_manager", "sms"),
     (C003, "P1", "escalation_general_manager", "general_manager", "task"),
+    # 001 line 13 §2.4.1 / 投诉机制 7.1: a complaint unanswered 2 h after it was received goes to the
+    # department director, who is told
+    (C001, None, "complaint_first_reply", "department_director", "sms"),
 ]
 
 
