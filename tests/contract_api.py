@@ -23,7 +23,7 @@ GROUPS = ("service_desk", "duty_engineer", "senior_engineer", "expert_group", "t
           "project_manager", "vendor", "department_director")
 # The groups a rung of any contract names (sla_targets.dmn rung_group), and the ladder clocks.
 RUNG_GROUPS = ("senior_engineer", "expert_group", "technical_director", "general_manager",
-               "customer_manager", "duty_engineer")
+               "customer_manager", "duty_engineer", "spare_parts_keeper", "department_director")
 IMPACT = {"outage_minutes": 30, "affected_percent": 10, "safety_hazard": False}
 
 

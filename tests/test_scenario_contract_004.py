@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from .contract_api import MINUTE, ContractApi, fault
-from .scenario_support import T0
+from .scenario_support import T0, bj
 
 HOUR = 60 * MINUTE
 
@@ -53,3 +53,31 @@ def test_a_p1_integration_fault_is_breached_in_the_incident_and_climbs_no_ladder
     api.at(T0 + 3 * HOUR)
     assert api.escalated(case) == [] and api.escalated(incident) == []
     assert api.rung_task_groups(incident) == []
+
+
+def test_a_repair_over_five_working_days_brings_a_loaner(api: ContractApi) -> None:
+    case = api.start("fault_repair", fault("integration", "P3"), "INT-002")
+    api.triage(case, "degraded", "P3")
+    # 004_777e0ef8db92c2e8.txt line 445: a repair taking more than 5 working days gets a loaner of the
+    # same model; 5 × 9 h on the project's 5×8 days (line 363: Mon–Fri 8:30–17:30) from Monday 09:00
+    # end next Monday 09:00
+    due = bj("2026-03-09 09:00")
+    assert api.due(case, "loaner") == due and api.clocks(case)["loaner"]["calendar"] == "workdays_0830_1730"
+    api.at(due - MINUTE)
+    assert api.rung_task_groups(case) == [] and api.state(case, "loaner") == "running"
+    api.at(due + MINUTE)
+    assert api.rung_messages(case) == [("loaner", "spare_parts_keeper")]
+    assert api.rung_task_groups(case) == ["spare_parts_keeper"]  # in the keeper's tasklist
+    api.do("spare_parts_keeper", case, "Task_handle_rung", rung_response="备用交换机已送达")
+    api.do("duty_engineer", case, "Task_phone_diagnosis", diagnosis="固件缺陷", solved=True)
+    assert api.state(case, "loaner") == "breached" and api.escalated(case) == [("loaner", "spare_parts_keeper")]
+
+
+def test_a_repair_done_within_five_working_days_needs_no_loaner(api: ContractApi) -> None:
+    case = api.start("fault_repair", fault("integration", "P3"), "INT-003")
+    api.triage(case, "degraded", "P3")
+    api.at(bj("2026-03-06 17:00"))  # Friday: four and a half working days
+    api.do("duty_engineer", case, "Task_phone_diagnosis", diagnosis="固件缺陷", solved=True)
+    assert api.state(case, "loaner") == "met"
+    api.at(bj("2026-03-10 09:00"))
+    assert api.escalated(case) == [] and api.rung_task_groups(case) == []

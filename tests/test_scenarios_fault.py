@@ -42,6 +42,7 @@ def test_p4_solved_by_phone(svc, clock):
         # seed 003's escalation ladder is monitoring's alone: network_om has no rung
         ("sla_skipped", "escalation_field_engineer"), ("sla_skipped", "escalation_emergency_team"),
         ("sla_skipped", "escalation_customer_manager"), ("sla_skipped", "escalation_general_manager"),
+        ("sla_skipped", "loaner"),  # seed 004's loaner after 5 working days is integration's alone
         ("service_task_completed", "Task_notify_technical_lead"), ("task_created", "Task_record_impact"),
     ]
     assert f.task("Task_record_impact").candidate_groups == ["service_desk"]
@@ -69,7 +70,7 @@ def test_p4_solved_by_phone(svc, clock):
     assert f.states() == dict.fromkeys(
         ["callback", "escalation_tier2", "escalation_tier4", "report", "response", "writeup"], "met")
     assert [c for c in f.skipped() if not c.startswith("escalation_")] == [
-        "remote_response", "resolution", "workaround"]
+        "loaner", "remote_response", "resolution", "workaround"]
     assert f.trail(0, "timer_fired") == []
     # No project manager SMS: only P1/P2 are extra-urgent (seed 001_4ada53786a497df7.txt 2.2.1.1).
     assert f.outbox() == [("sms", "technical_lead"), ("sms", "service_desk"), ("email", "customer")]

@@ -52,7 +52,7 @@ def test_p1_fault_opens_an_incident_whose_ladder_fires_by_time(svc, clock):
                        "onsite_arrival": "PT2H"}  # seed 003_fc58e5a8846aff91.txt §1.1.8.3 表1-3: 2 h
     # the fault's own clocks without a monitoring target are looked up again, and have none here either
     assert inc.skipped() == ["emergency_onsite_arrival", "emergency_plan", "emergency_response",
-                             "escalation_tier4", "resolution", "workaround"]
+                             "escalation_tier4", "loaner", "resolution", "workaround"]
     groups = {t.element_id: t.candidate_groups for t in inc.tasks()}
     assert groups == {"Task_dispatch_resources": ["technical_director"],
                       "Task_form_team": ["technical_director"], "Task_expert_remote": ["expert_group"],

@@ -146,6 +146,8 @@ FIGURES: list[tuple[str, str, str | None, str, float | None, str, str]] = [
     ("004 emergency fault service", C004, None, "emergency_response", None, "PT30M", PHONE_7X24),
     ("004 service modes 3 emergency onsite", C004, None, "emergency_onsite_arrival", None, "PT2H",
      PHONE_7X24),
+    # 004 line 445: a repair over 5 working days gets a loaner (5 × 9 h on the 5×8 on-site days)
+    ("004 warranty repair loaner", C004, None, "loaner", None, "PT45H", ONSITE_5X8),
 ]
 
 # P1-P4 entered for contracts that grade faults differently (the extra "P1–P4 映射" rules).
@@ -440,6 +442,8 @@ RUNGS = [
     # 001 line 13 §2.4.1 / 投诉机制 7.1: a complaint unanswered 2 h after it was received goes to the
     # department director, who is told
     (C001, None, "complaint_first_reply", "department_director", "sms"),
+    # 004 line 445: the spare-parts keeper brings the loaner, a task
+    (C004, None, "loaner", "spare_parts_keeper", "task"),
 ]
 
 
