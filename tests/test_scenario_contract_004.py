@@ -70,7 +70,8 @@ def test_a_repair_over_five_working_days_brings_a_loaner(api: ContractApi) -> No
     assert api.rung_task_groups(case) == ["spare_parts_keeper"]  # in the keeper's tasklist
     api.do("spare_parts_keeper", case, "Task_handle_rung", rung_response="备用交换机已送达")
     api.do("duty_engineer", case, "Task_phone_diagnosis", diagnosis="固件缺陷", solved=True)
-    assert api.state(case, "loaner") == "breached" and api.escalated(case) == [("loaner", "spare_parts_keeper")]
+    assert api.state(case, "loaner") == "breached"
+    assert api.escalated(case) == [("loaner", "spare_parts_keeper")]
 
 
 def test_a_repair_done_within_five_working_days_needs_no_loaner(api: ContractApi) -> None:
