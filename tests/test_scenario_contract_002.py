@@ -35,6 +35,8 @@ def test_a_support_fault_counts_working_hours_and_climbs_no_ladder(api: Contract
     api.at(T0 + 2 * HOUR + MINUTE)
     assert api.state(case, "response") == "breached"
     assert api.rung_messages(case) == [] and api.rung_task_groups(case) == []  # no 2 h senior engineer
+    outbox = api.call("GET", f"/outbox?instance={case}&per_page=100")["items"]
+    assert {m["recipient"] for m in outbox} == {"technical_lead", "project_manager"}  # the report's SMS
 
     api.at(T0 + 6 * HOUR - MINUTE)
     assert api.state(case, "resolution") == "running"
