@@ -212,6 +212,17 @@ def test_a_rung_task_is_only_for_its_group(svc, clock):
     assert _rungs(f) == {}
 
 
+def test_a_rung_first_seen_by_a_claim_still_creates_its_task(svc, clock):
+    f = start(svc, "fault_repair", {**FAULT, "level": "P3"})
+    triage(f, "degraded", "P3")
+    clock.set(T0 + timedelta(hours=2, minutes=5))  # the scheduler has not run: the claim sees it first
+    svc.runtime.claim(f.task("Task_phone_diagnosis").id, DUTY)
+    assert f.trail(0, "sla_escalated", "task_claimed", "task_created")[-3:] == [
+        ("sla_escalated", "escalation_tier2"), ("task_claimed", "Task_phone_diagnosis"),
+        ("task_created", "Task_handle_rung")]
+    assert list(_rungs(f)) == ["senior_engineer"] and f.replays()
+
+
 def test_tiers_3_and_4_expert_group_then_technical_director(svc, clock):
     clock.set(bj("2026-03-06 16:00"))  # Friday afternoon: one working day ends Monday 16:00
     f = start(svc, "fault_repair", {**FAULT, "level": "P3"})

@@ -32,6 +32,8 @@ def json_safe(value: object) -> Any:  # Any: JSON of any shape, as canonical() g
 
 def settle(op: Operation) -> tuple[str, str]:
     """End-of-operation bookkeeping shared by live runs and replay: status, compaction, digest."""
+    if op.sla_flags.stepping and not op.cancelled:
+        op.advance()  # a rung the catch-up of a non-stepping operation (a claim) fired gets its task now
     status = "running"
     if op.cancelled:
         status = "cancelled"
