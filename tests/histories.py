@@ -107,7 +107,7 @@ def fault_repair_onsite(svc: Service, clock: ManualClock) -> str:
     clock.advance(timedelta(minutes=20))
     f.do("Task_arrive_onsite", DUTY, service_request_signed=True)
     tick(svc, clock, timedelta(hours=4, seconds=1))
-    f.do("Task_expert_consultation", EXPERT, expert_advice="更换背板")
+    f.do("Task_handle_rung", EXPERT, rung_response="更换背板")  # network_om's tier-3 rung (001 §1.1.2)
     f.do("Task_onsite_analysis", DUTY, onsite_findings="背板", plan_changed=True, revised_plan="换背板")
     f.do("Task_director_confirm_change", DIRECTOR, change_approved=True)
     f.do("Task_customer_sign_plan", CUSTOMER, customer_agrees=True)

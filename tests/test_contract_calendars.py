@@ -76,7 +76,8 @@ def test_unknown_names_are_refused(name: str) -> None:
 def _table_calendars() -> dict[str, str]:
     text = DMN.read_text(encoding="utf-8")
     rules = re.findall(r'<rule id="([^"]+)">(.*?)</rule>', text, re.S)
-    return {rid: re.findall(r"<text>(.*?)</text>", body, re.S)[-1].strip('"') for rid, body in rules}
+    # the calendar is the second output (after the target, before the rung columns)
+    return {rid: re.findall(r'_out2">\s*<text>(.*?)</text>', body, re.S)[0].strip('"') for rid, body in rules}
 
 
 def test_every_calendar_the_table_names_resolves() -> None:

@@ -136,7 +136,8 @@ def test_readme_walkthrough(server: Server) -> None:
     # 5. Two hours without a fix: moving the simulation clock escalates to the senior engineers.
     status, moved = server.call("POST", "/clock", "process_owner", {"advance": "PT2H1M"})
     assert status == 200 and moved["fired"] >= 1
-    assert "Task_senior_support" in open_tasks(server, "senior_engineer", fault["id"])
+    # network_om's tier-2 rung (seed 001 line 13 §1.1.2 第1条) hands the senior engineers a task
+    assert "Task_handle_rung" in open_tasks(server, "senior_engineer", fault["id"])
     status, outbox = server.call("GET", f"/outbox?instance={fault['id']}", "admin")
     assert "senior_engineer" in [m["recipient"] for m in outbox["items"]]
     status, fault = server.call("GET", f"/instances/{fault['id']}", "service_desk")
@@ -145,7 +146,7 @@ def test_readme_walkthrough(server: Server) -> None:
     # 6. The auditor reads the history and checks its hash chain; changing anything is refused.
     status, history = server.call("GET", f"/instances/{fault['id']}/history", "auditor")
     types = [e["type"] for e in history["items"]]
-    assert types[0] == "instance_started" and "timer_fired" in types and "sla_breached" in types
+    assert types[0] == "instance_started" and "sla_escalated" in types and "sla_breached" in types
     status, verified = server.call("GET", f"/instances/{fault['id']}/verify", "auditor")
     assert verified == {"verified": True, "first_bad_seq": None, "events": history["total"],
                         "checkpoint": None, "problems": []}  # no witness configured: the chain alone

@@ -160,7 +160,7 @@ def test_a_script_with_functions_and_loops_runs_and_replays(clock: ManualClock, 
         iid = svc.runtime.start("computes", {"levels": ["P1", "P2", "P4"]}, "alice")
         data = instance(svc, iid).data
         assert (data["scores"], data["total"], data["label"]) == ([3, 2, 1], 6, "3项，合计6")
-        # PT9H is one working day (fault_repair.bpmn, Task_set_tier4_due): Monday 09:00 → Tuesday 09:00
+        # PT9H is one working day (seed 001 §1.1.2 第3条): Monday 09:00 → Tuesday 09:00
         assert data["tier4_due"] == "2026-03-03T09:00:00+08:00"
         result = Replayer(svc.store, svc.definitions, svc.runtime.sla, svc.settings).replay(iid)
         assert result.verified, result.divergence

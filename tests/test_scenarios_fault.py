@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
+from engine.errors import Forbidden, InvalidInput
+
 from .scenario_support import (
     CUSTOMER,
     DESK,
@@ -38,6 +42,7 @@ def test_p4_solved_by_phone(svc, clock):
         # seed 003's escalation ladder is monitoring's alone: network_om has no rung
         ("sla_skipped", "escalation_field_engineer"), ("sla_skipped", "escalation_emergency_team"),
         ("sla_skipped", "escalation_customer_manager"), ("sla_skipped", "escalation_general_manager"),
+        ("sla_skipped", "loaner"),  # seed 004's loaner after 5 working days is integration's alone
         ("service_task_completed", "Task_notify_technical_lead"), ("task_created", "Task_record_impact"),
     ]
     assert f.task("Task_record_impact").candidate_groups == ["service_desk"]
@@ -48,8 +53,9 @@ def test_p4_solved_by_phone(svc, clock):
     assert (phone.candidate_groups, phone.assignee) == (["duty_engineer"], "duty_engineer")  # day shift
     assert phone.due_at == T0 + timedelta(hours=1)  # seed 001_4ada53786a497df7.txt §2.2.4.3: 60 min
     pending = f.pending()
-    # seed 001_4ada53786a497df7.txt §1.1.2 第1条: 2 h
-    assert pending["Boundary_remote_2h"] == T0 + timedelta(hours=2)
+    # seed 001_4ada53786a497df7.txt §1.1.2 第1条: 2 h, a rung of network_om's ladder, not a diagram timer
+    assert pending["sla:breach:escalation_tier2"] == T0 + timedelta(hours=2)
+    assert not [k for k in pending if not k.startswith("sla:")]
     # seed 001_4ada53786a497df7.txt §1.1.2 第3条: tier 4 after one working day (9 working h from Mon 09:00)
     assert pending["sla:breach:escalation_tier4"] == bj("2026-03-03 09:00")
     clock.advance(timedelta(minutes=20))
@@ -64,7 +70,7 @@ def test_p4_solved_by_phone(svc, clock):
     assert f.states() == dict.fromkeys(
         ["callback", "escalation_tier2", "escalation_tier4", "report", "response", "writeup"], "met")
     assert [c for c in f.skipped() if not c.startswith("escalation_")] == [
-        "remote_response", "resolution", "workaround"]
+        "loaner", "remote_response", "resolution", "workaround"]
     assert f.trail(0, "timer_fired") == []
     # No project manager SMS: only P1/P2 are extra-urgent (seed 001_4ada53786a497df7.txt 2.2.1.1).
     assert f.outbox() == [("sms", "technical_lead"), ("sms", "service_desk"), ("email", "customer")]
@@ -161,6 +167,11 @@ def test_onsite_repair_with_customer_objections(svc, clock):
     assert f.replays()  # the arrival came after the warning instant: the catch-up must replay too
 
 
+def _rungs(f) -> dict[str, object]:
+    """The open escalation tasks by the group they are offered to."""
+    return {t.candidate_groups[0]: t for t in f.tasks() if t.element_id == "Task_handle_rung"}
+
+
 def test_tier_2_senior_engineer_after_two_hours_on_the_phone(svc, clock):
     f = start(svc, "fault_repair", {**FAULT, "level": "P3"})
     triage(f, "degraded", "P3")
@@ -170,63 +181,86 @@ def test_tier_2_senior_engineer_after_two_hours_on_the_phone(svc, clock):
     assert f.sla_event("sla_breached", "response").data["due_at"] == (T0 + timedelta(hours=1)).isoformat()
     mark = f.mark()
     tick(svc, clock, at=T0 + timedelta(hours=2))
-    assert f.trail(mark) == [("sla_warning", "escalation_tier2")] and "Task_senior_support" not in f.open()
-    tick(svc, clock, SECOND)  # seed 001_4ada53786a497df7.txt §1.1.2 第1条: 2 h → tier 2
+    assert f.trail(mark) == [("sla_warning", "escalation_tier2")] and _rungs(f) == {}
+    tick(svc, clock, SECOND)  # seed 001_4ada53786a497df7.txt line 13 §1.1.2 第1条: 2 h → tier 2
     assert f.trail(mark + 1) == [
-        ("sla_breached", "escalation_tier2"), ("timer_fired", "Boundary_remote_2h"),
-        ("service_task_completed", "Task_notify_senior_engineer"), ("task_created", "Task_senior_support"),
+        ("sla_breached", "escalation_tier2"), ("sla_escalated", "escalation_tier2"),
+        ("task_created", "Task_handle_rung"),
     ]
-    assert f.open() == ["Task_phone_diagnosis", "Task_senior_support"]  # non-interrupting
-    assert f.task("Task_senior_support").candidate_groups == ["senior_engineer"]
-    assert f.messages()[-1].recipient == "senior_engineer" and "2小时未解决" in f.messages()[-1].body
-    f.do("Task_senior_support", SENIOR, senior_guidance="检查 STP 根桥")
+    assert f.sla_event("sla_escalated", "escalation_tier2").data["task"] is True
+    assert f.open() == ["Task_handle_rung", "Task_phone_diagnosis"]  # non-interrupting
+    rung = _rungs(f)["senior_engineer"]  # the row's group: 二级支持 = 高级工程师 (seed 001 §1.1.1)
+    assert rung.candidate_groups == ["senior_engineer"]
+    assert f.messages()[-1].recipient == "senior_engineer" and "escalation_tier2" in f.messages()[-1].body
+    f.do("Task_handle_rung", SENIOR, rung_response="检查 STP 根桥")
     f.do("Task_phone_diagnosis", DUTY, diagnosis="STP 环路", solved=True)
     assert f.states()["escalation_tier2"] == "breached"
     assert f.sla_event("sla_stopped", "escalation_tier2").element_id == "SubProcess_remote"
     assert f.replays()
 
 
-def test_tiers_3_and_4_expert_group_then_vendor_and_replacement(svc, clock):
+def test_a_rung_task_is_only_for_its_group(svc, clock):
+    f = start(svc, "fault_repair", {**FAULT, "level": "P3"})
+    triage(f, "degraded", "P3")
+    tick(svc, clock, at=T0 + timedelta(hours=2, seconds=1))
+    rung = _rungs(f)["senior_engineer"]
+    with pytest.raises(Forbidden):
+        svc.runtime.complete(rung.id, {"rung_response": "越权"}, DUTY)
+    with pytest.raises(InvalidInput):
+        svc.runtime.complete(rung.id, {}, SENIOR)  # the form's required 升级处理意见
+    svc.runtime.complete(rung.id, {"rung_response": "已指导"}, SENIOR)
+    assert _rungs(f) == {}
+
+
+def test_a_rung_first_seen_by_a_claim_still_creates_its_task(svc, clock):
+    f = start(svc, "fault_repair", {**FAULT, "level": "P3"})
+    triage(f, "degraded", "P3")
+    clock.set(T0 + timedelta(hours=2, minutes=5))  # the scheduler has not run: the claim sees it first
+    svc.runtime.claim(f.task("Task_phone_diagnosis").id, DUTY)
+    assert f.trail(0, "sla_escalated", "task_claimed", "task_created")[-3:] == [
+        ("sla_escalated", "escalation_tier2"), ("task_claimed", "Task_phone_diagnosis"),
+        ("task_created", "Task_handle_rung")]
+    assert list(_rungs(f)) == ["senior_engineer"] and f.replays()
+
+
+def test_tiers_3_and_4_expert_group_then_technical_director(svc, clock):
     clock.set(bj("2026-03-06 16:00"))  # Friday afternoon: one working day ends Monday 16:00
     f = start(svc, "fault_repair", {**FAULT, "level": "P3"})
     triage(f, "degraded", "P3")
-    assert f.instance().data["tier4_due"] == "2026-03-09T16:00:00+08:00"
+    # seed 001_4ada53786a497df7.txt line 13 §1.1.2 第3条: one working day (PT9H workdays) from the report
+    assert f.clock("escalation_tier4")["due_at"] == bj("2026-03-09 16:00")
     to_onsite(f, clock)  # arrives 16:30
     arrived = bj("2026-03-06 16:30")
     # seed 001_4ada53786a497df7.txt §1.1.2 第2条
     assert f.clock("escalation_tier3")["due_at"] == arrived + timedelta(hours=4)
     mark = f.mark()
     tick(svc, clock, at=arrived + timedelta(hours=4))
-    assert "Task_expert_consultation" not in f.open()
+    assert _rungs(f) == {}
     tick(svc, clock, SECOND)  # seed 001_4ada53786a497df7.txt §1.1.2 第2条: 4 h → expert group
-    assert f.trail(mark, "timer_fired", "sla_breached", "task_created") == [
-        ("sla_breached", "escalation_tier3"), ("timer_fired", "Boundary_onsite_4h"),
-        ("task_created", "Task_expert_consultation")]
-    assert f.task("Task_expert_consultation").candidate_groups == ["expert_group"]
-    assert f.outbox()[-1] == ("sms", "expert_group") and "vendor_case" not in f.records()
+    assert f.trail(mark, "sla_breached", "sla_escalated", "task_created") == [
+        ("sla_breached", "escalation_tier3"), ("sla_escalated", "escalation_tier3"),
+        ("task_created", "Task_handle_rung")]
+    assert list(_rungs(f)) == ["expert_group"]
+    assert f.outbox()[-1] == ("sms", "expert_group")
     mark = f.mark()
     assert tick(svc, clock, at=bj("2026-03-08 12:00")) == 0  # the weekend is not working time
     assert tick(svc, clock, at=bj("2026-03-09 16:00")) == 1
     assert f.trail(mark) == [("sla_warning", "escalation_tier4")]  # 75 % of 9 working hours
     tick(svc, clock, SECOND)  # seed 001_4ada53786a497df7.txt §1.1.2 第3条: 1 working day
     assert f.trail(mark + 1) == [
-        ("sla_breached", "escalation_tier4"), ("timer_fired", "Boundary_onsite_1wd"),
-        ("service_task_completed", "Task_vendor_case"),
-        ("service_task_completed", "Task_replacement_machine"),
-        ("service_task_completed", "Task_notify_director_tier4"), ("task_created", "Task_vendor_support"),
+        ("sla_breached", "escalation_tier4"), ("sla_escalated", "escalation_tier4"),
+        ("task_created", "Task_handle_rung"),
     ]
-    records = f.records()
-    case, machine = records["vendor_case"], records["replacement_machine"]
-    assert case.id.startswith("VC-") and machine.id.startswith("RM-")
-    assert case.created_at == machine.created_at == bj("2026-03-09 16:00:01")
-    notice = f.messages()[-1]
-    assert notice.recipient == "technical_director" and case.id in notice.body and machine.id in notice.body
-    assert f.task("Task_vendor_support").candidate_groups == ["vendor"]
-    f.do("Task_expert_consultation", EXPERT, expert_advice="更换主控")
+    # 第四级: the technical director comes on site to bring in the vendor and a replacement machine
+    rungs = _rungs(f)
+    assert sorted(rungs) == ["expert_group", "technical_director"]
+    assert f.messages()[-1].recipient == "technical_director"
+    svc.runtime.complete(rungs["expert_group"].id, {"rung_response": "更换主控"}, EXPERT)
+    svc.runtime.complete(rungs["technical_director"].id, {"rung_response": "原厂工程师与备机已到"}, DIRECTOR)
     f.do("Task_onsite_analysis", DUTY, onsite_findings="主控故障", plan_changed=False)
     f.do("Task_customer_sign_plan", CUSTOMER, customer_agrees=True)
     f.do("Task_onsite_repair", DUTY, handling="备机替换", solved=True)
-    assert f.open() == ["Task_preventive_talk", "Task_vendor_support"]
+    assert f.open() == ["Task_preventive_talk"]
     assert {k: v for k, v in f.states().items() if k.startswith("escalation")} == {
         "escalation_tier2": "met", "escalation_tier3": "breached", "escalation_tier4": "breached"}
     assert f.replays()

@@ -52,7 +52,7 @@ def test_p1_fault_opens_an_incident_whose_ladder_fires_by_time(svc, clock):
                        "onsite_arrival": "PT2H"}  # seed 003_fc58e5a8846aff91.txt §1.1.8.3 表1-3: 2 h
     # the fault's own clocks without a monitoring target are looked up again, and have none here either
     assert inc.skipped() == ["emergency_onsite_arrival", "emergency_plan", "emergency_response",
-                             "escalation_tier4", "resolution", "workaround"]
+                             "escalation_tier4", "loaner", "resolution", "workaround"]
     groups = {t.element_id: t.candidate_groups for t in inc.tasks()}
     assert groups == {"Task_dispatch_resources": ["technical_director"],
                       "Task_form_team": ["technical_director"], "Task_expert_remote": ["expert_group"],
@@ -60,7 +60,9 @@ def test_p1_fault_opens_an_incident_whose_ladder_fires_by_time(svc, clock):
     # The manager is told at once (well inside 15 min): director and project manager SMS.
     assert inc.outbox() == [("sms", "technical_director"), ("sms", "project_manager")]
     assert inc.states()["emergency_notify_manager"] == "met"
-    assert inc.pending()["Boundary_team_30m"] == opened + timedelta(minutes=30)
+    # the emergency steps' deadlines are clocks of monitoring's rows, no diagram timer (003 lines 37–39)
+    assert inc.pending()["sla:breach:emergency_team"] == opened + timedelta(minutes=30)
+    assert not [k for k in inc.pending() if not k.startswith("sla:")]
     # The fault's phone-response promise goes on with the case: 30 min from the fault's report, 3 min
     # before the incident opened (seed 003_fc58e5a8846aff91.txt §1.1.5.3 表1-1: level 1 < 30 min).
     received = inc.sla_event("sla_received", "response")
@@ -68,8 +70,10 @@ def test_p1_fault_opens_an_incident_whose_ladder_fires_by_time(svc, clock):
     assert received.data["due_at"] == (T0 + timedelta(minutes=30)).isoformat()
     assert fault.states()["response"] == "handed_over"
 
-    def rung(name: str) -> list[tuple[str, str]]:
+    def rung(name: str) -> list[tuple[str, str | None]]:
         return [("sla_breached", name), ("sla_escalated", name)]
+
+    task = [("task_created", "Task_handle_rung")]
 
     # seed 003_fc58e5a8846aff91.txt line 57 (§1.1.9.3 表1-6), level 1: field engineer 0.25 h, emergency
     # team 0.5 h, customer manager 0.75 h, service-centre general manager 1 h — from the fault's report,
@@ -77,18 +81,14 @@ def test_p1_fault_opens_an_incident_whose_ladder_fires_by_time(svc, clock):
     rungs = [  # minutes after the incident opened: (events once due, who is told)
         (12, rung("escalation_field_engineer"), ["duty_engineer"]),
         (15, [], []),
-        (27, rung("escalation_emergency_team") + [("sla_breached", "response")], ["expert_group"]),
-        (30, [("sla_breached", "emergency_team"), ("timer_fired", "Boundary_team_30m"),
-              ("service_task_completed", "Task_notify_team_overdue")], ["general_manager"]),
+        (27, rung("escalation_emergency_team") + [("sla_breached", "response")] + task, ["expert_group"]),
+        (30, rung("emergency_team"), ["general_manager"]),
         # the general manager's 75 % warning falls on the customer manager's rung (45 min)
         (42, rung("escalation_customer_manager") + [("sla_warning", "escalation_general_manager")],
          ["customer_manager"]),
-        (57, rung("escalation_general_manager"), ["general_manager"]),
-        (60, [("sla_breached", "emergency_expert_remote"), ("timer_fired", "Boundary_expert_1h"),
-              ("service_task_completed", "Task_notify_expert_overdue")], ["general_manager"]),
-        (120, [("sla_breached", "emergency_expert_group"), ("sla_breached", "onsite_arrival"),
-               ("timer_fired", "Boundary_expert_group_2h"),
-               ("service_task_completed", "Task_notify_expert_group_overdue")], ["technical_director"]),
+        (57, rung("escalation_general_manager") + task, ["general_manager"]),
+        (60, rung("emergency_expert_remote"), ["general_manager"]),
+        (120, rung("emergency_expert_group") + [("sla_breached", "onsite_arrival")], ["technical_director"]),
     ]
     for minutes, expected, told in rungs:
         mark, sent = inc.mark(), len(inc.messages())
@@ -103,13 +103,18 @@ def test_p1_fault_opens_an_incident_whose_ladder_fires_by_time(svc, clock):
         "escalation_customer_manager", "escalation_general_manager", "emergency_expert_remote",
         "emergency_expert_group", "onsite_arrival")]
     ladder = [m for m in inc.messages() if m.element_id.startswith("sla:breach:")]
-    assert [m.recipient for m in ladder] == ["duty_engineer", "expert_group", "customer_manager",
-                                             "general_manager"]
+    # every rung is a row now, the emergency steps' included (003 lines 37–39): nothing else messages
+    assert [(m.element_id.removeprefix("sla:breach:"), m.recipient) for m in ladder] == [
+        ("escalation_field_engineer", "duty_engineer"), ("escalation_emergency_team", "expert_group"),
+        ("emergency_team", "general_manager"), ("escalation_customer_manager", "customer_manager"),
+        ("escalation_general_manager", "general_manager"), ("emergency_expert_remote", "general_manager"),
+        ("emergency_expert_group", "technical_director")]
     assert "时限“escalation_field_engineer”（PT15M）已到" in ladder[0].body
-    bodies = [m.body for m in inc.messages()[2:] if not m.element_id.startswith("sla:")]
-    assert "30分钟内未成立" in bodies[0] and "1小时内未远程访问" in bodies[1]
-    assert "2小时内未成立" in bodies[2]
-    assert inc.open() == sorted(groups)  # the ladder only escalates, the work stays open
+    assert len(inc.messages()) == 2 + len(ladder)
+    # the ladder escalates, the work stays open; the emergency team and the general manager take it up
+    assert inc.open() == sorted([*groups, "Task_handle_rung", "Task_handle_rung"])
+    assert sorted(t.candidate_groups[0] for t in inc.tasks() if t.element_id == "Task_handle_rung") == [
+        "expert_group", "general_manager"]
     assert inc.states() == {"emergency_notify_manager": "met", "emergency_team": "breached",
                             "emergency_expert_remote": "breached", "emergency_expert_group": "breached",
                             "onsite_arrival": "breached", "response": "breached",

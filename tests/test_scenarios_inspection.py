@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from engine.sla.report import sla_report
 from engine.store.models import Instance, PendingTimer
 
 from .scenario_support import (
@@ -94,26 +95,61 @@ def test_a_scheduled_inspection_runs_its_notice_clock(lite, clock):
     assert f.states().get("inspection_notice") == "met"
 
 
+def test_the_notice_is_due_three_working_days_before_the_visit(svc, clock):
+    f = start(svc, "inspection", SITE)  # Monday 2 March 09:00
+    f.do("Task_plan", DESK, **SITE, planned_date="2026-03-12")
+    # seed 001_4ada53786a497df7.txt line 13 §2.3.3.3: the customer is told three working days before
+    # the visit (Thursday 12 March): Monday, Tuesday and Wednesday must lie between notice and visit, so
+    # the notice is due by the close of Friday 6 March, counted back from the visit, not forward from
+    # the planning (which gave Thursday 5 March 09:00)
+    notice = f.clock("inspection_notice")
+    assert notice["due_at"] == bj("2026-03-06 17:30") and notice["target"] == "PT27H"
+    assert f.sla_event("sla_started", "inspection_notice").data["due_before"] == "2026-03-11T16:00:00+00:00"
+    mark = f.mark()
+    tick(svc, clock, at=bj("2026-03-06 17:29"))
+    assert f.trail(mark, "sla_breached") == []
+    tick(svc, clock, at=bj("2026-03-06 17:31"))
+    assert f.states()["inspection_notice"] == "breached"  # the engineer was never named: no notice yet
+
+
+def test_a_visit_planned_too_close_breaks_the_notice_at_once(svc, clock):
+    f = start(svc, "inspection", SITE)  # Monday 09:00: Wednesday's visit leaves one working day
+    f.do("Task_plan", DESK, **SITE, planned_date="2026-03-04")
+    assert f.clock("inspection_notice")["due_at"] == bj("2026-03-02 09:00")  # due as it starts
+    clock.advance(timedelta(minutes=1))
+    f.do("Task_assign_engineer", LEAD, inspection_engineer="duty_engineer2")
+    assert f.states()["inspection_notice"] == "breached"
+
+
 def test_customer_cancels_and_a_new_round_starts(svc, clock):
     f = start(svc, "inspection", SITE)
     plan_round(f, svc, clock, "2026-03-12")
-    # seed 001_4ada53786a497df7.txt §2.3.3.3: 3 working days, counted once the plan is made
-    assert f.clock("inspection_notice")["target"] == "PT27H"
+    # seed 001_4ada53786a497df7.txt §2.3.3.3: 3 working days before the visit (see above)
+    assert f.clock("inspection_notice")["due_at"] == bj("2026-03-06 17:30")
     mark = f.mark()
     f.do("Task_reconfirm", DESK, customer_cancels=True, cancel_reason="客户停电检修")
-    assert f.trail(mark) == [("task_completed", "Task_reconfirm"),
+    assert f.trail(mark) == [("task_completed", "Task_reconfirm"), ("sla_restarted", "inspection_notice"),
                              ("service_task_completed", "Task_notify_cancel"), ("task_created", "Task_plan")]
+    assert f.sla_event("sla_restarted", "inspection_notice").data["archived_as"] == "inspection_notice#1"
     cancel = f.messages()[-1]
     assert (cancel.recipient, cancel.channel) == ("technical_lead", "sms") and "巡检取消" in cancel.body
-    plan_round(f, svc, clock, "2026-03-19")  # the new round
+    plan_round(f, svc, clock, "2026-03-19")  # the new round, planned on Monday 9 March
     f.do("Task_reconfirm", DESK, customer_cancels=False)
     assert f.open() == ["Task_reconfirm_engineer"]
     assert f.completed() == ["Task_plan", "Task_assign_engineer", "Task_reconfirm"] * 2
     assert [m.recipient for m in f.messages()] == ["customer", "technical_lead", "customer"]
     assert "2026-03-19" in f.messages()[-1].body
-    # One notice clock per instance: started in the first round, met when the customer was told.
+    # seed 001 §5.2 step 4: a cancelled visit begins a new round, and its notice clock begins anew,
+    # due three working days before the new date (Thursday 19 March: by the close of Friday 13 March)
     assert f.trail(0, "sla_started", "sla_met") == [("sla_started", "inspection_notice"),
-                                                     ("sla_met", "inspection_notice")]
+                                                     ("sla_met", "inspection_notice")] * 2
+    assert f.clock("inspection_notice")["due_at"] == bj("2026-03-13 17:30")
+    assert f.clock("inspection_notice#1")["due_at"] == bj("2026-03-06 17:30")
+    assert f.states() == {"inspection_notice": "met", "inspection_notice#1": "met"}
+    with svc.store.read() as session:  # the report counts both rounds' notices as one clock
+        (row,) = [r for r in sla_report(session, bj("2026-03-01 00:00"), bj("2026-04-01 00:00"), "inspection")
+                  if r["clock"].startswith("inspection_notice")]
+    assert (row["clock"], row["count"], row["met"]) == ("inspection_notice", 2, 2)
     assert f.trail(0, "timer_fired") == [("timer_fired", "Event_reconfirm_due")] * 2 and f.replays()
 
 

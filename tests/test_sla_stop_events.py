@@ -147,3 +147,15 @@ def test_a_stop_that_could_never_fire_is_refused(service, stop_if: str) -> None:
     assert ("Done", "sla.stop_on_claim needs a user task (only those are claimed)") in errors
     assert ("Done", "sla.hand_over needs a start_process service task (the case goes on in the instance "
                     "it starts)") in errors
+
+
+def test_a_notice_counted_back_from_a_field_that_is_no_date_is_refused(service) -> None:
+    # sla.due_before counts back from a date of the form (seed 001 §2.3.3.3's visit date); a text field
+    # could not be counted from, so the deploy names it
+    text = BAD.format(stop_if="response=reply").replace(
+        'name="sla.stop_if"', 'name="sla.due_before"')
+    with pytest.raises(DefinitionInvalid) as refused:
+        service.runtime.deploy([("notice.bpmn", text.encode())])
+    messages = [e["message"] for e in refused.value.errors if e["element_id"] == "Answer"]
+    assert messages == ["sla.due_before entry response=reply: write clock=field, the field one of this "
+                        "element's date fields (none)"]

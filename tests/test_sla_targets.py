@@ -146,6 +146,8 @@ FIGURES: list[tuple[str, str, str | None, str, float | None, str, str]] = [
     ("004 emergency fault service", C004, None, "emergency_response", None, "PT30M", PHONE_7X24),
     ("004 service modes 3 emergency onsite", C004, None, "emergency_onsite_arrival", None, "PT2H",
      PHONE_7X24),
+    # 004 line 445: a repair over 5 working days gets a loaner (5 × 9 h on the 5×8 on-site days)
+    ("004 warranty repair loaner", C004, None, "loaner", None, "PT45H", ONSITE_5X8),
 ]
 
 # P1-P4 entered for contracts that grade faults differently (the extra "P1–P4 映射" rules).
@@ -291,7 +293,12 @@ def make_task(contract: Any, level: Any, clock: Any, distance_km: float | None) 
 def evaluate(
     engine: DMNEngine, contract: Any, level: Any, clock: Any, distance_km: float | None = None
 ) -> dict:
-    return dict(engine.result(make_task(contract, level, clock, distance_km)))
+    """target and calendar; the rung columns are checked by test_ladder_rungs_name_their_group."""
+    result = dict(engine.result(make_task(contract, level, clock, distance_km)))
+    return {k: v for k, v in result.items() if k not in RUNG_COLUMNS}
+
+
+RUNG_COLUMNS = ("rung_group", "rung_action")
 
 
 def load_engine() -> DMNEngine:
@@ -415,6 +422,46 @@ def test_no_two_rules_overlap(engine):
     assert len(ids) == len(set(ids))
 
 
+# Each rung: (contract, level, clock) -> (group, action), with the seed line that names the group.
+RUNGS = [
+    # 001_4ada53786a497df7.txt line 13 §1.1.2 系统故障支援升级 1–3 and §1.1.1 (二级 高级工程师, 三级 专家服务
+    # 小组, 四级 技术总监到场协调厂家资深工程师): each tier hands the case on, so each creates a task.
+    (C001, None, "escalation_tier2", "senior_engineer", "task"),
+    (C001, None, "escalation_tier3", "expert_group", "task"),
+    (C001, None, "escalation_tier4", "technical_director", "task"),
+    # 003_fc58e5a8846aff91.txt lines 37–39 §1.1.7.2: the emergency steps overdue are told to management.
+    (C003, None, "emergency_team", "general_manager", "sms"),
+    (C003, None, "emergency_expert_remote", "general_manager", "sms"),
+    (C003, None, "emergency_expert_group", "technical_director", "sms"),
+    # 003 line 57 §1.1.9.3 表1-6: field engineer and customer manager are told; the emergency team takes
+    # the case over and the general manager is reported to, both as a task.
+    (C003, "level1", "escalation_field_engineer", "duty_engineer", "sms"),
+    (C003, "level2", "escalation_emergency_team", "expert_group", "task"),
+    (C003, "level1", "escalation_customer_manager", "customer_manager", "sms"),
+    (C003, "P1", "escalation_general_manager", "general_manager", "task"),
+    # 001 line 13 §2.4.1 / 投诉机制 7.1: a complaint unanswered 2 h after it was received goes to the
+    # department director, who is told
+    (C001, None, "complaint_first_reply", "department_director", "sms"),
+    # 004 line 445: the spare-parts keeper brings the loaner, a task
+    (C004, None, "loaner", "spare_parts_keeper", "task"),
+]
+
+
+@pytest.mark.parametrize(("contract", "level", "clock", "group", "action"), RUNGS)
+def test_ladder_rungs_name_their_group(engine, contract, level, clock, group, action):
+    result = dict(engine.result(make_task(contract, level, clock, None)))
+    assert (result["rung_group"], result["rung_action"]) == (group, action)
+
+
+def test_only_ladder_rows_are_rungs(engine):
+    rung_clocks = {r[2] for r in RUNGS}
+    for rule in engine.decision_table.rules:
+        group, action = (e.text for e in rule.outputEntries[2:4])
+        clock = _entry_text(rule, 2).strip('"')
+        assert bool(group) == bool(action) == (clock in rung_clocks), rule.id
+        assert action in (None, "", "\"sms\"", "\"task\""), rule.id
+
+
 def test_every_rule_cites_its_seed_and_has_wellformed_outputs(engine):
     for rule in engine.decision_table.rules:
         assert rule.description, rule.id
@@ -422,7 +469,7 @@ def test_every_rule_cites_its_seed_and_has_wellformed_outputs(engine):
         seeds = set(SEED_FILE.findall(rule.description))
         assert seeds == {SEED_OF_CONTRACT[contract]}, (rule.id, rule.description)
         assert rule.id.startswith(f"r{SEED_OF_CONTRACT[contract]}_"), rule.id
-        target, calendar = (entry.text.strip('"') for entry in rule.outputEntries)
+        target, calendar = (entry.text.strip('"') for entry in rule.outputEntries[:2])
         assert ISO_DURATION.match(target), (rule.id, target)
         assert calendar in (A, W, PHONE_7X24, ONSITE_5X8), (rule.id, calendar)
         if calendar.startswith(W):
@@ -467,6 +514,7 @@ def test_decision_shape_and_names():
         i.findtext("dmn:inputExpression/dmn:text", namespaces=NS) for i in table.findall("dmn:input", NS)
     ]
     assert inputs == ["contract", "level", "clock", "distance_km"]
-    assert [o.get("name") for o in table.findall("dmn:output", NS)] == ["target", "calendar"]
+    outputs = [o.get("name") for o in table.findall("dmn:output", NS)]
+    assert outputs == ["target", "calendar", "rung_group", "rung_action"]
     shapes = root.findall("dmndi:DMNDI/dmndi:DMNDiagram/dmndi:DMNShape", NS)
     assert [s.get("dmnElementRef") for s in shapes] == ["sla_targets"]

@@ -3,6 +3,7 @@ groups, assignees, topics, `camunda:properties`, scheduled starts. Read once per
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -47,6 +48,8 @@ class Element:
     form: list[FormField] = field(default_factory=list)
     payload: list[FormField] = field(default_factory=list)
     candidate_groups: list[str] = field(default_factory=list)
+    # `${name}` entries of candidateGroups: the group is the task's data `name` (an escalation's group)
+    group_variables: list[str] = field(default_factory=list)
     assignee: str | None = None
     topic: str | None = None
     decision_ref: str | None = None
@@ -74,9 +77,9 @@ class ProcessModel:
         names: set[str] = set()
         for el in self.elements.values():
             for key in ("sla.start", "sla.start_on_complete", "sla.stop", "sla.pause", "sla.hand_over",
-                        "sla.stop_on_claim"):
+                        "sla.stop_on_claim", "sla.restart"):
                 names.update(split_names(el.properties.get(key)))
-            for key in ("sla.stop_if", "sla.notify"):
+            for key in ("sla.stop_if", "sla.notify", "sla.due_before"):
                 names.update(clock for clock, _ in split_pairs(el.properties.get(key)))
         return names
 
@@ -136,6 +139,20 @@ def _timer(node: etree._Element) -> tuple[str, str] | None:
     return None
 
 
+def groups_for(element: Element, data: Mapping[str, object]) -> list[str]:
+    """A task's candidate groups: those the diagram names, and those its `${name}` entries read."""
+    named = [data.get(var) for var in element.group_variables]
+    return list(element.candidate_groups) + [str(g) for g in named if g]
+
+
+def _split_groups(groups: str | None) -> list[str]:
+    return [g.strip() for g in (groups or "").split(",") if g.strip()]
+
+
+def _is_variable(group: str) -> bool:
+    return group.startswith("${") and group.endswith("}")
+
+
 def _element(node: etree._Element, lanes: dict[str, str]) -> Element:
     kind = etree.QName(node).localname
     groups = node.get(f"{C}candidateGroups")
@@ -148,7 +165,8 @@ def _element(node: etree._Element, lanes: dict[str, str]) -> Element:
         form=form,
         # A catch event may declare its message payload as a form (XML) or as properties (Modeler).
         payload=form or payload_fields(properties),
-        candidate_groups=[g.strip() for g in (groups or "").split(",") if g.strip()],
+        candidate_groups=[g for g in _split_groups(groups) if not _is_variable(g)],
+        group_variables=[g[2:-1].strip() for g in _split_groups(groups) if _is_variable(g)],
         assignee=node.get(f"{C}assignee"),
         topic=node.get(f"{C}topic"),
         decision_ref=node.get(f"{C}decisionRef"),

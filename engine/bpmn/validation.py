@@ -169,7 +169,7 @@ def _check_model(model: ProcessModel, file: str, topics: set[str], checked: Chec
             checked.error(file, el.id, f"missing decision {el.decision_ref!r}")
         if el.kind == "callActivity" and el.called_element not in checked.models:
             checked.error(file, el.id, f"called process {el.called_element!r} is not deployed")
-        if el.kind == "userTask" and not (el.candidate_groups or el.assignee):
+        if el.kind == "userTask" and not (el.candidate_groups or el.group_variables or el.assignee):
             checked.error(file, el.id, "a user task needs camunda:candidateGroups or camunda:assignee")
         _check_form(el, file, checked)
         _check_timer(model, el, file, checked)
@@ -183,6 +183,11 @@ def _check_sla(el: Element, file: str, checked: Checked) -> None:
         if not clock or given not in fields:
             checked.error(file, el.id, f"sla.stop_if entry {clock}={given}: write clock=field, the field "
                                        f"one of this element's form fields ({sorted(fields) or 'none'})")
+    dates = {f.id for f in el.form if f.type == "date"}
+    for clock, day in split_pairs(el.properties.get("sla.due_before")):
+        if not clock or day not in dates:
+            checked.error(file, el.id, f"sla.due_before entry {clock}={day}: write clock=field, the field "
+                                       f"one of this element's date fields ({sorted(dates) or 'none'})")
     for clock, group in split_pairs(el.properties.get("sla.notify")):
         if not clock or not group:
             checked.error(file, el.id, f"sla.notify entry {clock}={group}: write clock=group")

@@ -20,7 +20,7 @@ from engine import policy
 from engine.actor import Actor
 from engine.bpmn import forms
 from engine.bpmn.definitions import LoadedVersion
-from engine.bpmn.model import Element
+from engine.bpmn.model import Element, groups_for
 from engine.bpmn.patches import INCIDENT, MERGE_PAYLOAD
 from engine.bpmn.spiff import event_definitions
 from engine.bpmn.state import iter_tasks
@@ -74,7 +74,8 @@ def _user_task(op: Operation, task_id: str) -> Task:
 
 def _facts(op: Operation, task: Task) -> tuple[Element, policy.TaskFacts]:
     el = op.element(task)
-    facts = policy.TaskFacts(str(task.id), op.instance_id, el.id, assignee_of(task, el), el.candidate_groups)
+    facts = policy.TaskFacts(str(task.id), op.instance_id, el.id, assignee_of(task, el),
+                             groups_for(el, task.data))
     return el, facts
 
 

@@ -15,7 +15,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
 from engine.bpmn.definitions import LoadedVersion
-from engine.bpmn.model import Element
+from engine.bpmn.model import Element, groups_for
 from engine.bpmn.patches import INCIDENT
 from engine.bpmn.spiff import ExternalServiceTask, SandboxLimitError, WeibaoScriptEngine
 from engine.bpmn.state import iter_tasks
@@ -127,7 +127,7 @@ class Operation:
                 element_id=el.id,
                 task_id=str(task.id),
                 name=el.name,
-                candidate_groups=el.candidate_groups,
+                candidate_groups=groups_for(el, task.data),
             )
 
     def _scan_entered(self) -> None:

@@ -15,7 +15,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
 from engine.actor import SYSTEM, Actor
-from engine.bpmn.model import Element
+from engine.bpmn.model import Element, groups_for
 from engine.bpmn.patches import INCIDENT
 from engine.bpmn.spiff import strip_wrapper
 from engine.bpmn.state import compact, digest, is_finished, iter_tasks
@@ -32,6 +32,8 @@ def json_safe(value: object) -> Any:  # Any: JSON of any shape, as canonical() g
 
 def settle(op: Operation) -> tuple[str, str]:
     """End-of-operation bookkeeping shared by live runs and replay: status, compaction, digest."""
+    if op.sla_flags.stepping and not op.cancelled:
+        op.advance()  # a rung the catch-up of a non-stepping operation (a claim) fired gets its task now
     status = "running"
     if op.cancelled:
         status = "cancelled"
@@ -153,11 +155,11 @@ def refresh_tasks(session: Session, op: Operation, due_for: Callable[[Task], dat
         now = (assignee_of(task, el), due_for(task))
         if tid not in existing:
             added.append({"id": tid, "instance_id": op.instance_id, "process_key": op.loaded.process_key,
-                          "element_id": el.id, "name": el.name, "candidate_groups": list(el.candidate_groups),
+                          "element_id": el.id, "name": el.name, "candidate_groups": groups_for(el, task.data),
                           "form": [f.to_dict() for f in el.form],
                           "created_at": (created or {}).get(tid, op.now),
                           "assignee": now[0], "due_at": now[1]})
-            groups.extend({"task_id": tid, "group": g} for g in el.candidate_groups)
+            groups.extend({"task_id": tid, "group": g} for g in added[-1]["candidate_groups"])
         elif existing[tid] != now:
             changed.append({"key": tid, "assignee": now[0], "due_at": now[1]})
     dropped = [tid for tid in existing if tid not in current]

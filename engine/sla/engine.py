@@ -20,11 +20,10 @@ from sqlalchemy.orm import Session
 from engine.bpmn.model import split_names, split_pairs
 from engine.bpmn.state import is_finished, iter_tasks
 from engine.clock import Clock
-from engine.errors import EngineError
 from engine.sla import clocks as sc
+from engine.sla import functions, rounds, rungs
 from engine.sla import handover as ho
 from engine.sla import provisional as pv
-from engine.sla import rungs
 from engine.sla.hooks import Deadline, NoSla, OperationView
 from engine.sla.report import clock_views, sync_table
 from engine.sla.targets import Targets, inputs_of, relevel
@@ -53,6 +52,8 @@ class SlaEngine(NoSla):
 
     def on_enter(self, op: OperationView, task: Task) -> None:
         props = op.element(task).properties
+        for name in split_names(props.get("sla.restart")):
+            self._restart(op, task, name)
         for name in split_names(props.get("sla.start")):
             self._start(op, task, name)
         for name in split_names(props.get("sla.pause")):
@@ -90,8 +91,10 @@ class SlaEngine(NoSla):
             return
         flags.rearming = True
         try:
-            if sc.rearm_timers(op.wf, _clocks(op), flags.changed):
-                op.advance()  # a re-armed timer that is already due runs now, not at the next operation
+            rearmed = sc.rearm_timers(op.wf, _clocks(op), flags.changed)
+            if rearmed or flags.stepping:  # a due re-armed timer or a rung's task runs now, not later
+                flags.stepping = False
+                op.advance()
         finally:
             flags.rearming, flags.changed = False, False
 
@@ -123,20 +126,7 @@ class SlaEngine(NoSla):
 
     def script_functions(self, op: OperationView | None = None) -> dict[str, Callable[..., object]]:
         """`sla_due` and `business_due` for the expressions of one operation's workflow."""
-
-        def sla_due(name: str) -> str:
-            return self._sla_due(_inside(op, "sla_due"), name)
-
-        def business_due(duration: str, calendar: str = "workdays") -> str:
-            inside = _inside(op, "business_due")
-            due, years = sc.add_target(inside.now, duration, calendar, pv.years_of(inside).unknown)
-            if years:
-                inside.event("sla_calendar_provisional", actor="system", calendar=calendar,
-                             use="business_due", duration=duration, due_at=sc.iso(due),
-                             provisional_years=years)
-            return sc.local_iso(due)
-
-        return {"sla_due": sla_due, "business_due": business_due}
+        return functions.script_functions(op)
 
     # ----------------------------------------------------------------- transitions
     def _start(self, op: OperationView, task: Task, name: str) -> None:
@@ -151,9 +141,11 @@ class SlaEngine(NoSla):
             op.event("sla_skipped", **where, clock=name, reason=result["reason"], **inputs)
             return
         clock = sc.new_clock(element, inputs, result, op.now, self.ratio, pv.years_of(op).unknown)
-        notify = rungs.group_for(op.element(task), name)
-        if notify:
-            clock["notify"] = notify
+        notify, action = rungs.group_for(op.element(task), name, result)
+        rungs.mark(clock, notify, action)
+        anchor = rounds.anchor_of(op.element(task), name, task.data)
+        if anchor is not None:  # due its target before a date of the case, e.g. a notice before a visit
+            rounds.count_back(clock, anchor, self.ratio, pv.years_of(op).unknown)
         op.wf.data.setdefault("_sla", {})[name] = clock
         op.event(
             "sla_started",
@@ -165,8 +157,19 @@ class SlaEngine(NoSla):
             due_at=clock["due_at"],
             warn_at=clock["warn_at"],
             **({"notify": notify} if notify else {}),
+            **({"rung": clock["rung"]} if clock.get("rung") else {}),
+            **({"due_before": clock["due_before"]} if clock.get("due_before") else {}),
             **pv.extra(clock),
         )
+
+    def _restart(self, op: OperationView, task: Task, name: str) -> None:
+        """A new round of the case (a cancelled visit planned again) begins the clock afresh."""
+        if name not in _clocks(op):
+            return
+        self._finish_clock(op, name, task.task_spec.bpmn_id, str(task.id), reason="round_restarted")
+        key = rounds.archive(_clocks(op), name)
+        op.event("sla_restarted", element_id=task.task_spec.bpmn_id, task_id=str(task.id), actor="system",
+                 clock=name, archived_as=key, state=_clocks(op)[key]["state"])
 
     def _resume(self, op: OperationView, name: str, task_id: str | None, element: str | None) -> None:
         clock = _clocks(op).get(name)
@@ -210,7 +213,8 @@ class SlaEngine(NoSla):
             return  # a clock handed over is the child's to stop
         self._tick(op, name, clock)
         self._resume(op, name, None, element_id)  # stopping ends any pause first
-        ended = reason == "instance_ended" and not (op.replay is not None and name in op.replay.ended_as_met)
+        ended = reason in ("instance_ended", "round_restarted") and not (
+            op.replay is not None and name in op.replay.ended_as_met)
         sc.stop(clock, op.now, self.ratio, pv.years_of(op).unknown, ended)
         kind = "sla_met" if clock["state"] == "met" else "sla_stopped"
         extra = {"reason": reason} if reason else {}
@@ -271,27 +275,9 @@ class SlaEngine(NoSla):
     def clocks_from_state(self, wf: BpmnWorkflow, now: datetime) -> list[dict[str, Any]]:
         return clock_views(wf.data.get("_sla") or {}, now)
 
-    @staticmethod
-    def _sla_due(op: OperationView, name: str) -> str:
-        clock = _clocks(op).get(name)
-        if clock is None:
-            started = sorted(_clocks(op)) or "none"
-            raise EngineError(
-                f"sla_due({name!r}): SLA clock {name!r} has not started in this instance "
-                f"(started clocks: {started})",
-                instance_id=op.instance_id,
-            )
-        return sc.local_iso(sc.due_of(clock, sc.calendar_of(clock), op.now))
-
 
 def _given(value: object) -> bool:
     return value is True or (isinstance(value, str) and bool(value.strip()))
-
-
-def _inside(op: OperationView | None, function: str) -> OperationView:
-    if op is None:
-        raise EngineError(f"{function}() can only be used inside a running process")
-    return op
 
 
 __all__ = ["SlaEngine", "timer_element_id"]

@@ -29,10 +29,12 @@ ClockView = dict[str, object]
 @dataclass
 class SlaFlags:
     """Per-operation state of the SLA hooks. `changed`: a due time moved in this operation, so the
-    timers that read it are re-armed; `rearming`: that re-arming is under way (it may step again)."""
+    timers that read it are re-armed; `rearming`: that re-arming is under way (it may step again);
+    `stepping`: a rung started the escalation subprocess, whose task the next engine steps create."""
 
     changed: bool = False
     rearming: bool = False
+    stepping: bool = False
 
 
 class CalendarRecord(Protocol):

@@ -27,6 +27,7 @@ from engine.errors import NotFound
 from engine.sla import clocks as sc
 from engine.sla.calendar import SHANGHAI
 from engine.sla.handover import HANDED_OVER
+from engine.sla.rounds import clock_name
 from engine.store.models import Instance, SlaClockRow
 
 REPORT_COLUMNS = ["month", "process", "contract", "level", "clock", "count", "met", "breached", "ended",
@@ -172,7 +173,7 @@ def sla_report(session: Session, start: datetime, end: datetime, process: str | 
     groups: dict[tuple[str, ...], list[SlaClockRow]] = {}
     for row in session.scalars(query):
         month = row.started_at.astimezone(SHANGHAI).strftime("%Y-%m")
-        key = (month, row.process_key, row.contract or "", row.level or "", row.clock)
+        key = (month, row.process_key, row.contract or "", row.level or "", clock_name(row.clock))
         groups.setdefault(key, []).append(row)
     return [_summary(key, rows) for key, rows in sorted(groups.items())]
 

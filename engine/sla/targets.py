@@ -11,6 +11,7 @@ from engine.bpmn.spiff import WeibaoScriptEngine
 from engine.errors import EngineError
 from engine.sla import clocks as sc
 from engine.sla import provisional as pv
+from engine.sla import rungs
 from engine.sla.hooks import OperationView
 
 _DMN_SCRIPTS = WeibaoScriptEngine()  # the sandbox, as for every other table and diagram
@@ -75,6 +76,8 @@ def relevel(op: OperationView, targets: Targets, ratio: float) -> bool:
                      **inputs)
             continue
         sc.retarget(clock, result, ratio, pv.years_of(op).unknown)
+        if "rung_group" in result:  # the new level's row says whom its rung tells (older tables: no column)
+            rungs.mark(clock, result["rung_group"] or None, result.get("rung_action") or None)
         moved = True
         op.event("sla_relevelled", actor="system", clock=name, before=before, level=clock["level"],
                  distance_km=clock["distance_km"], target=clock["target"], calendar=clock["calendar"],
