@@ -84,7 +84,11 @@ def test_operations_keep_their_contract(api: ApiHarness, mode: str) -> None:
 def test_operations_chained_by_their_links_keep_their_contract(api: ApiHarness) -> None:
     """Stateful: schemathesis follows the links it infers between operations (an instance started,
     then read, cancelled, its tasks claimed and completed…), so ids come from real responses."""
-    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", api.app)
+    # The instance and task operations only: over the whole API the state machine spreads its few
+    # steps across every operation, and whether a chain reached a real instance was chance (it failed
+    # when the whole suite was collected, and passed when this module ran alone).
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", api.app).include(
+        path_regex="^/api/v1/(instances|tasks)")
     base = schema.as_state_machine()
     linked = {name.split(" -> ")[0] for name in base.bundles}
     assert {"POST /api/v1/instances", "GET /api/v1/tasks", "POST /api/v1/tasks/{task_id}/claim"} <= linked
