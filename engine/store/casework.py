@@ -1,0 +1,63 @@
+"""What a person sees of a case around a task: the outcome of a completion, and the clocks of many
+cases read at once (the tasklist shows each case's nearest deadline)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from engine import policy
+from engine.actor import Actor
+from engine.store.models import EventRow, IncidentRow, Instance, OpenTask, SlaClockRow
+from engine.store.queries import incident_dict
+from engine.store.worklist import OPEN_CLOCK_STATES, TASK_COLUMNS, task_dict
+
+
+def completion_outcome(conn: Connection, actor: Actor, instance_id: str, task_id: str) -> dict[str, Any]:
+    """After `task_id` was completed: the instance's status, the open tasks of the case the actor may
+    work on or see, and the incidents the completing operation opened (a service task after it failed).
+
+    The incidents are found through the history: the events the completion's operation wrote share its
+    `op`, so an incident opened earlier, or by a later operation, is not reported as this one's."""
+    status = conn.execute(select(Instance.status).where(Instance.id == instance_id)).scalar_one()
+    rows = conn.execute(select(*TASK_COLUMNS).where(OpenTask.instance_id == instance_id)
+                        .order_by(OpenTask.created_at, OpenTask.id)).all()
+    mine = [task_dict(r) for r in rows if policy.may_see_task(actor, r.assignee, r.candidate_groups)]
+    return {"instance_id": instance_id, "status": status, "next_tasks": mine,
+            "incidents": _opened_by_completion(conn, instance_id, task_id)}
+
+
+def _opened_by_completion(conn: Connection, instance_id: str, task_id: str) -> list[dict[str, Any]]:
+    completed = conn.execute(
+        select(EventRow.op).where(EventRow.instance_id == instance_id, EventRow.task_id == task_id,
+                                               EventRow.type == "task_completed")
+        .order_by(EventRow.seq.desc()).limit(1)).first()
+    if completed is None:
+        return []
+    events = select(EventRow.task_id, EventRow.at).where(
+        EventRow.instance_id == instance_id, EventRow.op == completed.op, EventRow.type == "incident_opened")
+    opened = {(r.task_id or "", r.at) for r in conn.execute(events)}
+    if not opened:
+        return []
+    incidents = conn.execute(select(*IncidentRow.__table__.c).where(
+        IncidentRow.instance_id == instance_id, IncidentRow.task_id.in_(sorted(t for t, _ in opened)))
+        .order_by(IncidentRow.id)).all()
+    return [incident_dict(r) for r in incidents if (r.task_id, r.created_at) in opened]  # type: ignore[arg-type]
+
+
+def open_clocks(conn: Connection, instance_ids: Collection[str]) -> dict[str, list[dict[str, Any]]]:
+    """The open clocks (running, or breached and not stopped) of each instance, nearest first, in one
+    query however many instances are listed."""
+    out: dict[str, list[dict[str, Any]]] = {i: [] for i in instance_ids}
+    if not out:
+        return out
+    query = select(SlaClockRow.instance_id, SlaClockRow.clock, SlaClockRow.state, SlaClockRow.due_at) \
+        .where(SlaClockRow.instance_id.in_(sorted(out)), SlaClockRow.stopped_at.is_(None),
+               SlaClockRow.state.in_(OPEN_CLOCK_STATES), SlaClockRow.due_at.is_not(None)) \
+        .order_by(SlaClockRow.instance_id, SlaClockRow.due_at, SlaClockRow.clock)
+    for row in conn.execute(query):
+        out[row.instance_id].append({"clock": row.clock, "state": row.state, "due_at": row.due_at})
+    return out
