@@ -1,4 +1,4 @@
-"""User tasks: the caller's work list, claim, unclaim, complete."""
+"""User tasks: the caller's work list, claim, unclaim, reassign, complete."""
 
 from __future__ import annotations
 
@@ -37,6 +37,11 @@ class TaskListArgs(PageArgs):
 class CompleteSchema(ma.Schema):
     data = ma.fields.Dict(keys=ma.fields.String(), load_default=dict,
                           metadata={"description": "the task form's fields; unknown fields are refused"})
+
+
+class ReassignSchema(ma.Schema):
+    assignee = Text(max_length=128, required=True, metadata={
+        "description": "an existing, enabled user who may work on the task (in one of its candidate groups)"})
 
 
 class TaskResultSchema(FastDump):
@@ -100,6 +105,17 @@ def unclaim(task_id: str) -> Any:
     """Give the task back to its candidate groups."""
     who = auth.require_writer()
     instance_id = weibao().service.runtime.unclaim(task_id, who)
+    return _after(task_id, instance_id)
+
+
+@blp.route("/<task_id>/reassign", methods=["POST"])
+@blp.arguments(ReassignSchema())
+@blp.response(200, TaskResultSchema)
+def reassign(body: dict[str, str], task_id: str) -> Any:
+    """Hand the task to a named person (service desk, project managers, admins); recorded in the
+    history with the previous assignee. A name that is not an enabled user who may work on it is 422."""
+    who = auth.require_writer()
+    instance_id = weibao().service.runtime.reassign(task_id, body["assignee"], who)
     return _after(task_id, instance_id)
 
 

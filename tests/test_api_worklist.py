@@ -156,3 +156,55 @@ def test_a_completion_lists_only_the_callers_next_tasks(api: ApiHarness) -> None
     assert [t["element_id"] for t in done["next_tasks"]] == ["Work"]
     seen = api.get(f"/instances/{instance['id']}").json["open_tasks"]
     assert sorted(t["element_id"] for t in seen) == ["Escalate", "Work"]
+
+
+# ----------------------------------------------------------------- reassigning
+def test_a_dispatcher_reassigns_to_a_colleague_who_may_work_on_it(api: ApiHarness) -> None:
+    instance = api.start()
+    task = api.work_task(instance)
+    api.post(f"/tasks/{task['id']}/claim", "duty_engineer")
+    # seed 001_4ada53786a497df7.txt line 13 (2.1.1.3): the service desk hands out the tasks
+    moved = api.post(f"/tasks/{task['id']}/reassign", "service_desk", json={"assignee": "dave"})
+    assert moved.status_code == 200, moved.json
+    assert (moved.json["instance_id"], moved.json["task"]["assignee"]) == (instance["id"], "dave")
+    assert ids(api, "", "dave") == [instance["id"]]
+    assert ids(api, "", "duty_engineer") == []  # held by dave now: no longer offered to the group
+    history = api.get(f"/instances/{instance['id']}/history", "auditor").json["items"]
+    last = history[-1]
+    assert (last["type"], last["actor"], last["task_id"]) == ("task_reassigned", "service_desk", task["id"])
+    assert last["data"] == {"assignee": "dave", "previous": "duty_engineer"}
+    assert api.get(f"/instances/{instance['id']}/verify", "auditor").json["verified"] is True
+    replayed = api.get(f"/instances/{instance['id']}/replay?upto={last['seq']}", "auditor").json
+    assert replayed["verified"] is True and replayed["divergence"] is None
+    assert len(replayed["state"]["open_tasks"]) == 1
+    # The project manager may too (2.2.1.1); and the new holder completes it.
+    assert api.post(f"/tasks/{task['id']}/reassign", "project_manager",
+                    json={"assignee": "duty_engineer"}).json["task"]["assignee"] == "duty_engineer"
+    assert api.post(f"/tasks/{task['id']}/complete", "duty_engineer",
+                    json={"data": {"ok": True}}).status_code == 200
+
+
+def test_reassigning_is_refused_to_a_name_that_would_strand_the_task(api: ApiHarness) -> None:
+    task = api.work_task(api.start())
+    path = f"/tasks/{task['id']}/reassign"
+    api.post("/users/dave/disable", "admin")
+    for name in ("duty_enginer", "dave", "senior_engineer", "auditor", "acme"):
+        details = assert_error(api.post(path, "service_desk", json={"assignee": name}), 422, "invalid_input")
+        assert set(details["fields"]) == {"assignee"}, name
+    assert "not an enabled user" in assert_error(
+        api.post(path, "service_desk", json={"assignee": "nobody"}), 422)["fields"]["assignee"]
+    assert "candidate groups: duty_engineer" in assert_error(
+        api.post(path, "service_desk", json={"assignee": "senior_engineer"}), 422)["fields"]["assignee"]
+    assert "assignee" in assert_error(api.post(path, "service_desk", json={}), 422)["fields"]
+    assert api.get(f"/tasks/{task['id']}", "admin").json["assignee"] is None  # nothing was changed
+    assert api.post(path, "service_desk", json={"assignee": "admin"}).status_code == 200
+
+
+def test_only_dispatchers_and_admins_reassign(api: ApiHarness) -> None:
+    task = api.work_task(api.start())
+    path = f"/tasks/{task['id']}/reassign"
+    for who in ("duty_engineer", "senior_engineer", "process_owner", "auditor"):
+        assert_error(api.post(path, who, json={"assignee": "duty_engineer"}), 403, "forbidden")
+    assert_error(api.post(path, "acme", json={"assignee": "duty_engineer"}), 404)  # not their case
+    assert_error(api.post("/tasks/no-such-task/reassign", "service_desk", json={"assignee": "dave"}), 404)
+    assert api.post(path, "admin", json={"assignee": "dave"}).json["task"]["assignee"] == "dave"

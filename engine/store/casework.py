@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from engine import policy
 from engine.actor import Actor
-from engine.store.models import EventRow, IncidentRow, Instance, OpenTask, SlaClockRow
+from engine.store.models import EventRow, IncidentRow, Instance, OpenTask, SlaClockRow, User
 from engine.store.queries import incident_dict
 from engine.store.worklist import OPEN_CLOCK_STATES, TASK_COLUMNS, task_dict
 
@@ -25,7 +25,7 @@ def completion_outcome(conn: Connection, actor: Actor, instance_id: str, task_id
     status = conn.execute(select(Instance.status).where(Instance.id == instance_id)).scalar_one()
     rows = conn.execute(select(*TASK_COLUMNS).where(OpenTask.instance_id == instance_id)
                         .order_by(OpenTask.created_at, OpenTask.id)).all()
-    mine = [task_dict(r) for r in rows if policy.may_see_task(actor, r.assignee, r.candidate_groups)]
+    mine = [task_dict(r) for r in rows if policy.is_my_task(actor, r.assignee, r.candidate_groups)]
     return {"instance_id": instance_id, "status": status, "next_tasks": mine,
             "incidents": _opened_by_completion(conn, instance_id, task_id)}
 
@@ -61,3 +61,12 @@ def open_clocks(conn: Connection, instance_ids: Collection[str]) -> dict[str, li
     for row in conn.execute(query):
         out[row.instance_id].append({"clock": row.clock, "state": row.state, "due_at": row.due_at})
     return out
+
+
+def people_for(conn: Connection, candidate_groups: Collection[str]) -> list[str]:
+    """Enabled users a task may be handed to: members of one of its candidate groups, not auditors
+    (the rule itself is `policy.check_may_receive`; this is the list a dispatcher picks from)."""
+    wanted = set(candidate_groups)
+    rows = conn.execute(select(User.name, User.groups, User.roles).where(User.disabled_at.is_(None))
+                        .order_by(User.name))
+    return [r.name for r in rows if wanted.intersection(r.groups) and "auditor" not in r.roles]
