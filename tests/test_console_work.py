@@ -3,10 +3,13 @@ clock labels, each with its role rule and its CSRF check."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from api.app import create_app
 from api.compose import product_service
@@ -126,3 +129,97 @@ def test_reassigning_is_for_dispatchers_and_needs_the_forms_token(app: Any, serv
     refused = desk.post(f"{path}/reassign", {"assignee": "duty_engineer"}, csrf=False)
     assert refused.status_code == 400
     assert open_task(service, task["instance_id"], "Task_phone_diagnosis")["assignee"] == task["assignee"]
+
+
+# ----------------------------------------------------------------- the tasklist's filters and labels
+def listed(console: Console, query: str = "") -> list[str]:
+    page = console.get(f"/tasks{query}")
+    assert page.status_code == 200
+    return re.findall(r'data-instance="([^"]+)"', page.get_data(as_text=True))
+
+
+def test_the_tasklist_filters_by_contract_level_assignee_and_due(app: Any, service: Service) -> None:
+    network = diagnosis(app, service, "INC-F1")["instance_id"]
+    support = diagnosis(app, service, "INC-F2", contract="support", level="P3")["instance_id"]
+    engineer = signed_in(app, "duty_engineer")
+    both = listed(engineer)
+    assert network in both and support in both
+    only_support = listed(engineer, "?contract=support")
+    assert support in only_support and network not in only_support
+    assert network not in listed(engineer, "?level=P3") and support in listed(engineer, "?level=P3")
+    assert network in listed(engineer, "?process=fault_repair&contract=network_om&level=P2")
+    assert listed(engineer, "?process=complaint") == []
+    # The roster gave both diagnoses to duty_engineer; a colleague holds neither.
+    assert {network, support} <= set(listed(engineer, "?assignee=duty_engineer"))
+    assert listed(engineer, "?assignee=duty_engineer2") == []
+    assert listed(engineer, "?due=overdue") == []
+    # seed 004_777e0ef8db92c2e8.txt P1/P2 and seed 002's level table aside, every open response clock
+    # here is due within a day of the report.
+    assert {network, support} <= set(listed(engineer, "?due=24h"))
+    page = engineer.get("/tasks?contract=support").get_data(as_text=True)
+    assert '<option value="support" selected>技术支持与售后</option>' in page  # labels from the start form
+    assert 'id="clear-filters"' in page
+    for field in ("process", "contract", "level", "assignee", "due"):
+        assert f'<label for="{field}">' in page and f'<select id="{field}" name="{field}">' in page
+
+
+def test_overdue_cases_come_first_and_are_marked(app: Any, service: Service) -> None:
+    late = diagnosis(app, service, "INC-F3")["instance_id"]
+    clock = service.clock
+    clock.advance(timedelta(hours=5))  # type: ignore[attr-defined]
+    service.runtime.fire_due_timers()
+    fresh = diagnosis(app, service, "INC-F4")["instance_id"]
+    engineer = signed_in(app, "duty_engineer")
+    order = listed(engineer, "?assignee=duty_engineer")
+    assert order.index(late) < order.index(fresh)
+    assert late in listed(engineer, "?due=overdue") and fresh not in listed(engineer, "?due=overdue")
+    page = engineer.get("/tasks?due=overdue").get_data(as_text=True)
+    item = page.split(f'data-instance="{late}"', 1)[1].split("</li>", 1)[0]
+    assert 'class="late"' in item and "超时" in item
+
+
+def test_clocks_are_named_in_the_pages_language() -> None:
+    from api.console.labels import CLOCKS
+
+    started = set()
+    for path in (ROOT / "processes").glob("*.bpmn"):
+        for value in re.findall(r'name="sla\.start" value="([^"]+)"', path.read_text(encoding="utf-8")):
+            started.update(v.strip() for v in value.split(","))
+    assert started and started <= set(CLOCKS), sorted(started - set(CLOCKS))
+    assert CLOCKS["escalation_tier2"][0] == "升级至二级支持" and CLOCKS["onsite_arrival"][0] == "到场"
+
+
+def test_case_clocks_show_their_labels(app: Any, service: Service) -> None:
+    instance_id = report(app, "INC-F5")
+    page = signed_in(app, "service_desk").get(f"/cases/{instance_id}").get_data(as_text=True)
+    assert '<span data-clock="workaround">临时解决</span>' in page
+    assert '<span data-clock="escalation_tier4">升级至四级支持</span>' in page
+    english = signed_in(app, "service_desk")
+    english.get("/tasks")
+    english.post("/language", {"lang": "en", "back": f"/cases/{instance_id}"})
+    assert '<span data-clock="workaround">Workaround</span>' in english.get(
+        f"/cases/{instance_id}").get_data(as_text=True)
+
+
+def test_the_tasklist_reads_every_cases_clocks_in_one_query(app: Any, service: Service) -> None:
+    engine = service.store.engine
+    statements: list[str] = []
+
+    def trace(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.set_trace_callback(statements.append)
+
+    def clock_reads(query: str) -> int:
+        statements.clear()
+        assert signed_in(app, "admin").get(f"/tasks{query}").status_code == 200
+        return sum("sla_clocks" in s for s in statements)
+
+    event.listen(engine, "connect", trace)
+    engine.dispose()
+    try:
+        one, many = clock_reads("?contract=support"), clock_reads("")
+    finally:
+        event.remove(engine, "connect", trace)
+        engine.dispose()
+    assert len(set(listed(signed_in(app, "admin"), "?contract=support"))) == 1
+    assert len(set(listed(signed_in(app, "admin")))) >= 4
+    assert one == many == 2  # the list (its deadline, in SQL) and the clocks of all listed cases

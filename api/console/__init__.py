@@ -12,7 +12,7 @@ import secrets
 from flask import Blueprint, Flask
 
 from . import audit as audit_pages
-from . import cases, i18n, session, tasks
+from . import cases, i18n, labels, session, tasks
 
 blp = Blueprint("console", __name__, template_folder="templates", static_folder="static",
                 static_url_path="/static/console")
@@ -30,4 +30,5 @@ def install(app: Flask, secret_key: str) -> None:
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_NAME="weibao_session")
     i18n.install(app)
+    app.jinja_env.filters["clock_label"] = labels.clock_label
     app.register_blueprint(blp)

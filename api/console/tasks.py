@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -13,49 +12,8 @@ from werkzeug.wrappers import Response
 from engine import Actor, Conflict, Forbidden, InvalidInput, Scope, casework, policy, queries, worklist
 
 from ..context import weibao
-from . import forms
+from . import forms, tasklist
 from .session import actor
-
-LIST_LIMIT = 500  # the list is sorted by deadline here, so it reads one large page
-
-
-def _deadlines(instance_ids: set[str]) -> dict[str, dict[str, Any]]:
-    """Per instance, its running SLA clock that is due first."""
-    service, scope = weibao().service, Scope.of(actor())
-    nearest: dict[str, dict[str, Any]] = {}
-    with service.store.snapshot() as conn:
-        for instance_id in instance_ids:
-            clocks = queries.instance(conn, scope, instance_id, service.runtime.sla)["sla"]
-            running = [c for c in clocks if c.get("state") == "running" and c.get("due_at")]
-            if running:
-                nearest[instance_id] = min(running, key=lambda c: _moment(c["due_at"]))
-    return nearest
-
-
-def _moment(value: datetime | str) -> datetime:
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
-
-
-def _with_deadlines(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    nearest = _deadlines({t["instance_id"] for t in items})
-    now = weibao().service.clock.now()
-    for task in items:
-        clock = nearest.get(task["instance_id"])
-        task["deadline"] = clock
-        task["seconds_left"] = (_moment(clock["due_at"]) - now).total_seconds() if clock else None
-    far = float("inf")
-    return sorted(items, key=lambda t: (far if t["seconds_left"] is None else t["seconds_left"],
-                                        t["created_at"]))
-
-
-def tasklist() -> str:
-    process = request.args.get("process") or None
-    with weibao().service.store.snapshot() as conn:
-        items, total = worklist.tasks(conn, actor(), queries.Page(1, LIST_LIMIT), process=process)
-    with weibao().service.store.read() as session:
-        processes, _count = queries.processes(session, queries.Page(1, 100))
-    return render_template("tasklist.html", tasks=_with_deadlines(items), total=total,
-                           processes=[p["key"] for p in processes], process=process or "")
 
 
 def _task_page(task_id: str, errors: dict[str, str] | None = None, status: int = 200) -> tuple[str, int]:
@@ -142,7 +100,7 @@ def _field_errors(exc: InvalidInput) -> dict[str, str]:
 
 
 def add_routes(blp: Blueprint) -> None:
-    blp.add_url_rule("/tasks", "tasklist", tasklist)
+    blp.add_url_rule("/tasks", "tasklist", tasklist.tasklist)
     blp.add_url_rule("/tasks/<task_id>", "task_page", task_page)
     blp.add_url_rule("/tasks/<task_id>/claim", "claim", lambda task_id: _act(task_id, "claim"),
                      methods=["POST"])

@@ -70,3 +70,11 @@ def people_for(conn: Connection, candidate_groups: Collection[str]) -> list[str]
     rows = conn.execute(select(User.name, User.groups, User.roles).where(User.disabled_at.is_(None))
                         .order_by(User.name))
     return [r.name for r in rows if wanted.intersection(r.groups) and "auditor" not in r.roles]
+
+
+def staff_names(conn: Connection) -> list[str]:
+    """Enabled users who may hold tasks (a filter's choices): everyone but customers and auditors."""
+    rows = conn.execute(select(User.name, User.groups, User.roles).where(User.disabled_at.is_(None))
+                        .order_by(User.name))
+    people = (Actor(r.name, frozenset(r.groups), frozenset(r.roles)) for r in rows)
+    return [p.name for p in people if not policy.is_auditor_only(p) and policy.customer_scope(p) is None]
