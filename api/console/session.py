@@ -61,6 +61,7 @@ def check_csrf() -> None:
 def template_globals() -> dict[str, Any]:
     who = g.get("console_actor")
     return {"csrf_token": csrf_token, "me": who, "may_audit": who is not None and _may_audit(who),
+            "may_report": who is not None and policy.customer_scope(who) is None,
             "languages": LANGUAGES, "lang": locale()}
 
 
