@@ -12,14 +12,14 @@ import secrets
 from flask import Blueprint, Flask
 
 from . import audit as audit_pages
-from . import cases, i18n, labels, reports, session, tasks
+from . import cases, i18n, labels, processes, reports, session, tasks
 
 blp = Blueprint("console", __name__, template_folder="templates", static_folder="static",
                 static_url_path="/static/console")
 blp.before_request(session.load_user)
 blp.before_request(session.check_csrf)
 blp.context_processor(session.template_globals)
-for module in (session, tasks, cases, audit_pages, reports):
+for module in (session, tasks, cases, audit_pages, reports, processes):
     module.add_routes(blp)
 session.add_error_pages(blp)
 
