@@ -223,3 +223,37 @@ def test_the_tasklist_reads_every_cases_clocks_in_one_query(app: Any, service: S
     assert len(set(listed(signed_in(app, "admin"), "?contract=support"))) == 1
     assert len(set(listed(signed_in(app, "admin")))) >= 4
     assert one == many == 2  # the list (its deadline, in SQL) and the clocks of all listed cases
+
+
+# ----------------------------------------------------------------- the session cookie over https
+def _cookie(app: Any, base_url: str) -> str:
+    client = app.test_client()
+    client.get("/signin", base_url=base_url)
+    found = re.search(r'name="csrf_token" value="([^"]+)"',
+                      client.get("/signin", base_url=base_url).get_data(as_text=True))
+    assert found
+    signed = client.post("/signin", base_url=base_url,
+                         data={"name": "service_desk", "password": PASSWORD, "csrf_token": found.group(1)})
+    assert signed.status_code == 302
+    return str(signed.headers["Set-Cookie"])
+
+
+def test_the_session_cookie_is_secure_over_https(app: Any) -> None:
+    assert "; Secure" in _cookie(app, "https://console.example")
+    plain = _cookie(app, "http://console.example")
+    assert "; Secure" not in plain and "HttpOnly" in plain
+
+
+@pytest.mark.parametrize(("setting", "secure_on_http"), [("1", True), ("0", False)])
+def test_weibao_cookie_secure_decides_whatever_the_scheme(service: Service, setting: str,
+                                                          secure_on_http: bool) -> None:
+    from dataclasses import replace
+
+    from engine import Settings
+
+    chosen = Settings.from_env({"WEIBAO_COOKIE_SECURE": setting})
+    assert chosen.cookie_secure is secure_on_http
+    forced = replace(service, settings=replace(service.settings, cookie_secure=chosen.cookie_secure))
+    app = create_app({"WEIBAO_SERVICE": forced, "TESTING": True})
+    assert ("; Secure" in _cookie(app, "http://console.example")) is secure_on_http
+    assert ("; Secure" in _cookie(app, "https://console.example")) is secure_on_http
