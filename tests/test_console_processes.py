@@ -99,8 +99,9 @@ def test_versions_show_their_running_instances_and_change_state(app: Any, two_ve
         assert found, page
         return found.group(1)
 
-    assert '<td class="running">1</td>' in version_row(page, 1)
-    assert "当前版本" in version_row(page, 2) and '<td class="running">0</td>' in version_row(page, 2)
+    assert '<td class="running" data-label="运行中的实例">1</td>' in version_row(page, 1)
+    assert "当前版本" in version_row(page, 2)
+    assert '<td class="running" data-label="运行中的实例">0</td>' in version_row(page, 2)
     for act, n in (("suspend", 2), ("resume", 2), ("activate", 1)):
         owner.get("/processes/rework")
         assert owner.post(f"/processes/rework/versions/{n}/{act}").status_code == 302, act

@@ -69,7 +69,7 @@ def response_row(page: str) -> str:
 def test_the_report_shows_compliance_as_a_chart_and_a_table(app: Any, march: dict[str, str]) -> None:
     page = signed_in(app, "duty_engineer").get("/reports?from=2026-03&to=2026-03").get_data(as_text=True)
     cells = re.findall(r"<td>(.*?)</td>", response_row(page), re.S)
-    assert cells[:4] == ["2026-03", "network_om", "P2", "响应"]
+    assert cells[:4] == ["2026-03", "网络运维", "P2", "响应"]  # the start form names the contract
     counts = [re.sub(r"<[^>]+>", "", c) for c in cells[4:9]]
     assert counts == ["2", "1", "1", "0", "0"] and cells[9] == "50.0"
     chart = page.split('id="chart"', 1)[1].split("</figure>", 1)[0]

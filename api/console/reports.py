@@ -17,6 +17,7 @@ from engine import InvalidInput, casework, policy, queries
 from engine.sla.report import outcome, sla_report, to_csv
 
 from ..context import weibao
+from . import tasklist
 from .i18n import zone
 from .session import actor
 
@@ -76,11 +77,15 @@ def report_page() -> str:
     policy.require_staff(actor())
     first, last, start, end = period()
     rows = bars(_rows(start, end))
-    with weibao().service.store.read() as session:
-        processes, _count = queries.processes(session, queries.Page(1, 100))
+    processes = _processes()
     return render_template("reports.html", rows=rows, first=first, last=last, processes=processes,
                            process=request.args.get("process", ""), contract=request.args.get("contract", ""),
-                           outcomes=OUTCOMES)
+                           outcomes=OUTCOMES, contracts=dict(tasklist.choices(processes)["contract"]))
+
+
+def _processes() -> list[dict[str, Any]]:
+    with weibao().service.store.read() as session:
+        return queries.processes(session, queries.Page(1, 100))[0]
 
 
 def report_csv() -> Response:
@@ -101,7 +106,8 @@ def report_cases() -> str:
     items = [dict(c, outcome=outcome(c["state"], c["due_at"], c["stopped_at"])) for c in found]
     items = [c for c in items if wanted is None or c["outcome"] == wanted]
     return render_template("report_cases.html", items=items, first=first, last=last, where=where,
-                           outcome=wanted, title=_("Cases behind the report"))
+                           outcome=wanted, title=_("Cases behind the report"),
+                           contracts=dict(tasklist.choices(_processes())["contract"]))
 
 
 def add_routes(blp: Blueprint) -> None:

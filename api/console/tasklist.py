@@ -37,7 +37,7 @@ def _filter(chosen: dict[str, str], now: datetime) -> worklist.TaskFilter:
                                due_before=now + window if window is not None else None, sort="due")
 
 
-def _choices(processes: list[dict[str, Any]]) -> dict[str, list[tuple[str, str]]]:
+def choices(processes: list[dict[str, Any]]) -> dict[str, list[tuple[str, str]]]:
     """Contract and level values with their labels, from the start forms of the deployed processes."""
     definitions = weibao().service.definitions
     found: dict[str, dict[str, str]] = {"contract": {}, "level": {}}
@@ -70,5 +70,5 @@ def tasklist() -> str:
     with service.store.read() as session:
         processes, _count = queries.processes(session, queries.Page(1, 100))
     return render_template("tasklist.html", tasks=_with_deadlines(items, clocks, now), total=total,
-                           processes=processes, chosen=chosen, choices=_choices(processes),
+                           processes=processes, chosen=chosen, choices=choices(processes),
                            people=people, due_names=DUE_NAMES)
