@@ -257,3 +257,13 @@ def test_weibao_cookie_secure_decides_whatever_the_scheme(service: Service, sett
     app = create_app({"WEIBAO_SERVICE": forced, "TESTING": True})
     assert ("; Secure" in _cookie(app, "http://console.example")) is secure_on_http
     assert ("; Secure" in _cookie(app, "https://console.example")) is secure_on_http
+
+
+def test_cases_are_searched_by_business_key_and_summary(app: Any) -> None:
+    report(app, "INC-S1", summary="UPS 电池告警")
+    desk = signed_in(app, "service_desk")
+    found = desk.get("/cases?q=电池").get_data(as_text=True).split('id="cases"', 1)[1]
+    assert "INC-S1" in found and "INC-R1" not in found
+    assert "INC-S1" in desk.get("/cases?q=inc-s").get_data(as_text=True)
+    stranger = signed_in(app, "customer")  # FAULT names "customer": their own cases only
+    assert "INC-S1" in stranger.get("/cases?q=INC-S1").get_data(as_text=True)
