@@ -93,10 +93,11 @@ _FILTERS = tuple(f.name for f in fields(TaskFilter) if f.name != "sort")
 
 
 @functools.lru_cache(maxsize=256)
-def _task_branch(kind: str, customer: bool, shape: tuple[bool, ...]) -> Select[Any]:
+def _task_branch(kind: str, customer: bool, shape: tuple[bool, ...], counting: bool = False) -> Select[Any]:
     """Open tasks of one kind, "all", "mine" (assigned to :me) or "offered" (unassigned, offered to one of
-    :groups), built once per shape: parameters carry the values."""
-    query = select(*TASK_COLUMNS)
+    :groups), built once per shape: parameters carry the values. Counting reads no deadline (it would
+    be computed for every row counted)."""
+    query = select(OpenTask.id) if counting else select(*TASK_COLUMNS)
     used = [name for name, present in zip(_FILTERS, shape, strict=True) if present]
     if customer or set(used).intersection(_ON_INSTANCE):
         query = query.join(Instance, Instance.id == OpenTask.instance_id)
@@ -125,7 +126,8 @@ def _task_page(kinds: tuple[str, ...], customer: bool, shape: tuple[bool, ...],
                sort: str) -> tuple[Any, list[Any]]:
     """A page of tasks and the counts that make its total."""
     branches = [_task_branch(kind, customer, shape) for kind in kinds]
-    counts = [select(func.count()).select_from(b.subquery()) for b in branches]
+    counts = [select(func.count()).select_from(_task_branch(kind, customer, shape, True).subquery())
+              for kind in kinds]
     if len(branches) == 1:
         page = branches[0].order_by(*_order(branches[0].selected_columns, sort))
     else:
