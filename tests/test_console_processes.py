@@ -66,7 +66,7 @@ def upload(console: Console, *files: tuple[str, bytes], csrf: bool = True) -> An
     data: dict[str, Any] = {"files": [(io.BytesIO(content), name) for name, content in files]}
     if csrf:
         data["csrf_token"] = console.token
-    return console.client.post("/processes/upload", data=data, content_type="multipart/form-data")
+    return console.client.post("/processes", data=data, content_type="multipart/form-data")
 
 
 @pytest.fixture(scope="module")

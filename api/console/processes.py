@@ -97,8 +97,9 @@ def migration(key: str, version: int) -> str:
 
 
 def add_routes(blp: Blueprint) -> None:
+    # The upload posts to the list itself: a path under /processes/ would shadow a process key.
     blp.add_url_rule("/processes", "processes", lambda: process_list())
-    blp.add_url_rule("/processes/upload", "upload", upload, methods=["POST"])
+    blp.add_url_rule("/processes", "upload", upload, methods=["POST"])
     blp.add_url_rule("/processes/<key>", "process_page", process_page)
     blp.add_url_rule("/processes/<key>/versions/<int:version>/migration", "migration", migration)
     for act in ACTS:
