@@ -102,6 +102,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if manual:
         api.register_blueprint(clock.blp)
     app.register_blueprint(docs.blp)
-    console.install(app, service.settings.secret_key)
+    console.install(app, service.settings.secret_key, service.settings.cookie_secure)
     errors.register(app)
     return app

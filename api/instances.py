@@ -37,6 +37,7 @@ class InstanceListArgs(PageArgs):
     process = Text(max_length=128)
     status = ma.fields.String(validate=validate.OneOf(STATUSES))
     business_key = Text(max_length=255)
+    q = Text(max_length=255, metadata={"description": "text found in the business key or the summary"})
 
 
 class CancelSchema(ma.Schema):
@@ -98,10 +99,10 @@ def start(body: dict[str, Any]) -> Any:
 
 
 @blp.route("")
-@blp.arguments(InstanceListArgs(), location="query")
+@blp.arguments(InstanceListArgs(), location="query", unknown=ma.RAISE)
 @blp.response(200, InstancePage)
 def list_instances(args: dict[str, Any]) -> Any:
-    """Instances, newest first; customers see only their own."""
+    """Instances, newest first; customers see only their own. `q` searches business key and summary."""
     page = queries.Page(args.pop("page"), args.pop("per_page"))
     with weibao().service.store.read() as session:
         items, total = queries.instances(session, auth.scope(), page, **args)

@@ -1,17 +1,19 @@
-"""User tasks: the caller's work list, claim, unclaim, complete."""
+"""User tasks: the caller's work list, claim, unclaim, reassign, complete."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import marshmallow as ma
+from marshmallow import validate
 
-from engine import queries, worklist
+from engine import casework, queries, worklist
 
 from . import auth
 from .context import weibao
 from .dumping import FastDump
-from .schemas import PageArgs, TaskSchema, Text, page_of
+from .incidents import IncidentSchema
+from .schemas import PageArgs, TaskSchema, Text, Timestamp, page_of
 from .strict_json import Blueprint
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="User tasks")
@@ -21,11 +23,25 @@ blp.before_request(auth.authenticate)
 class TaskListArgs(PageArgs):
     instance = Text(max_length=36, metadata={"description": "only tasks of this instance"})
     process = Text(max_length=128, metadata={"description": "only tasks of this process key"})
+    assignee = Text(max_length=128, metadata={"description": "only tasks assigned to this user"})
+    candidate_group = Text(max_length=128, metadata={"description": "only tasks offered to this group"})
+    contract = Text(max_length=128, metadata={"description": "only tasks of cases under this contract"})
+    level = Text(max_length=32, metadata={"description": "only tasks of cases of this level (P1, level1…)"})
+    due_before = Timestamp(metadata={"description": "only tasks whose case has an open SLA deadline "
+                                                    "before this moment"})
+    sort = ma.fields.String(load_default="created", validate=validate.OneOf(("created", "due")), metadata={
+        "description": "created: oldest first; due: the case's nearest SLA deadline first, "
+                       "tasks without one last"})
 
 
 class CompleteSchema(ma.Schema):
     data = ma.fields.Dict(keys=ma.fields.String(), load_default=dict,
                           metadata={"description": "the task form's fields; unknown fields are refused"})
+
+
+class ReassignSchema(ma.Schema):
+    assignee = Text(max_length=128, required=True, metadata={
+        "description": "an existing, enabled user who may work on the task (in one of its candidate groups)"})
 
 
 class TaskResultSchema(FastDump):
@@ -34,12 +50,22 @@ class TaskResultSchema(FastDump):
                             metadata={"description": "the task after the change; null once completed"})
 
 
+class CompletionSchema(FastDump):
+    instance_id = ma.fields.String(required=True)
+    status = ma.fields.String(required=True, metadata={
+        "description": "the instance after the completion: running, completed, cancelled or failed"})
+    next_tasks = ma.fields.List(ma.fields.Nested(TaskSchema), required=True, metadata={
+        "description": "the case's open tasks now assigned to the caller or offered to their groups"})
+    incidents = ma.fields.List(ma.fields.Nested(IncidentSchema), required=True, metadata={
+        "description": "incidents the completion opened (a service task after it that failed)"})
+
+
 TaskPage = page_of(TaskSchema, "TaskPage")
 
 
 def _after(task_id: str, instance_id: str) -> dict[str, Any]:
     with weibao().service.store.snapshot() as conn:
-        row = worklist.open_task(conn, auth.actor(), task_id)
+        row = worklist.open_task(conn, auth.actor(), task_id, shown=True)
         return {"instance_id": instance_id, "task": worklist.task_dict(row) if row is not None else None}
 
 
@@ -47,11 +73,12 @@ def _after(task_id: str, instance_id: str) -> dict[str, Any]:
 @blp.arguments(TaskListArgs(), location="query", unknown=ma.RAISE)
 @blp.response(200, TaskPage)
 def list_tasks(args: dict[str, Any]) -> Any:
-    """Open tasks assigned to the caller or offered to one of their groups (admins and auditors: all)."""
-    page = queries.Page(args["page"], args["per_page"])
+    """Open tasks assigned to the caller or offered to one of their groups (admins and auditors: all),
+    narrowed by the filters given; `due_at` is the case's nearest open SLA deadline."""
+    page = queries.Page(args.pop("page"), args.pop("per_page"))
+    where = worklist.TaskFilter(**args)
     with weibao().service.store.snapshot() as conn:
-        items, total = worklist.tasks(conn, auth.actor(), page, instance_id=args.get("instance"),
-                                     process=args.get("process"))
+        items, total = worklist.tasks(conn, auth.actor(), page, where)
     return {"items": items, "total": total}
 
 
@@ -81,11 +108,25 @@ def unclaim(task_id: str) -> Any:
     return _after(task_id, instance_id)
 
 
+@blp.route("/<task_id>/reassign", methods=["POST"])
+@blp.arguments(ReassignSchema())
+@blp.response(200, TaskResultSchema)
+def reassign(body: dict[str, str], task_id: str) -> Any:
+    """Hand the task to a named person (service desk, project managers, admins); recorded in the
+    history with the previous assignee. A name that is not an enabled user who may work on it is 422."""
+    who = auth.require_writer()
+    instance_id = weibao().service.runtime.reassign(task_id, body["assignee"], who)
+    return _after(task_id, instance_id)
+
+
 @blp.route("/<task_id>/complete", methods=["POST"])
 @blp.arguments(CompleteSchema())
-@blp.response(200, TaskResultSchema)
+@blp.response(200, CompletionSchema)
 def complete(body: dict[str, Any], task_id: str) -> Any:
-    """Complete the task with its form data (validated against the form; unknown fields refused)."""
+    """Complete the task with its form data (validated against the form; unknown fields refused).
+    The answer tells what comes next: the caller's open tasks in the case, the instance's status and
+    any incident the completion opened."""
     who = auth.require_writer()
     instance_id = weibao().service.runtime.complete(task_id, body["data"], who)
-    return {"instance_id": instance_id, "task": None}
+    with weibao().service.store.snapshot() as conn:
+        return casework.completion_outcome(conn, who, instance_id, task_id)

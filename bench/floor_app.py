@@ -73,7 +73,8 @@ class FloorFlow:
             status = "completed" if wf.is_completed() else "running"
             self._save("UPDATE wf SET task_id = NULL, status = ?, state = ? WHERE id = ?",
                        (status, self.serializer.serialize_json(wf), row[0]))
-        return {"instance_id": row[0], "task": None}
+        # The service's answer: what comes next in the case (this flow has one task, so nothing).
+        return {"instance_id": row[0], "status": status, "next_tasks": [], "incidents": []}
 
     def instance(self, instance_id: str) -> dict[str, Any]:
         with self.lock:

@@ -2,8 +2,8 @@
 
 This module is the engine's public surface. The API, the CLI and the server never import from
 `engine.store` (checked by import-linter in `make lint`): the read side is offered here as modules
-(`queries`, `worklist`, `users`, `passwords`) whose functions take a store session, with the store's few names
-the API needs.
+(`queries`, `worklist`, `casework`, `users`, `passwords`) whose functions take a store session, with
+the store's few names the API needs.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from engine.errors import (
 from engine.service import Service, build_service, default_database_url
 from engine.settings import Settings
 from engine.sla.provisional import calendar_warnings
-from engine.store import clock_state, groups, passwords, queries, users, worklist
+from engine.store import casework, clock_state, groups, passwords, queries, users, worklist
 from engine.store.gauges import Gauges, read_gauges
 from engine.store.migrate import ensure_schema
 from engine.store.paging import Scope
@@ -41,5 +41,5 @@ __all__ = [
     "EngineError", "Forbidden", "HandlerError", "InvalidInput", "ManualClock", "NotFound",
     "calendar_warnings", "ReadConnection", "ScriptError", "Scope", "Service", "Settings", "Store",
     "SystemClock", "build_service", "default_database_url", "Gauges", "read_gauges", "clock_state", "groups",
-    "passwords", "policy", "queries", "users", "worklist",
+    "casework", "passwords", "policy", "queries", "users", "worklist",
 ]

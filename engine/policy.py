@@ -12,9 +12,13 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from engine.actor import Actor
-from engine.errors import Conflict, Forbidden
+from engine.errors import Conflict, Forbidden, InvalidInput
 
 DIRECTOR_GROUPS = frozenset({"department_director", "technical_director"})
+# Who hands work to a person: the service desk is the centre that hands out and watches the tasks, and
+# the project manager assigns them to the engineers (seed 001_4ada53786a497df7.txt line 13, 2.1.1.3
+# and 2.2.1.1).
+DISPATCHER_GROUPS = frozenset({"service_desk", "project_manager"})
 
 
 # ----------------------------------------------------------------- seeing
@@ -31,9 +35,19 @@ def sees_all_tasks(actor: Actor) -> bool:
     return actor.is_admin or "auditor" in actor.roles
 
 
-def may_see_task(actor: Actor, assignee: str | None, candidate_groups: Collection[str]) -> bool:
+def is_dispatcher(actor: Actor) -> bool:
+    return bool(actor.groups.intersection(DISPATCHER_GROUPS))
+
+
+def is_my_task(actor: Actor, assignee: str | None, candidate_groups: Collection[str]) -> bool:
+    """On the actor's own list: assigned to them or offered to one of their groups (all for overseers)."""
     offered = bool(actor.groups.intersection(candidate_groups))
     return sees_all_tasks(actor) or assignee == actor.name or offered
+
+
+def may_see_task(actor: Actor, assignee: str | None, candidate_groups: Collection[str]) -> bool:
+    """A single task: one of the actor's own, or any open task for a dispatcher, who hands it on."""
+    return is_my_task(actor, assignee, candidate_groups) or is_dispatcher(actor)
 
 
 # ----------------------------------------------------------------- working on a task
@@ -65,6 +79,28 @@ def check_may_release(actor: Actor, task: TaskFacts) -> None:
     if task.assignee and actor.groups.intersection(task.candidate_groups):
         raise _held(task)
     raise Forbidden(f"{actor.name} does not hold task {task.task_id}")
+
+
+def check_may_reassign(actor: Actor, task: TaskFacts) -> None:
+    """Hand a task to a named person: dispatchers and admins, whoever holds it now."""
+    require_writer(actor)
+    if not (actor.is_admin or is_dispatcher(actor)):
+        wanted = ", ".join(f"group {g}" for g in sorted(DISPATCHER_GROUPS))
+        raise Forbidden(f"{actor.name} may not reassign tasks; it needs {wanted} or role admin")
+
+
+def check_may_receive(name: str, user: Actor | None, task: TaskFacts) -> None:
+    """The new assignee: an existing, enabled user who may work on the task (in a candidate group, or
+    an admin), not an auditor. A name nobody has would strand the task, so it is refused."""
+    def refuse(why: str) -> InvalidInput:
+        return InvalidInput(f"cannot assign task {task.task_id} to {name!r}: {why}",
+                            element_id=task.element_id, details={"fields": {"assignee": why}})
+
+    if user is None:
+        raise refuse("is not an enabled user")
+    if is_auditor_only(user) or not (user.is_admin or user.groups.intersection(task.candidate_groups)):
+        groups = ", ".join(sorted(task.candidate_groups)) or "none"
+        raise refuse(f"may not work on {task.element_id} (candidate groups: {groups})")
 
 
 def _held(task: TaskFacts) -> Conflict:

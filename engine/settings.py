@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from engine.errors import InvalidInput
 
 _FALSE = frozenset({"0", "false", "no", "off", ""})
-_BOOLS = frozenset({"deliver_outbox", "smtp_tls"})
+_BOOLS = frozenset({"deliver_outbox", "smtp_tls", "cookie_secure"})
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,9 @@ class Settings:
     timezone: str = "+08:00"
     # Signs the console's session cookies; empty: a random key per start (sessions end with the server).
     secret_key: str = ""
+    # The console's cookie is marked Secure: None follows each request's scheme (https → Secure); true
+    # always (behind a proxy that ends TLS and forwards plain http); false never.
+    cookie_secure: bool | None = None
     # What service-task handlers read besides `roster_file`; handlers never see the others (secrets).
     handler_settings: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
 

@@ -120,7 +120,9 @@ def test_complete_moves_the_instance_on(api: ApiHarness) -> None:
     task = api.work_task(instance)
     body = {"data": {"ok": True, "note": "fixed"}}
     done = api.post(f"/tasks/{task['id']}/complete", "duty_engineer", json=body)
-    assert done.status_code == 200 and done.json == {"instance_id": instance["id"], "task": None}
+    assert done.status_code == 200
+    assert done.json == {"instance_id": instance["id"], "status": "completed", "next_tasks": [],
+                         "incidents": []}
     after = api.get(f"/instances/{instance['id']}").json
     assert after["status"] == "completed" and after["open_tasks"] == []
     assert after["data"]["echoed"] == "fixed"
@@ -154,7 +156,7 @@ def test_boundary_timer_escalates_when_the_clock_moves(api: ApiHarness) -> None:
 
 def test_unknown_task_list_parameters_are_refused(api: ApiHarness) -> None:
     # A filter the list does not know (yet) must not silently widen the answer to every task.
-    for query in ("assignee=duty_engineer", "q=router", "process=rework&sort=due"):
+    for query in ("assignee_name=duty_engineer", "q=router", "process=rework&order=due"):
         details = assert_error(api.get(f"/tasks?{query}", "duty_engineer"), 422, "invalid_input")
         unknown = query.split("&")[-1].split("=")[0]
         assert unknown in details["fields"], details

@@ -23,7 +23,7 @@ def test_floor_app_runs_the_benchmark_flow_to_the_end(tmp_path: Path) -> None:
         tasks = client.call("GET", f"/tasks?instance={instance_id}")
         assert tasks["total"] == 1
         done = client.call("POST", f"/tasks/{tasks['items'][0]['id']}/complete", {"data": {"done": True}})
-        assert done == {"instance_id": instance_id, "task": None}
+        assert done == {"instance_id": instance_id, "status": "completed", "next_tasks": [], "incidents": []}
         assert client.call("GET", f"/instances/{instance_id}")["status"] == "completed"
         assert client.call("GET", f"/tasks?instance={instance_id}")["total"] == 0
     finally:

@@ -171,7 +171,7 @@ def test_the_tasklist_shows_my_groups_tasks_with_the_nearest_deadline(app: Any) 
     instance_id = report_fault(app)
     page = signed_in(app, "service_desk").get("/tasks").get_data(as_text=True)
     assert f'data-element="Task_record_impact" data-instance="{instance_id}"' in page
-    assert "截止 <time" in page and "(response)" in page and "+08:00" in page
+    assert "截止 <time" in page and 'data-clock="response">响应</span>' in page and "+08:00" in page
     engineer = signed_in(app, "duty_engineer").get("/tasks").get_data(as_text=True)
     assert instance_id not in engineer  # not offered to the engineers yet
     everything = signed_in(app, "auditor").get("/tasks").get_data(as_text=True)

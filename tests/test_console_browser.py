@@ -5,6 +5,11 @@ The walk is the README's fault: the service desk reports it and records its impa
 finds it in the tasklist with its deadline and completes the phone diagnosis through the rendered form
 (a blank diagnosis refused first, shown at its field), the taken path is highlighted on the diagram, and
 the auditor replays the case to event 5. Each page is saved as a screenshot under tests/artifacts/.
+
+The second walk is the dispatcher's and the owners' pages: the service desk hands a diagnosis to the
+second engineer, who filters the tasklist down to it; the SLA report's chart and its cases; a refused
+upload listing its problems per element, a process's versions and a migration dry run. Those pages
+are saved at 390 px and at a desktop's 1280 px.
 """
 
 from __future__ import annotations
@@ -113,6 +118,16 @@ class Console:
         self.driver.set_window_size(390, max(844, min(int(height) + 100, 4000)))
         self.driver.execute_script("window.scrollTo(0, 0)")
         self.driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+        self.driver.set_window_size(390, 844)
+
+    def shots(self, name: str) -> None:
+        """The page at a phone's width and at a desktop's, whole."""
+        for width in (390, 1280):
+            self.driver.set_window_size(width, 900)
+            height = self.driver.execute_script("return document.documentElement.scrollHeight")
+            self.driver.set_window_size(width, max(900, min(int(height) + 100, 4000)))
+            self.driver.execute_script("window.scrollTo(0, 0)")
+            self.driver.save_screenshot(str(ARTIFACTS / f"{name}-{width}.png"))
         self.driver.set_window_size(390, 844)
 
     def sign_in(self, name: str) -> None:
@@ -226,3 +241,124 @@ def test_fault_from_report_to_audit_in_the_browser(served: tuple[str, str], brow
         == ["1", "2", "3", "4", "5"]  # type: ignore[attr-defined]
     page.wait.until(lambda d: page.css("#diagram").get_attribute("data-state") == "ready")
     page.shot("06-audit-replay")
+
+
+# A user task whose form v2 changes: the migration dry run has a reason to show.
+OWNED_V1 = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Defs_spare" targetNamespace="t">
+  <bpmn:process id="spare_check" name="备件盘点" isExecutable="true">
+    <bpmn:startEvent id="Begin" name="开始盘点"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="Count" name="清点备件" camunda:candidateGroups="spare_parts_keeper">
+      <bpmn:extensionElements><camunda:formData>
+        <camunda:formField id="counted" label="已清点数量" type="long"/>
+        <camunda:formField id="note" label="备注" type="string"/>
+      </camunda:formData></bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:endEvent id="Done" name="盘点完成"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="Begin" targetRef="Count"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="Count" targetRef="Done"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+OWNED_V2 = OWNED_V1.replace('<camunda:formField id="note" label="备注" type="string"/>', "")
+# Two user tasks nobody may work on, and a flow to an element that does not exist.
+REFUSED = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="refused" isExecutable="true">
+    <bpmn:startEvent id="s"/><bpmn:userTask id="Nobody"/><bpmn:userTask id="NobodyEither"/>
+    <bpmn:sequenceFlow id="f" sourceRef="s" targetRef="Nobody"/>
+    <bpmn:sequenceFlow id="g" sourceRef="Nobody" targetRef="NobodyEither"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def _report_fault(page: Console, key: str) -> str:
+    page.go("/start/fault_repair")
+    page.fill({"business_key": key, "summary": "机房 UPS 告警", "channel": "hotline",
+               "contract": "network_om", "level": "P2", "customer": "customer", "site_distance_km": "12"})
+    page.submit("#submit-start")
+    instance_id = page.driver.current_url.rsplit("/", 1)[-1]
+    page.open_task("Task_record_impact", instance_id)
+    page.fill({"business_impact": "partial", "outage_minutes": "10", "affected_percent": "20",
+               "safety_hazard": "false"})
+    page.submit("#complete")
+    page.open_task("Task_confirm_level", instance_id)
+    page.submit("#complete")
+    return instance_id
+
+
+def _upload(page: Console, *paths: object) -> None:
+    page.go("/processes")
+    page.css("#files").send_keys("\n".join(str(p) for p in paths))
+    page.submit("#deploy")
+
+
+def test_dispatching_reports_and_process_pages_in_the_browser(served: tuple[str, str], browser: object,
+                                                               tmp_path: object) -> None:
+    from pathlib import Path
+
+    from selenium.webdriver.support.ui import Select
+
+    page, work = Console(browser, *served), Path(str(tmp_path))
+
+    # The service desk hands the new fault's diagnosis to the second engineer on duty.
+    browser.delete_all_cookies()  # type: ignore[attr-defined]  # whoever the walk before left signed in
+    page.sign_in("service_desk")
+    instance_id = _report_fault(page, "INC-2001")
+    page.go(f"/cases/{instance_id}")
+    page.css('a[href^="/tasks/"]').click()
+    Select(page.css("#assignee")).select_by_value("duty_engineer2")
+    page.shots("07-reassign")
+    page.submit("#reassign")
+    assert "duty_engineer2" in page.css(".flash").text
+    page.sign_out()
+
+    # The second engineer filters the tasklist to the contract and finds it, with its clock by name.
+    page.sign_in("duty_engineer2")
+    page.go("/tasks")
+    Select(page.css("#contract")).select_by_value("network_om")
+    Select(page.css("#assignee")).select_by_value("duty_engineer2")
+    page.submit("#filter")
+    assert "contract=network_om" in browser.current_url  # type: ignore[attr-defined]
+    item = page.css(f'#tasks li[data-instance="{instance_id}"]')
+    assert item.get_attribute("data-element") == "Task_phone_diagnosis"
+    assert page.css(f'#tasks li[data-instance="{instance_id}"] .clock').text == "响应"
+    page.shots("08-tasklist-filters")
+    page.sign_out()
+
+    # The report: the month's clocks as a chart and a table, and the cases behind a line.
+    page.sign_in("process_owner")
+    page.go("/reports")
+    page.css("#chart svg.bar rect")
+    assert page.css('#report-table tr[data-clock="response"]')
+    page.shots("09-reports")
+    page.css('#report-table tr[data-clock="response"] td a').click()
+    page.css("#report-cases")
+    assert page.css(f'#report-cases tr[data-instance="{instance_id}"]')
+    page.shots("10-report-cases")
+
+    # A refused upload lists its problems per element; two versions of a good one, a case on the
+    # first, and the dry run of moving it to the second.
+    (work / "refused.bpmn").write_text(REFUSED, encoding="utf-8")
+    _upload(page, work / "refused.bpmn")
+    assert page.css('#problems tr[data-element="Nobody"]')
+    page.shots("11-upload-problems")
+    (work / "spare_check.bpmn").write_text(OWNED_V1, encoding="utf-8")
+    _upload(page, work / "spare_check.bpmn")
+    assert "spare_check v1" in page.css("#deployed").text
+    page.go("/start/spare_check")
+    page.submit("#submit-start")
+    case_id = browser.current_url.rsplit("/", 1)[-1]  # type: ignore[attr-defined]
+    (work / "spare_check.bpmn").write_text(OWNED_V2, encoding="utf-8")
+    _upload(page, work / "spare_check.bpmn")
+    page.css('#deployed a[href="/processes/spare_check"]').click()
+    assert page.css('#versions tr[data-version="1"] .running').text == "1"
+    page.shots("12-versions")
+    page.submit("#migrate-1")
+    assert page.css(f'#plan tr[data-instance="{case_id}"]').get_attribute("class") == "state-breached"
+    page.shots("13-migration")
+    page.go("/processes/spare_check")
+    page.submit("#suspend-2")
+    assert "已暂停" in page.css('#versions tr[data-version="2"]').text
+    page.sign_out()

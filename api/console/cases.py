@@ -43,9 +43,11 @@ def case(instance_id: str) -> str:
 
 def cases() -> str:
     status = request.args.get("status") or None
+    q = request.args.get("q", "").strip()[:255]
     with weibao().service.store.read() as session:
-        items, total = queries.instances(session, Scope.of(actor()), queries.Page(1, 100), status=status)
-    return render_template("cases.html", cases=items, total=total, status=status or "")
+        items, total = queries.instances(session, Scope.of(actor()), queries.Page(1, 100), status=status,
+                                         q=q or None)
+    return render_template("cases.html", cases=items, total=total, status=status or "", q=q)
 
 
 def diagram(instance_id: str) -> Response:

@@ -61,12 +61,22 @@ def check_csrf() -> None:
 def template_globals() -> dict[str, Any]:
     who = g.get("console_actor")
     return {"csrf_token": csrf_token, "me": who, "may_audit": who is not None and _may_audit(who),
+            "may_report": who is not None and policy.customer_scope(who) is None,
+            "may_own": who is not None and _may_own(who),
             "languages": LANGUAGES, "lang": locale()}
 
 
 def _may_audit(who: Actor) -> bool:
     try:
         policy.require_role(who, "auditor", "admin")
+    except Forbidden:
+        return False
+    return True
+
+
+def _may_own(who: Actor) -> bool:
+    try:
+        policy.require_process_owner(who)
     except Forbidden:
         return False
     return True

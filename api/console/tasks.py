@@ -2,59 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from engine import Conflict, Forbidden, InvalidInput, Scope, policy, queries, worklist
+from engine import Actor, Conflict, Forbidden, InvalidInput, Scope, casework, policy, queries, worklist
 
 from ..context import weibao
-from . import forms
+from . import forms, tasklist
 from .session import actor
-
-LIST_LIMIT = 500  # the list is sorted by deadline here, so it reads one large page
-
-
-def _deadlines(instance_ids: set[str]) -> dict[str, dict[str, Any]]:
-    """Per instance, its running SLA clock that is due first."""
-    service, scope = weibao().service, Scope.of(actor())
-    nearest: dict[str, dict[str, Any]] = {}
-    with service.store.snapshot() as conn:
-        for instance_id in instance_ids:
-            clocks = queries.instance(conn, scope, instance_id, service.runtime.sla)["sla"]
-            running = [c for c in clocks if c.get("state") == "running" and c.get("due_at")]
-            if running:
-                nearest[instance_id] = min(running, key=lambda c: _moment(c["due_at"]))
-    return nearest
-
-
-def _moment(value: datetime | str) -> datetime:
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
-
-
-def _with_deadlines(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    nearest = _deadlines({t["instance_id"] for t in items})
-    now = weibao().service.clock.now()
-    for task in items:
-        clock = nearest.get(task["instance_id"])
-        task["deadline"] = clock
-        task["seconds_left"] = (_moment(clock["due_at"]) - now).total_seconds() if clock else None
-    far = float("inf")
-    return sorted(items, key=lambda t: (far if t["seconds_left"] is None else t["seconds_left"],
-                                        t["created_at"]))
-
-
-def tasklist() -> str:
-    process = request.args.get("process") or None
-    with weibao().service.store.snapshot() as conn:
-        items, total = worklist.tasks(conn, actor(), queries.Page(1, LIST_LIMIT), process=process)
-    with weibao().service.store.read() as session:
-        processes, _count = queries.processes(session, queries.Page(1, 100))
-    return render_template("tasklist.html", tasks=_with_deadlines(items), total=total,
-                           processes=[p["key"] for p in processes], process=process or "")
 
 
 def _task_page(task_id: str, errors: dict[str, str] | None = None, status: int = 200) -> tuple[str, int]:
@@ -62,22 +21,47 @@ def _task_page(task_id: str, errors: dict[str, str] | None = None, status: int =
     with service.store.snapshot() as conn:
         task = worklist.visible_task(conn, who, task_id)
         case = queries.instance(conn, Scope.of(who), task["instance_id"], service.runtime.sla)
-    posted = request.form if errors is not None else None
+        may_hand = _allowed(policy.check_may_reassign, task)
+        people = casework.people_for(conn, task["candidate_groups"]) if may_hand else None
+    posted = request.form if errors is not None and "assignee" not in errors else None
     values = forms.shown_values(task["form"], case["data"], posted)
     shown_errors = forms.field_messages(task["form"], errors or {})
     return render_template("task.html", task=task, case=case, values=values, errors=shown_errors,
-                           may_work=_may_work(task)), status
+                           may_work=_may_work(task), people=people,
+                           reassign_error=(errors or {}).get("assignee")), status
 
 
-def _may_work(task: dict[str, Any]) -> bool:
+def _allowed(rule: Callable[[Actor, policy.TaskFacts], None], task: dict[str, Any]) -> bool:
     facts = policy.TaskFacts(task["id"], task["instance_id"], task["element_id"], task["assignee"],
                              task["candidate_groups"])
     try:
         policy.require_writer(actor())
-        policy.check_may_work(actor(), facts)
+        rule(actor(), facts)
     except (Conflict, Forbidden):
         return False
     return True
+
+
+def _may_work(task: dict[str, Any]) -> bool:
+    return _allowed(policy.check_may_work, task)
+
+
+def reassign(task_id: str) -> Any:
+    """A dispatcher hands the task to a colleague; a refused name is shown at the field."""
+    who = policy.require_writer(actor())
+    assignee = request.form.get("assignee", "").strip()
+    try:
+        weibao().service.runtime.reassign(task_id, assignee, who)
+    except InvalidInput as exc:
+        why = _field_errors(exc).get("assignee", exc.message)
+        shown = _("is not an enabled user") if why == "is not an enabled user" else \
+            _("may not work on this task: not in one of its candidate groups")
+        return _task_page(task_id, {"assignee": shown}, 422)
+    except Conflict as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("console.tasklist"))
+    flash(_("Task handed to %(name)s.", name=assignee), "info")
+    return redirect(url_for("console.task_page", task_id=task_id))
 
 
 def task_page(task_id: str) -> tuple[str, int]:
@@ -116,13 +100,14 @@ def _field_errors(exc: InvalidInput) -> dict[str, str]:
 
 
 def add_routes(blp: Blueprint) -> None:
-    blp.add_url_rule("/tasks", "tasklist", tasklist)
+    blp.add_url_rule("/tasks", "tasklist", tasklist.tasklist)
     blp.add_url_rule("/tasks/<task_id>", "task_page", task_page)
     blp.add_url_rule("/tasks/<task_id>/claim", "claim", lambda task_id: _act(task_id, "claim"),
                      methods=["POST"])
     blp.add_url_rule("/tasks/<task_id>/unclaim", "unclaim", lambda task_id: _act(task_id, "unclaim"),
                      methods=["POST"])
     blp.add_url_rule("/tasks/<task_id>/complete", "complete", complete, methods=["POST"])
+    blp.add_url_rule("/tasks/<task_id>/reassign", "reassign", reassign, methods=["POST"])
     blp.add_url_rule("/start", "start_list", start_list)
     blp.add_url_rule("/start/<key>", "start", start, methods=["GET", "POST"])
 

@@ -30,7 +30,7 @@ from engine.runtime.operation import Operation
 from engine.runtime.persist import assignee_of
 from engine.runtime.timers import fire_in
 from engine.store import worklist
-from engine.store.models import EventRow, Instance
+from engine.store.models import EventRow, Instance, User
 from engine.store.paging import Scope
 from engine.store.queries import visible_instance
 
@@ -97,6 +97,21 @@ def unclaim(op: Operation, task_id: str, actor: Actor) -> None:
     policy.check_may_release(actor, facts)
     task.internal_data.pop("weibao_assignee", None)
     op.event("task_unclaimed", element_id=el.id, task_id=task_id)
+
+
+def reassign(op: Operation, task_id: str, assignee: str, actor: Actor, live: bool = True) -> None:
+    """A dispatcher hands the task to a named person; the history records who had it before. Live,
+    the person is read inside the operation's transaction; replay takes the recorded name."""
+    task = _user_task(op, task_id)
+    el, facts = _facts(op, task)
+    policy.check_may_reassign(actor, facts)
+    if live:
+        user = op.session.get(User, assignee) if op.session is not None else None
+        found = None if user is None or user.disabled_at is not None else \
+            Actor(user.name, frozenset(user.groups), frozenset(user.roles))
+        policy.check_may_receive(assignee, found, facts)
+    task.internal_data["weibao_assignee"] = assignee
+    op.event("task_reassigned", element_id=el.id, task_id=task_id, assignee=assignee, previous=facts.assignee)
 
 
 def complete(op: Operation, task_id: str, data: dict[str, Any], actor: Actor) -> None:
@@ -250,6 +265,8 @@ ACTS: dict[str, Callable[[Operation, Act], None]] = {
     "instance_started": begin,
     "task_claimed": lambda op, a: claim(op, a.task_id or "", a.actor),
     "task_unclaimed": lambda op, a: unclaim(op, a.task_id or "", a.actor),
+    "task_reassigned": lambda op, a: reassign(op, a.task_id or "", str(a.data.get("assignee", "")), a.actor,
+                                              a.live),
     "task_completed": lambda op, a: complete(op, a.task_id or "", dict(a.data.get("data", {})), a.actor),
     "message_correlated": lambda op, a: correlate(op, str(a.data.get("message", "")),
                                                   dict(a.data.get("data", {})), validate=a.live),

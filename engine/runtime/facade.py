@@ -226,6 +226,12 @@ class Runtime:
             commands.perform(op, Act("task_unclaimed", who, task_id))
         return op.instance_id
 
+    def reassign(self, task_id: str, assignee: str, actor: Actor | str | None) -> str:
+        who = as_actor(actor)
+        with self.operation(commands.task_instance(task_id, who, policy.check_may_reassign), who) as op:
+            commands.perform(op, Act("task_reassigned", who, task_id, {"assignee": assignee}))
+        return op.instance_id
+
     def complete(self, task_id: str, data: dict[str, Any] | None, actor: Actor | str | None) -> str:
         who = as_actor(actor)
         with self.operation(commands.task_instance(task_id, who, policy.check_may_work), who) as op:

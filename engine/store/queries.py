@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from lxml import etree
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import Row, bindparam, func, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -98,12 +98,18 @@ def _instances_query(scope: Scope) -> Any:  # Any: Select's generic form differs
 
 
 def instances(session: Session, scope: Scope, page: Page, *, process: str | None = None,
-              status: str | None = None, business_key: str | None = None) -> tuple[list[dict[str, Any]], int]:
+              status: str | None = None, business_key: str | None = None,
+              q: str | None = None) -> tuple[list[dict[str, Any]], int]:
+    """`q` finds the text anywhere in the business key or the summary, ignoring case."""
     query = _instances_query(scope)
     for column, value in ((Instance.process_key, process), (Instance.status, status),
                           (Instance.business_key, business_key)):
         if value is not None:
             query = query.where(column == value)
+    if q:
+        needle, summary = q.lower(), Instance.data["summary"].as_string()
+        query = query.where(or_(func.lower(Instance.business_key).contains(needle, autoescape=True),
+                                func.lower(summary).contains(needle, autoescape=True)))
     rows, total = paged(session, query.order_by(Instance.created_at.desc(), Instance.id), page)
     return [_instance_dict(row, version) for row, version in rows], total
 
