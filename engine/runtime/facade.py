@@ -214,29 +214,26 @@ class Runtime:
         return self.deploy([(p.name, p.read_bytes()) for p in paths], actor)
 
     # ----------------------------------------------------------------- tasks
-    def claim(self, task_id: str, actor: Actor | str | None) -> str:
+    def _task_act(self, kind: str, task_id: str, actor: Actor | str | None,
+                  rule: Callable[[Actor, policy.TaskFacts], None], data: dict[str, Any] | None = None) -> str:
         who = as_actor(actor)
-        with self.operation(commands.task_instance(task_id, who, policy.check_may_work), who) as op:
-            commands.perform(op, Act("task_claimed", who, task_id))
+        with self.operation(commands.task_instance(task_id, who, rule), who) as op:
+            commands.perform(op, Act(kind, who, task_id, data or {}))
         return op.instance_id
+
+    def claim(self, task_id: str, actor: Actor | str | None) -> str:
+        return self._task_act("task_claimed", task_id, actor, policy.check_may_work)
 
     def unclaim(self, task_id: str, actor: Actor | str | None) -> str:
-        who = as_actor(actor)
-        with self.operation(commands.task_instance(task_id, who, policy.check_may_release), who) as op:
-            commands.perform(op, Act("task_unclaimed", who, task_id))
-        return op.instance_id
+        return self._task_act("task_unclaimed", task_id, actor, policy.check_may_release)
 
     def reassign(self, task_id: str, assignee: str, actor: Actor | str | None) -> str:
-        who = as_actor(actor)
-        with self.operation(commands.task_instance(task_id, who, policy.check_may_reassign), who) as op:
-            commands.perform(op, Act("task_reassigned", who, task_id, {"assignee": assignee}))
-        return op.instance_id
+        return self._task_act("task_reassigned", task_id, actor, policy.check_may_reassign,
+                              {"assignee": assignee})
 
     def complete(self, task_id: str, data: dict[str, Any] | None, actor: Actor | str | None) -> str:
-        who = as_actor(actor)
-        with self.operation(commands.task_instance(task_id, who, policy.check_may_work), who) as op:
-            commands.perform(op, Act("task_completed", who, task_id, {"data": {} if data is None else data}))
-        return op.instance_id
+        return self._task_act("task_completed", task_id, actor, policy.check_may_work,
+                              {"data": {} if data is None else data})
 
     # ----------------------------------------------------------------- messages, timers, incidents
     def correlate(
