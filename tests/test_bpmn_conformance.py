@@ -133,3 +133,32 @@ def test_an_error_end_event_starts_the_error_event_subprocess(engine_service, cl
     assert f.open() == ["fix"]
     f.do("fix", ADMIN)
     assert f.instance().status == "completed" and f.replays()
+
+
+def test_several_plain_flows_out_of_a_task_are_all_taken(engine_service, clock) -> None:
+    """An uncontrolled split, as BPMN defines it: every outgoing flow without a condition is taken."""
+    middle = ('<bpmn:task id="x"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>'
+              '<bpmn:outgoing>f4</bpmn:outgoing></bpmn:task>'
+              '<bpmn:userTask id="a" camunda:candidateGroups="service_desk"><bpmn:incoming>f3</bpmn:incoming>'
+              '<bpmn:outgoing>f5</bpmn:outgoing></bpmn:userTask>'
+              '<bpmn:userTask id="b" camunda:candidateGroups="service_desk"><bpmn:incoming>f4</bpmn:incoming>'
+              '<bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>'
+              '<bpmn:endEvent id="e2"><bpmn:incoming>f5</bpmn:incoming></bpmn:endEvent>'
+              '<bpmn:sequenceFlow id="f3" sourceRef="x" targetRef="a"/>'
+              '<bpmn:sequenceFlow id="f4" sourceRef="x" targetRef="b"/>'
+              '<bpmn:sequenceFlow id="f5" sourceRef="a" targetRef="e2"/>')
+    text = diagram(middle).replace(b'<bpmn:sequenceFlow id="f2" sourceRef="x" targetRef="e"/>',
+                                   b'<bpmn:sequenceFlow id="f2" sourceRef="b" targetRef="e"/>')
+    engine_service.runtime.deploy([("p.bpmn", text)])
+    f = Flow(engine_service, engine_service.runtime.start("p", {}, "dora"))
+    assert f.open() == ["a", "b"]
+    f.do("a", ADMIN)
+    f.do("b", ADMIN)
+    assert f.instance().status == "completed" and f.replays()
+    conditional = text.replace(b'<bpmn:sequenceFlow id="f3" sourceRef="x" targetRef="a"/>',
+                               b'<bpmn:sequenceFlow id="f3" sourceRef="x" targetRef="a">'
+                               b'<bpmn:conditionExpression>ok == True</bpmn:conditionExpression>'
+                               b'</bpmn:sequenceFlow>')
+    with pytest.raises(DefinitionInvalid) as refused:
+        engine_service.runtime.deploy([("p.bpmn", conditional)])
+    assert [e["element_id"] for e in refused.value.errors] == ["x"]

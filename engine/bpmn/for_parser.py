@@ -12,16 +12,55 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from lxml import etree
+
 from engine.bpmn import links
 from engine.bpmn.model import NS
 
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 COLLECTION = "{http://camunda.org/schema/1.0/bpmn}collection"
 _ASSOCIATIONS = ("dataInputAssociation", "dataOutputAssociation")
 _STORES = ("dataStoreReference", "dataStore")
 
 
 def prepared(root: Any) -> Any:
-    return links.joined(_bare_collections(_without_data_stores(root)))
+    return links.joined(_implicit_splits(_bare_collections(_without_data_stores(root))))
+
+
+def splitting(root: Any) -> list[tuple[Any, list[Any]]]:
+    """(element, its outgoing flows) for every element that is not a gateway and has several."""
+    outgoing: dict[str, list[Any]] = {}
+    for flow in root.iterfind(".//bpmn:sequenceFlow", NS):
+        outgoing.setdefault(flow.get("sourceRef") or "", []).append(flow)
+    found = []
+    for node in root.iter():
+        if isinstance(node.tag, str) and not node.tag.endswith("Gateway") and node.get("id") in outgoing \
+                and len(outgoing[node.get("id")]) > 1:
+            found.append((node, outgoing[node.get("id")]))
+    return found
+
+
+def _implicit_splits(root: Any) -> Any:
+    """BPMN takes every outgoing flow of an activity or event that has several without conditions (an
+    uncontrolled split, as a parallel gateway would); SpiffWorkflow refuses them, so the parser is given
+    that gateway. Conditional ones are refused at deploy (unsupported.py)."""
+    splits = [(n, flows) for n, flows in splitting(root)
+              if not any(f.find("bpmn:conditionExpression", NS) is not None for f in flows)]
+    if not splits:
+        return root
+    root = copy.deepcopy(root)
+    for node, flows in splitting(root):
+        if any(f.find("bpmn:conditionExpression", NS) is not None for f in flows):
+            continue
+        split_id = f"{node.get('id')}__split"
+        etree.SubElement(flows[0].getparent(), _q("parallelGateway"), id=split_id)
+        etree.SubElement(flows[0].getparent(), _q("sequenceFlow"), id=f"{split_id}__in",
+                         sourceRef=node.get("id"), targetRef=split_id)
+        for flow in flows:
+            flow.set("sourceRef", split_id)
+        for out in node.iterfind("bpmn:outgoing", NS):
+            node.remove(out)
+    return root
 
 
 def _bare_collections(root: Any) -> Any:
@@ -52,3 +91,7 @@ def _without_data_stores(root: Any) -> Any:
         for store in list(root.iterfind(f".//bpmn:{tag}", NS)):
             store.getparent().remove(store)
     return root
+
+
+def _q(tag: str) -> str:
+    return f"{{{BPMN}}}{tag}"

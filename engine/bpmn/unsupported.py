@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.bpmn import links
+from engine.bpmn import for_parser, links
 from engine.bpmn.model import NS
 
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
@@ -44,6 +44,10 @@ def problems(root: Any) -> list[tuple[str | None, str]]:
     for path, reason in ELEMENTS.items():
         for node in root.iterfind(f".//bpmn:{path}", NS):
             found.append(((node if "/" not in path else node.getparent()).get("id"), reason))
+    for node, flows in for_parser.splitting(root):
+        if any(f.find("bpmn:conditionExpression", NS) is not None for f in flows):
+            found.append((node.get("id"), "conditional flows straight out of an activity or event are not "
+                          "supported; draw an inclusive or exclusive gateway after it"))
     for loop in root.iterfind(".//bpmn:multiInstanceLoopCharacteristics", NS):
         collection = loop.get(f"{{{CAMUNDA}}}collection")
         if collection is not None and not _variable(collection):
