@@ -1,5 +1,6 @@
 """The process owners' pages: upload with the problems listed per element, versions with their running
-instances, activate, suspend and resume, the migration dry run; each with its role rule and CSRF check."""
+instances, activate, suspend and resume, the migration dry run, the migration and its revert; each with its
+role rule and CSRF check."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from api.app import create_app
 from api.compose import product_service
 from engine import passwords
 from engine.service import Service
+from engine.store.models import Instance, ProcessVersion
 from engine.store.users import add_user
 
 from .test_api_helpers import BROKEN
@@ -148,3 +150,37 @@ def test_process_forms_need_the_token(app: Any, two_versions: str) -> None:
         assert owner.post(f"/processes/rework/versions/2/{act}", csrf=False).status_code == 400, act
     page = owner.get("/processes/rework").get_data(as_text=True)
     assert "已暂停" not in page.split('data-version="2"', 1)[1].split("</tr>", 1)[0]
+
+
+def test_movable_instances_are_migrated_from_the_dry_run_page_and_reverted(app: Any, two_versions: str,
+                                                                          service: Service) -> None:
+    owner = signed_in(app, "process_owner")
+    renamed = REWORK_V1.replace('name="处理"'.encode(), 'name="处理（新）"'.encode())  # the same form
+    assert upload(owner, ("rework.bpmn", renamed)).status_code == 201  # v3
+    page = owner.get("/processes/rework/versions/1/migration?to=3").get_data(as_text=True)
+    assert 'id="migrate"' in page and "将 1 个可迁移的实例迁移到 v3" in page
+    assert owner.post("/processes/rework/versions/1/migration", {"to": "3"}, csrf=False).status_code == 400
+    desk = signed_in(app, "service_desk")
+    desk.get("/tasks")  # its CSRF token
+    assert desk.post("/processes/rework/versions/1/migration", {"to": "3"}).status_code == 403
+    owner.get("/processes/rework/versions/1/migration?to=3")
+    done = owner.post("/processes/rework/versions/1/migration", {"to": "3"})
+    page = done.get_data(as_text=True)
+    assert done.status_code == 201 and "已迁移 1 个，未迁移 0 个。" in page and two_versions[:8] in page
+    assert _version_of(service, two_versions) == 3
+    case = owner.get(f"/cases/{two_versions}").get_data(as_text=True)
+    assert "迁移到新版本" in case  # the timeline names the event in the page's language
+    migration_id = re.search(r'/processes/rework/migrations/(\d+)/revert', page)
+    assert migration_id
+    back = owner.post(f"/processes/rework/migrations/{migration_id.group(1)}/revert")
+    assert back.status_code == 201 and "本次撤销迁移" in back.get_data(as_text=True)
+    assert _version_of(service, two_versions) == 1
+
+
+def _version_of(service: Service, instance_id: str) -> int:
+    with service.store.read() as s:
+        row = s.get(Instance, instance_id)
+        assert row is not None
+        version = s.get(ProcessVersion, row.version_id)
+        assert version is not None
+        return version.version

@@ -1,6 +1,7 @@
-"""What people read instead of ids: one table of the SLA clocks (Chinese, English), and the event types
-of a history. A clock without a row is shown by its id, and tests/test_console_work.py fails when a
-shipped diagram starts a clock that has none."""
+"""What people read instead of ids: one table of the SLA clocks (Chinese, English), and one of the event
+types of a history. A clock or event without a row is shown by its id; tests/test_console_work.py fails
+when a shipped diagram starts a clock that has none, tests/test_console_labels.py when the engine
+writes an event type that has none."""
 
 from __future__ import annotations
 
@@ -37,7 +38,55 @@ CLOCKS: dict[str, tuple[str, str]] = {
     "complaint_first_reply": ("投诉首次答复", "Complaint: first reply"),
     "complaint_resolution": ("投诉处理完毕", "Complaint: resolved"),
     "inspection_notice": ("巡检通知", "Inspection notice"),
+    "loaner": ("提供备用机", "Loaner unit"),
 }
+
+
+# Every event type the engine writes: id → (中文, English); tests/test_console_labels.py reads the engine's
+# sources for them and fails when one has no row.
+EVENTS: dict[str, tuple[str, str]] = {
+    "instance_started": ("实例启动", "Started"),
+    "instance_completed": ("实例完成", "Completed"),
+    "instance_cancelled": ("实例取消", "Cancelled"),
+    "instance_migrated": ("迁移到新版本", "Migrated to another version"),
+    "task_created": ("任务创建", "Task created"),
+    "task_claimed": ("任务认领", "Task claimed"),
+    "task_unclaimed": ("任务退回", "Task given back"),
+    "task_reassigned": ("任务转派", "Task reassigned"),
+    "task_completed": ("任务完成", "Task completed"),
+    "service_task_completed": ("自动步骤完成", "Automatic step done"),
+    "service_task_failed": ("自动步骤失败", "Automatic step failed"),
+    "service_task_retried": ("自动步骤重试", "Automatic step retried"),
+    "message_correlated": ("收到消息", "Message received"),
+    "timer_fired": ("定时器触发", "Timer fired"),
+    "timer_failed": ("定时步骤失败", "Timed step failed"),
+    "incident_opened": ("异常待处理", "Incident opened"),
+    "incident_resolved": ("异常已处理", "Incident resolved"),
+    "sla_started": ("SLA 计时开始", "SLA clock started"),
+    "sla_met": ("SLA 达成", "SLA met"),
+    "sla_stopped": ("SLA 计时结束", "SLA clock stopped"),
+    "sla_warning": ("SLA 预警", "SLA warning"),
+    "sla_breached": ("SLA 超时", "SLA breached"),
+    "sla_paused": ("SLA 暂停", "SLA paused"),
+    "sla_resumed": ("SLA 恢复计时", "SLA resumed"),
+    "sla_restarted": ("SLA 重新计时", "SLA restarted"),
+    "sla_skipped": ("SLA 不适用", "SLA not applicable"),
+    "sla_retargeted": ("SLA 时限重算", "SLA due time recomputed"),
+    "sla_relevelled": ("SLA 随等级调整", "SLA follows the new level"),
+    "sla_escalated": ("SLA 逐级上报", "SLA escalated"),
+    "sla_handed_over": ("SLA 移交", "SLA handed over"),
+    "sla_received": ("SLA 接收", "SLA received"),
+    "sla_calendar_provisional": ("日历暂定（缺年份数据）", "Calendar provisional (year missing)"),
+}
+
+
+def event_label(kind: str | None) -> str:
+    if not kind:
+        return ""
+    names = EVENTS.get(kind)
+    if names is None:
+        return kind
+    return names[0] if locale() == "zh" else names[1]
 
 
 def clock_label(clock: str | None) -> str:

@@ -1,5 +1,6 @@
 """Process owners' pages: upload diagrams (the validation problems listed per element), each process's
-versions with their running instances, activate, suspend, resume, and the migration dry run.
+versions with their running instances, activate, suspend, resume, the migration dry run, the migration
+itself and its revert.
 
 The pages call what the API calls (`runtime.deploy`, `runtime.versions`) and `engine.policy` decides;
 these pages are for process owners and admins, as the API's changes are.
@@ -96,12 +97,33 @@ def migration(key: str, version: int) -> str:
                            movable=sum(1 for m in plan if m["movable"]), versions=sorted(known))
 
 
+def migrate(key: str, version: int) -> tuple[str, int]:
+    """Moves what the dry run showed as movable (it is checked again, instance by instance)."""
+    who = _owner()
+    try:
+        target = int(request.form.get("to", ""))
+    except ValueError as exc:
+        raise InvalidInput("to: the target version number", details={"fields": {"to": "a version"}}) from exc
+    result = weibao().service.runtime.migrations.migrate(key, version, target, who)
+    return render_template("migration_done.html", key=key, result=result.as_dict()), 201
+
+
+def revert(key: str, migration_id: int) -> tuple[str, int]:
+    who = _owner()
+    result = weibao().service.runtime.migrations.revert(key, migration_id, who)
+    return render_template("migration_done.html", key=key, result=result.as_dict()), 201
+
+
 def add_routes(blp: Blueprint) -> None:
     # The upload posts to the list itself: a path under /processes/ would shadow a process key.
     blp.add_url_rule("/processes", "processes", lambda: process_list())
     blp.add_url_rule("/processes", "upload", upload, methods=["POST"])
     blp.add_url_rule("/processes/<key>", "process_page", process_page)
-    blp.add_url_rule("/processes/<key>/versions/<int:version>/migration", "migration", migration)
+    plan = "/processes/<key>/versions/<int:version>/migration"
+    blp.add_url_rule(plan, "migration", migration)
+    blp.add_url_rule(plan, "migrate", migrate, methods=["POST"])
+    blp.add_url_rule("/processes/<key>/migrations/<int:migration_id>/revert", "revert", revert,
+                     methods=["POST"])
     for act in ACTS:
         blp.add_url_rule(f"/processes/<key>/versions/<int:version>/{act}", act,
                          lambda key, version, act=act: change(key, version, act), methods=["POST"])
