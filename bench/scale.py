@@ -17,7 +17,7 @@ from sqlalchemy import insert, select
 
 from engine.actor import Actor
 from engine.clock import ManualClock
-from engine.runtime.timers import _due
+from engine.runtime.timers import due
 from engine.service import build_service
 from engine.store.models import Instance, OpenTask, PendingTimer, ProcessVersion, TaskGroup
 from engine.store.paging import Page
@@ -114,7 +114,8 @@ def probes(n: int):  # type: ignore[no-untyped-def]
         with service.store.snapshot() as s:
             tasks(s, actor, Page(page=1, per_page=20))
 
-    return service, [lambda: _due(service.runtime, 500), lambda: list_tasks(mine), lambda: list_tasks(group)]
+    return service, [lambda: due(service.store, service.clock.now(), 500), lambda: list_tasks(mine),
+                     lambda: list_tasks(group)]
 
 
 def main(repeat: int = 300) -> None:
