@@ -128,9 +128,18 @@ def require_role(actor: Actor, *roles: str, groups: frozenset[str] = frozenset()
     raise Forbidden(f"{actor.name} may not do this; it needs {wanted} or role admin")
 
 
+def has_role(actor: Actor, *roles: str) -> bool:
+    """What `require_role` allows, as a yes or no (a page showing a button only to those it lets)."""
+    return actor.is_admin or bool(actor.roles.intersection(roles))
+
+
+def is_staff(actor: Actor) -> bool:
+    return customer_scope(actor) is None
+
+
 def require_staff(actor: Actor) -> Actor:
     """Service-wide views (incidents, outbox, reports) are not for customers."""
-    if customer_scope(actor) is not None:
+    if not is_staff(actor):
         raise Forbidden(f"{actor.name} is a customer and sees only their own instances")
     return actor
 

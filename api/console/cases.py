@@ -1,12 +1,14 @@
-"""A case: its diagram with the path taken and the open tasks, its SLA clocks, its timeline."""
+"""A case: its diagram with the path taken and the open tasks, its SLA clocks, its timeline, its
+incidents (with a retry for process owners) and the cases linked to it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
 
-from engine import Scope, queries
+from engine import Scope, policy, queries
 
 from ..context import weibao
 from .session import actor
@@ -32,13 +34,25 @@ def _history(instance_id: str, upto: int | None = None) -> list[dict[str, Any]]:
 
 
 def case(instance_id: str) -> str:
-    service = weibao().service
+    service, who = weibao().service, actor()
     with service.store.snapshot() as conn:
-        detail = queries.instance(conn, Scope.of(actor()), instance_id, service.runtime.sla)
+        detail = queries.instance(conn, Scope.of(who), instance_id, service.runtime.sla)
     events = _history(instance_id)
     open_elements = {t["element_id"] for t in detail["open_tasks"]}
     marks = {"done": visited(events, open_elements), "open": sorted(open_elements)}
-    return render_template("case.html", case=detail, events=events, marks=marks)
+    with service.store.read() as session:
+        links = queries.linked(session, Scope.of(who), instance_id, detail.get("parent_instance_id"))
+        incidents = queries.incidents(session, queries.Page(1, 50), instance_id=instance_id)[0] \
+            if policy.is_staff(who) else []
+    return render_template("case.html", case=detail, events=events, marks=marks, links=links,
+                           incidents=incidents, may_retry=policy.has_role(who, "process_owner"))
+
+
+def retry(instance_id: str, incident_id: int) -> WerkzeugResponse:
+    """Runs the failed step again (process owners and admins, as the API)."""
+    who = policy.require_role(actor(), "process_owner")
+    weibao().service.runtime.retry_incident(incident_id, who)
+    return redirect(url_for("console.case", instance_id=instance_id))
 
 
 def cases() -> str:
@@ -64,3 +78,5 @@ def add_routes(blp: Blueprint) -> None:
     blp.add_url_rule("/cases", "cases", cases)
     blp.add_url_rule("/cases/<instance_id>", "case", case)
     blp.add_url_rule("/cases/<instance_id>/diagram.xml", "diagram", diagram)
+    blp.add_url_rule("/cases/<instance_id>/incidents/<int:incident_id>/retry", "retry", retry,
+                     methods=["POST"])

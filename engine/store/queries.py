@@ -97,6 +97,16 @@ def _instances_query(scope: Scope) -> Any:  # Any: Select's generic form differs
         .join(ProcessVersion, Instance.version_id == ProcessVersion.id).where(scope.instances())
 
 
+def linked(session: Session, scope: Scope, instance_id: str, parent_id: str | None) -> list[dict[str, Any]]:
+    """The cases linked to this one that the scope may see: the one that started it (a fault for its
+    incident) and those it started."""
+    query = _instances_query(scope).where(
+        (Instance.parent_instance_id == instance_id) | (Instance.id == (parent_id or ""))
+    ).order_by(Instance.created_at, Instance.id)
+    return [{**_instance_dict(r[0], r[1]), "relation": "parent" if r[0].id == parent_id else "child"}
+            for r in session.execute(query)]
+
+
 def instances(session: Session, scope: Scope, page: Page, *, process: str | None = None,
               status: str | None = None, business_key: str | None = None,
               q: str | None = None) -> tuple[list[dict[str, Any]], int]:
