@@ -22,6 +22,7 @@ from . import (
     clock,
     console,
     docs,
+    documents,
     errors,
     groups,
     health,
@@ -93,8 +94,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["weibao"] = Weibao(service, manual_clock=manual)
 
     api = errors.WeibaoApi(app)
-    for module in (health, processes, migrations, instances, audit, tasks_, messages, incidents, reports,
-                   outbox, users, groups):
+    for module in (health, processes, migrations, instances, documents, audit, tasks_, messages, incidents,
+                   reports, outbox, users, groups):
         api.register_blueprint(module.blp)
     api.register_blueprint(audit.audit_blp)
     api.register_blueprint(checkpoints.blp)

@@ -45,4 +45,5 @@ def install(app: Flask, secret_key: str, cookie_secure: bool | None = None) -> N
     i18n.install(app)
     app.jinja_env.filters["clock_label"] = labels.clock_label
     app.jinja_env.filters["event_label"] = labels.event_label
+    app.jinja_env.filters["document_label"] = labels.document_label
     app.register_blueprint(blp)

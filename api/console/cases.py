@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from engine import Scope, policy, queries
+from engine import NotFound, Scope, policy, queries
 
 from ..context import weibao
 from .session import actor
@@ -44,8 +44,18 @@ def case(instance_id: str) -> str:
         links = queries.linked(session, Scope.of(who), instance_id, detail.get("parent_instance_id"))
         incidents = queries.incidents(session, queries.Page(1, 50), instance_id=instance_id)[0] \
             if policy.is_staff(who) else []
+        documents = queries.documents(session, Scope.of(who), instance_id)
     return render_template("case.html", case=detail, events=events, marks=marks, links=links,
-                           incidents=incidents, may_retry=policy.has_role(who, "process_owner"))
+                           incidents=incidents, may_retry=policy.has_role(who, "process_owner"),
+                           documents=documents)
+
+
+def document_page(instance_id: str, document_id: str) -> str:
+    with weibao().service.store.read() as session:
+        found = queries.document(session, Scope.of(actor()), document_id)
+    if found["instance_id"] != instance_id:
+        raise NotFound(f"no document {document_id} in case {instance_id}")
+    return render_template("document.html", doc=found, instance_id=instance_id)
 
 
 def retry(instance_id: str, incident_id: int) -> WerkzeugResponse:
@@ -78,5 +88,6 @@ def add_routes(blp: Blueprint) -> None:
     blp.add_url_rule("/cases", "cases", cases)
     blp.add_url_rule("/cases/<instance_id>", "case", case)
     blp.add_url_rule("/cases/<instance_id>/diagram.xml", "diagram", diagram)
+    blp.add_url_rule("/cases/<instance_id>/documents/<document_id>", "document", document_page)
     blp.add_url_rule("/cases/<instance_id>/incidents/<int:incident_id>/retry", "retry", retry,
                      methods=["POST"])

@@ -80,6 +80,22 @@ EVENTS: dict[str, tuple[str, str]] = {
 }
 
 
+# The documents the shipped handlers write (handlers/records.py, handlers/report.py).
+DOCUMENTS: dict[str, tuple[str, str]] = {
+    "fault_report": ("故障处理报告", "Fault report"),
+    "spare_part_request": ("备件申请", "Spare-part request"),
+    "vendor_case": ("厂商工单", "Vendor case"),
+    "replacement_machine": ("备用机", "Replacement machine"),
+}
+
+
+def document_label(kind: str | None) -> str:
+    names = DOCUMENTS.get(kind or "")
+    if names is None:
+        return kind or ""
+    return names[0] if locale() == "zh" else names[1]
+
+
 def event_label(kind: str | None) -> str:
     if not kind:
         return ""

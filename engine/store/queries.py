@@ -25,6 +25,7 @@ from engine.store.models import (
     OutboxMessage,
     ProcessHead,
     ProcessVersion,
+    Record,
 )
 from engine.store.paging import Page, Scope, paged
 from engine.store.prepared import Prepared
@@ -95,6 +96,31 @@ def _instance_dict(row: Instance | Row[Any], version: int) -> dict[str, Any]:
 def _instances_query(scope: Scope) -> Any:  # Any: Select's generic form differs between SQLAlchemy releases
     return select(Instance, ProcessVersion.version) \
         .join(ProcessVersion, Instance.version_id == ProcessVersion.id).where(scope.instances())
+
+
+KIND_FORMATS = ("markdown", "html")  # renderings a document record may carry besides its data
+
+
+def documents(session: Session, scope: Scope, instance_id: str) -> list[dict[str, Any]]:
+    """The records the case's steps wrote (fault report, spare-part request, vendor case…), oldest first."""
+    visible_instance(session, scope, instance_id)
+    rows = session.scalars(select(Record).where(Record.instance_id == instance_id)
+                           .order_by(Record.created_at, Record.id))
+    return [_document(r) for r in rows]
+
+
+def document(session: Session, scope: Scope, document_id: str) -> dict[str, Any]:
+    row = session.get(Record, document_id)
+    if row is None:
+        raise NotFound(f"no document {document_id}")
+    visible_instance(session, scope, row.instance_id)  # another customer's is unknown, not forbidden
+    return {**_document(row), "data": {k: v for k, v in row.data.items() if k not in KIND_FORMATS},
+            **{k: row.data[k] for k in KIND_FORMATS if isinstance(row.data.get(k), str)}}
+
+
+def _document(row: Record) -> dict[str, Any]:
+    return {"id": row.id, "kind": row.kind, "instance_id": row.instance_id, "created_at": row.created_at,
+            "formats": ["json", *(k for k in KIND_FORMATS if isinstance(row.data.get(k), str))]}
 
 
 def linked(session: Session, scope: Scope, instance_id: str, parent_id: str | None) -> list[dict[str, Any]]:
