@@ -7,14 +7,28 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
 from engine import policy
 from engine.actor import Actor
 from engine.store.models import EventRow, IncidentRow, Instance, OpenTask, SlaClockRow, User
+from engine.store.prepared import Prepared
 from engine.store.queries import incident_dict
 from engine.store.worklist import OPEN_CLOCK_STATES, TASK_COLUMNS, task_dict
+
+# A completion's answer is on the hot path: its statements are compiled once (prepared.py).
+_STATUS = Prepared(select(Instance.status).where(Instance.id == bindparam("id")))
+_TASKS = Prepared(select(*TASK_COLUMNS).where(OpenTask.instance_id == bindparam("id"))
+                  .order_by(OpenTask.created_at, OpenTask.id))
+_COMPLETED_OP = Prepared(select(EventRow.op).where(
+    EventRow.instance_id == bindparam("id"), EventRow.task_id == bindparam("task"),
+    EventRow.type == "task_completed").order_by(EventRow.seq.desc()).limit(1))
+_OPENED = Prepared(select(EventRow.task_id, EventRow.at).where(
+    EventRow.instance_id == bindparam("id"), EventRow.op == bindparam("op"),
+    EventRow.type == "incident_opened"))
+_INCIDENTS = Prepared(select(*IncidentRow.__table__.c).where(IncidentRow.instance_id == bindparam("id"))
+                      .order_by(IncidentRow.id))
 
 
 def completion_outcome(conn: Connection, actor: Actor, instance_id: str, task_id: str) -> dict[str, Any]:
@@ -23,30 +37,22 @@ def completion_outcome(conn: Connection, actor: Actor, instance_id: str, task_id
 
     The incidents are found through the history: the events the completion's operation wrote share its
     `op`, so an incident opened earlier, or by a later operation, is not reported as this one's."""
-    status = conn.execute(select(Instance.status).where(Instance.id == instance_id)).scalar_one()
-    rows = conn.execute(select(*TASK_COLUMNS).where(OpenTask.instance_id == instance_id)
-                        .order_by(OpenTask.created_at, OpenTask.id)).all()
+    status = _STATUS.scalar(conn, {"id": instance_id})
+    rows = _TASKS.rows(conn, {"id": instance_id})
     mine = [task_dict(r) for r in rows if policy.is_my_task(actor, r.assignee, r.candidate_groups)]
     return {"instance_id": instance_id, "status": status, "next_tasks": mine,
             "incidents": _opened_by_completion(conn, instance_id, task_id)}
 
 
 def _opened_by_completion(conn: Connection, instance_id: str, task_id: str) -> list[dict[str, Any]]:
-    completed = conn.execute(
-        select(EventRow.op).where(EventRow.instance_id == instance_id, EventRow.task_id == task_id,
-                                               EventRow.type == "task_completed")
-        .order_by(EventRow.seq.desc()).limit(1)).first()
+    completed = _COMPLETED_OP.first(conn, {"id": instance_id, "task": task_id})
     if completed is None:
         return []
-    events = select(EventRow.task_id, EventRow.at).where(
-        EventRow.instance_id == instance_id, EventRow.op == completed.op, EventRow.type == "incident_opened")
-    opened = {(r.task_id or "", r.at) for r in conn.execute(events)}
+    opened = {(r.task_id or "", r.at) for r in _OPENED.rows(conn, {"id": instance_id, "op": completed.op})}
     if not opened:
         return []
-    incidents = conn.execute(select(*IncidentRow.__table__.c).where(
-        IncidentRow.instance_id == instance_id, IncidentRow.task_id.in_(sorted(t for t, _ in opened)))
-        .order_by(IncidentRow.id)).all()
-    return [incident_dict(r) for r in incidents if (r.task_id, r.created_at) in opened]  # type: ignore[arg-type]
+    incidents = _INCIDENTS.rows(conn, {"id": instance_id})
+    return [incident_dict(r) for r in incidents if (r.task_id, r.created_at) in opened]
 
 
 def open_clocks(conn: Connection, instance_ids: Collection[str]) -> dict[str, list[dict[str, Any]]]:
