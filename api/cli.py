@@ -1,4 +1,4 @@
-"""`weibao`: serve, worker, validate, deploy, user (cli_users), audit (cli_audit).
+"""`weibao`: serve, worker, validate, deploy, user (cli_users), audit (cli_audit), document (cli_documents).
 
 Standard output carries results only (tokens, problems, deployed versions) so scripts can capture it;
 logs and messages for people go to standard error.
@@ -16,7 +16,7 @@ from engine import Store, default_database_url, groups
 from engine.errors import DefinitionInvalid, EngineError, InvalidInput
 from engine.logs import configure as configure_logging
 
-from . import cli_audit, cli_process, cli_users, deploying, exclusive, serve_clock
+from . import cli_audit, cli_documents, cli_process, cli_users, deploying, exclusive, serve_clock
 from . import serve as serving
 from .compose import product_service
 
@@ -128,6 +128,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_users.add_parser(sub)
     cli_process.add_parser(sub)
     cli_audit.add_parser(sub)
+    cli_documents.add_parser(sub)
     serve_clock.add_parser(sub)
     _add_verbose(parser, argparse.SUPPRESS)
     return parser

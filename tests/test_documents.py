@@ -4,10 +4,12 @@ cases' documents; the console's case page links them and shows the report."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
 
+from api.cli import main
 from engine import passwords
 from engine.clock import ManualClock
 
@@ -72,3 +74,22 @@ def test_the_case_page_links_its_documents(api: ApiHarness) -> None:
     shown = console.get(f"/cases/{f.id}/documents/{report_id}").get_data(as_text=True)
     assert 'id="rendered"' in shown and "sandbox" in shown and "光模块老化" in shown
     assert console.get(f"/cases/other-case/documents/{report_id}").status_code == 404
+
+
+def test_the_command_line_lists_and_writes_a_document(api: ApiHarness, sqlite_url: str, tmp_path,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    f = _closed_fault(api)
+    report_id = f.instance().data["fault_report_id"]
+    monkeypatch.setenv("WEIBAO_DATABASE_URL", sqlite_url)
+    assert main(["document", "list", f.id]) == 0
+    listed = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    assert [report_id, "fault_report"] in [row[:2] for row in listed]
+    out = tmp_path / "report.md"
+    assert main(["document", "get", report_id, "--format", "md", "-o", str(out)]) == 0
+    assert "## 故障原因" in out.read_text(encoding="utf-8")
+    capsys.readouterr()
+    assert main(["document", "get", report_id]) == 0  # JSON by default
+    assert json.loads(capsys.readouterr().out)["data"]["fields"]["root_cause"] == "光模块老化"
+    assert main(["document", "get", "FR-NOSUCH"]) == 1
+    assert "FR-NOSUCH" in capsys.readouterr().err
