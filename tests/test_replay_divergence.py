@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from engine.audit.replay import Replayer
 from engine.audit.verify import rehash
-from engine.errors import NotFound
+from engine.errors import EngineError, NotFound
 from engine.store.models import EventRow, Instance
 
 from .engine_support import ENGINEER, deploy, events, the_task
@@ -131,3 +131,27 @@ def test_an_unknown_instance_is_not_found(done):
     svc, _ = done
     with pytest.raises(NotFound, match="no instance 00000000-0000-4000-8000-000000000009"):
         replay(svc, "00000000-0000-4000-8000-000000000009")
+
+
+def test_the_replayed_open_tasks_are_the_stored_ones(done):
+    """What the audit slider shows at event N: each open task by its real id, element and name."""
+    svc, iid = done
+    rows = events(svc, iid)
+    second_op = sorted({r.op for r in rows})[1]
+    created = next(r for r in rows if r.op == second_op and r.type == "task_created")
+    state = replay(svc, iid, upto=second_op).state
+    assert state["open_tasks"] == [{"id": created.task_id, "element_id": "Work", "name": "处理"}]
+
+
+def test_a_history_that_does_not_begin_with_its_start_is_refused_naming_the_instance(done):
+    svc, iid = done
+
+    def restart_later(s, rows):
+        rows[0].type = "task_claimed"  # the start event, relabelled; its content hash stays
+        return rows
+
+    _rewrite(svc, iid, restart_later)
+    with pytest.raises(EngineError) as refused:
+        replay(svc, iid)
+    assert (refused.value.message, refused.value.instance_id) == (
+        "history does not begin with instance_started", iid)
