@@ -59,16 +59,26 @@ class Console:
         return self.post("/signin", {"name": name, "password": password})
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('console') / 'weibao.sqlite3'}"
+def people_service(tmp_path_factory: pytest.TempPathFactory, folder: str,
+                   people: dict[str, tuple[list[str], list[str]]], *, processes: bool = True,
+                   handlers: Any = None) -> Service:
+    """The product on a SQLite file of its own (the shipped diagrams unless `processes` is false), with
+    `people` ({name: (groups, roles)}) as users who sign in with PASSWORD. The console tests share it."""
     from .conftest import START
 
-    svc = product_service(url, clock=ManualClock(START))
-    svc.deploy_processes(ROOT / "processes")
-    for name, (groups, roles) in PEOPLE.items():
+    url = f"sqlite:///{tmp_path_factory.mktemp(folder) / 'weibao.sqlite3'}"
+    svc = product_service(url, clock=ManualClock(START), handlers=handlers)
+    if processes:
+        svc.deploy_processes(ROOT / "processes")
+    for name, (groups, roles) in people.items():
         add_user(svc.store, svc.clock, name, groups, roles)
         passwords.set_password(svc.store, name, PASSWORD)
+    return svc
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    svc = people_service(tmp_path_factory, "console", PEOPLE)
     yield svc
     svc.close()
 

@@ -10,15 +10,12 @@ import pytest
 from sqlalchemy import select
 
 from api.app import create_app
-from api.compose import product_service
-from engine import passwords
 from engine.actor import Actor
 from engine.service import Service
 from engine.store.models import IncidentRow, OpenTask
-from engine.store.users import add_user
 
 from .test_api_helpers import REWORK, flaky_until, make_echo
-from .test_console import PASSWORD
+from .test_console import people_service
 from .test_console_work import PEOPLE, signed_in
 
 ENGINEER = Actor("duty_engineer", frozenset({"duty_engineer"}))
@@ -26,16 +23,11 @@ ENGINEER = Actor("duty_engineer", frozenset({"duty_engineer"}))
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    from engine.clock import ManualClock
-
     from .conftest import START
 
-    url = f"sqlite:///{tmp_path_factory.mktemp('case_links') / 'weibao.sqlite3'}"
-    svc = product_service(url, clock=ManualClock(START), handlers=[make_echo(flaky_until(START))])
+    svc = people_service(tmp_path_factory, "case_links", PEOPLE, processes=False,
+                         handlers=[make_echo(flaky_until(START))])
     svc.runtime.deploy([(REWORK.name, REWORK.read_bytes())])
-    for name, (groups, roles) in PEOPLE.items():
-        add_user(svc.store, svc.clock, name, groups, roles)
-        passwords.set_password(svc.store, name, PASSWORD)
     yield svc
     svc.close()
 

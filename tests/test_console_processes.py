@@ -12,14 +12,11 @@ from typing import Any
 import pytest
 
 from api.app import create_app
-from api.compose import product_service
-from engine import passwords
 from engine.service import Service
 from engine.store.models import Instance, ProcessVersion
-from engine.store.users import add_user
 
 from .test_api_helpers import BROKEN
-from .test_console import PASSWORD, Console
+from .test_console import Console, people_service
 from .test_console_work import PEOPLE, signed_in
 
 # One user task with a form; v2 drops its note field: a changed form of an open task.
@@ -45,15 +42,7 @@ REWORK_V2 = REWORK_V1.replace('<camunda:formField id="note" label="备注" type=
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    from engine.clock import ManualClock
-
-    from .conftest import START
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('console_processes') / 'weibao.sqlite3'}"
-    svc = product_service(url, clock=ManualClock(START))
-    for name, (groups, roles) in PEOPLE.items():
-        add_user(svc.store, svc.clock, name, groups, roles)
-        passwords.set_password(svc.store, name, PASSWORD)
+    svc = people_service(tmp_path_factory, "console_processes", PEOPLE, processes=False)
     yield svc
     svc.close()
 

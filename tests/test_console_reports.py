@@ -13,29 +13,16 @@ from typing import Any
 import pytest
 
 from api.app import create_app
-from api.compose import product_service
 from api.console.reports import bars
-from engine import passwords
 from engine.service import Service
-from engine.store.users import add_user
 
-from .conftest import ROOT
-from .test_console import PASSWORD, Console
+from .test_console import Console, people_service
 from .test_console_work import PEOPLE, diagnosis, report, signed_in
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    from engine.clock import ManualClock
-
-    from .conftest import START
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('console_reports') / 'weibao.sqlite3'}"
-    svc = product_service(url, clock=ManualClock(START))
-    svc.deploy_processes(ROOT / "processes")
-    for name, (groups, roles) in PEOPLE.items():
-        add_user(svc.store, svc.clock, name, groups, roles)
-        passwords.set_password(svc.store, name, PASSWORD)
+    svc = people_service(tmp_path_factory, "console_reports", PEOPLE)
     yield svc
     svc.close()
 

@@ -12,14 +12,10 @@ import pytest
 from sqlalchemy import event
 
 from api.app import create_app
-from api.compose import product_service
-from engine import passwords
-from engine.clock import ManualClock
 from engine.service import Service
-from engine.store.users import add_user
 
 from .conftest import ROOT
-from .test_console import FAULT, PASSWORD, Console, open_task
+from .test_console import FAULT, PASSWORD, Console, open_task, people_service
 
 PEOPLE = {"service_desk": (["service_desk"], []), "duty_engineer": (["duty_engineer"], []),
           "duty_engineer2": (["duty_engineer"], []), "senior_engineer": (["senior_engineer"], []),
@@ -29,14 +25,7 @@ PEOPLE = {"service_desk": (["service_desk"], []), "duty_engineer": (["duty_engin
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    from .conftest import START
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('console_work') / 'weibao.sqlite3'}"
-    svc = product_service(url, clock=ManualClock(START))
-    svc.deploy_processes(ROOT / "processes")
-    for name, (groups, roles) in PEOPLE.items():
-        add_user(svc.store, svc.clock, name, groups, roles)
-        passwords.set_password(svc.store, name, PASSWORD)
+    svc = people_service(tmp_path_factory, "console_work", PEOPLE)
     yield svc
     svc.close()
 

@@ -82,12 +82,16 @@ def change(key: str, version: int, act: str) -> Response:
     return redirect(url_for("console.process_page", key=key))
 
 
-def migration(key: str, version: int) -> str:
-    who = _owner()
+def _target(raw: str) -> int:
     try:
-        target = int(request.args.get("to", ""))
+        return int(raw)
     except ValueError as exc:
         raise InvalidInput("to: the target version number", details={"fields": {"to": "a version"}}) from exc
+
+
+def migration(key: str, version: int) -> str:
+    who = _owner()
+    target = _target(request.args.get("to", ""))
     with weibao().service.store.read() as session:
         known = {v["version"] for v in queries.versions(session, key, queries.Page(1, 500))[0]}
     if target not in known:
@@ -100,10 +104,7 @@ def migration(key: str, version: int) -> str:
 def migrate(key: str, version: int) -> tuple[str, int]:
     """Moves what the dry run showed as movable (it is checked again, instance by instance)."""
     who = _owner()
-    try:
-        target = int(request.form.get("to", ""))
-    except ValueError as exc:
-        raise InvalidInput("to: the target version number", details={"fields": {"to": "a version"}}) from exc
+    target = _target(request.form.get("to", ""))
     result = weibao().service.runtime.migrations.migrate(key, version, target, who)
     return render_template("migration_done.html", key=key, result=result.as_dict()), 201
 

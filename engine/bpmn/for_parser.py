@@ -15,10 +15,11 @@ from typing import Any
 from lxml import etree
 
 from engine.bpmn import links
-from engine.bpmn.model import NS
+from engine.bpmn.links import q
+from engine.bpmn.model import NS, C
+from engine.bpmn.spiff import strip_wrapper
 
-BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-COLLECTION = "{http://camunda.org/schema/1.0/bpmn}collection"
+COLLECTION = f"{C}collection"
 _ASSOCIATIONS = ("dataInputAssociation", "dataOutputAssociation")
 _STORES = ("dataStoreReference", "dataStore")
 
@@ -32,29 +33,28 @@ def splitting(root: Any) -> list[tuple[Any, list[Any]]]:
     outgoing: dict[str, list[Any]] = {}
     for flow in root.iterfind(".//bpmn:sequenceFlow", NS):
         outgoing.setdefault(flow.get("sourceRef") or "", []).append(flow)
-    found = []
-    for node in root.iter():
-        if isinstance(node.tag, str) and not node.tag.endswith("Gateway") and node.get("id") in outgoing \
-                and len(outgoing[node.get("id")]) > 1:
-            found.append((node, outgoing[node.get("id")]))
-    return found
+    return [(node, outgoing[node.get("id")]) for node in root.iter()
+            if isinstance(node.tag, str) and not node.tag.endswith("Gateway")
+            and len(outgoing.get(node.get("id") or "", ())) > 1]
+
+
+def conditional(flows: list[Any]) -> bool:
+    return any(f.find("bpmn:conditionExpression", NS) is not None for f in flows)
 
 
 def _implicit_splits(root: Any) -> Any:
     """BPMN takes every outgoing flow of an activity or event that has several without conditions (an
     uncontrolled split, as a parallel gateway would); SpiffWorkflow refuses them, so the parser is given
     that gateway. Conditional ones are refused at deploy (unsupported.py)."""
-    splits = [(n, flows) for n, flows in splitting(root)
-              if not any(f.find("bpmn:conditionExpression", NS) is not None for f in flows)]
-    if not splits:
+    if not any(not conditional(flows) for _, flows in splitting(root)):
         return root
     root = copy.deepcopy(root)
     for node, flows in splitting(root):
-        if any(f.find("bpmn:conditionExpression", NS) is not None for f in flows):
+        if conditional(flows):
             continue
         split_id = f"{node.get('id')}__split"
-        etree.SubElement(flows[0].getparent(), _q("parallelGateway"), id=split_id)
-        etree.SubElement(flows[0].getparent(), _q("sequenceFlow"), id=f"{split_id}__in",
+        etree.SubElement(flows[0].getparent(), q("parallelGateway"), id=split_id)
+        etree.SubElement(flows[0].getparent(), q("sequenceFlow"), id=f"{split_id}__in",
                          sourceRef=node.get("id"), targetRef=split_id)
         for flow in flows:
             flow.set("sourceRef", split_id)
@@ -65,15 +65,15 @@ def _implicit_splits(root: Any) -> Any:
 
 def _bare_collections(root: Any) -> Any:
     """Camunda writes a multi-instance collection as `${sites}`; SpiffWorkflow wants the name."""
-    loops = [loop for loop in root.iterfind(".//bpmn:multiInstanceLoopCharacteristics", NS)
-             if (loop.get(COLLECTION) or "").strip().startswith("${")]
-    if not loops:
+    def wrapped(loop: Any) -> bool:
+        return (loop.get(COLLECTION) or "").strip().startswith("${")
+
+    if not any(wrapped(loop) for loop in root.iterfind(".//bpmn:multiInstanceLoopCharacteristics", NS)):
         return root
     root = copy.deepcopy(root)
     for loop in root.iterfind(".//bpmn:multiInstanceLoopCharacteristics", NS):
-        text = (loop.get(COLLECTION) or "").strip()
-        if text.startswith("${") and text.endswith("}"):
-            loop.set(COLLECTION, text[2:-1].strip())
+        if wrapped(loop):
+            loop.set(COLLECTION, strip_wrapper(loop.get(COLLECTION) or ""))
     return root
 
 
@@ -92,6 +92,3 @@ def _without_data_stores(root: Any) -> Any:
             store.getparent().remove(store)
     return root
 
-
-def _q(tag: str) -> str:
-    return f"{{{BPMN}}}{tag}"

@@ -12,12 +12,13 @@ from typing import Any
 
 from lxml import etree
 
-BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-NS = {"bpmn": BPMN}
+from engine.bpmn.model import BPMN, NS
+
 SCOPES = ("process", "subProcess", "transaction", "adHocSubProcess")
 
 
-def _q(tag: str) -> str:
+def q(tag: str) -> str:
+    """A BPMN element's qualified tag name."""
     return f"{{{BPMN}}}{tag}"
 
 
@@ -33,7 +34,7 @@ def _links(scope: Any, kind: str) -> dict[str, list[Any]]:
 def unmatched(root: Any) -> list[tuple[str, str]]:
     """(element id, message) for each link event without its partner in its scope."""
     problems: list[tuple[str, str]] = []
-    for scope in [s for tag in SCOPES for s in root.iter(_q(tag))]:
+    for scope in [s for tag in SCOPES for s in root.iter(q(tag))]:
         throws, catches = _links(scope, "intermediateThrowEvent"), _links(scope, "intermediateCatchEvent")
         for name, events in throws.items():
             if len(catches.get(name, [])) != 1:
@@ -52,7 +53,7 @@ def joined(root: Any) -> Any:
     if root.find(".//bpmn:linkEventDefinition", NS) is None:
         return root
     root = copy.deepcopy(root)
-    for scope in [s for tag in SCOPES for s in root.iter(_q(tag))]:
+    for scope in [s for tag in SCOPES for s in root.iter(q(tag))]:
         catches = _links(scope, "intermediateCatchEvent")
         for name, throws in _links(scope, "intermediateThrowEvent").items():
             if len(catches.get(name, [])) == 1:
@@ -60,7 +61,7 @@ def joined(root: Any) -> Any:
                     _join(scope, throw, catches[name][0])
         for events in catches.values():
             for catch in events:
-                catch.tag = _q("intermediateThrowEvent")  # a none event passes the token on
+                catch.tag = q("intermediateThrowEvent")  # a none event passes the token on
                 catch.remove(catch.find("bpmn:linkEventDefinition", NS))
     return root
 
@@ -68,7 +69,7 @@ def joined(root: Any) -> Any:
 def _join(scope: Any, throw: Any, catch: Any) -> None:
     flow_id = f"{throw.get('id')}__link"
     throw.remove(throw.find("bpmn:linkEventDefinition", NS))
-    etree.SubElement(throw, _q("outgoing")).text = flow_id
-    etree.SubElement(catch, _q("incoming")).text = flow_id
-    etree.SubElement(scope, _q("sequenceFlow"), id=flow_id, sourceRef=throw.get("id"),
+    etree.SubElement(throw, q("outgoing")).text = flow_id
+    etree.SubElement(catch, q("incoming")).text = flow_id
+    etree.SubElement(scope, q("sequenceFlow"), id=flow_id, sourceRef=throw.get("id"),
                      targetRef=catch.get("id"))

@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from engine.bpmn import for_parser, links
-from engine.bpmn.model import NS
-
-CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
+from engine.bpmn.model import NS, C
+from engine.bpmn.spiff import strip_wrapper
 
 EVENTS = {
     "compensateEventDefinition": "compensation events are not supported (the engine cannot undo a completed "
@@ -45,11 +44,11 @@ def problems(root: Any) -> list[tuple[str | None, str]]:
         for node in root.iterfind(f".//bpmn:{path}", NS):
             found.append(((node if "/" not in path else node.getparent()).get("id"), reason))
     for node, flows in for_parser.splitting(root):
-        if any(f.find("bpmn:conditionExpression", NS) is not None for f in flows):
+        if for_parser.conditional(flows):
             found.append((node.get("id"), "conditional flows straight out of an activity or event are not "
                           "supported; draw an inclusive or exclusive gateway after it"))
     for loop in root.iterfind(".//bpmn:multiInstanceLoopCharacteristics", NS):
-        collection = loop.get(f"{{{CAMUNDA}}}collection")
+        collection = loop.get(f"{C}collection")
         if collection is not None and not _variable(collection):
             found.append((loop.getparent().get("id"), f"camunda:collection {collection!r} must name a "
                           "variable holding the list, e.g. ${sites}"))
@@ -61,12 +60,10 @@ def unparseable(root: Any) -> bool:
     """SpiffWorkflow's parser fails with a bare KeyError on a business rule task without its
     decision reference; the model check names the task instead."""
     tasks = root.iterfind(".//bpmn:businessRuleTask", NS)
-    return any(t.get(f"{{{CAMUNDA}}}decisionRef") is None for t in tasks)
+    return any(t.get(f"{C}decisionRef") is None for t in tasks)
 
 
 def _variable(text: str) -> str | None:
     """The variable a `camunda:collection` names (`${sites}` or `sites`), or None for other code."""
-    name = text.strip()
-    if name.startswith("${") and name.endswith("}"):
-        name = name[2:-1].strip()
+    name = strip_wrapper(text)
     return name if name.isidentifier() else None

@@ -64,12 +64,14 @@ class Migrations:
         if from_version == to_version:
             raise InvalidInput(f"{key} instances are already on v{to_version}",
                                details={"fields": {"to": "must differ from the source version"}})
-        with self.store.write() as session:
+        # The plan reads every instance's state: outside the write lock, since each move checks again.
+        with self.store.read() as session:
             plan = migration.dry_run(self.definitions, self.clock, session, key, from_version, to_version,
                                      instance_id)
-            if instance_id is not None and not plan:
-                raise NotFound(f"no running instance {instance_id} of {key} v{from_version}",
-                               instance_id=instance_id)
+        if instance_id is not None and not plan:
+            raise NotFound(f"no running instance {instance_id} of {key} v{from_version}",
+                           instance_id=instance_id)
+        with self.store.write() as session:
             result = self._begin(session, key, from_version, to_version, actor, "migrated")
             target = self._target(session, key, to_version)
         self._move(result, target, [m.instance_id for m in plan if m.movable], actor, {})
