@@ -56,7 +56,7 @@ lint: $(STAMP) lint-bpmn
 
 # Mutation score per module (lint/mutation.py); `make mutate MODULES=engine/bpmn/forms.py` for one.
 mutate: $(STAMP)
-	$(BIN)/python lint/mutation.py $(MODULES)
+	$(BIN)/python lint/mutation.py --record $(MODULES)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.step_cost

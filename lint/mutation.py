@@ -15,6 +15,11 @@ is reported, so the list cannot go stale silently.
                                                  a time; those the budget does not reach are named,
                                                  not judged
     python lint/mutation.py --pending            after adding tests: re-run what survived
+    python lint/mutation.py --stale --budget 1200    the modules whose text changed since they were
+                                                 last measured in full (lint/mutation_measured.toml):
+                                                 what CI runs, needing no git history
+    python lint/mutation.py --record             also keep each complete module's score in that file
+    python lint/mutation.py --table              print the README's table from that file
 """
 
 from __future__ import annotations
@@ -27,6 +32,11 @@ import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+try:
+    from lint import mutation_record
+except ImportError:  # run as a script: lint/ is on the path, not the repository
+    import mutation_record  # type: ignore[no-redef]
 
 ROOT = Path(__file__).resolve().parent.parent
 EQUIVALENT = Path(__file__).with_name("mutants_equivalent.toml")
@@ -120,6 +130,17 @@ def score(path: str, listed: dict[str, str]) -> Score:
                  unrun=sum(1 for n, c in codes.items() if c is None and n not in listed))
 
 
+def keep(paths: list[str]) -> None:
+    """Record the modules whose every mutant has run (a partial run proves nothing about the rest)."""
+    listed = equivalent()
+    complete = {}
+    for path in paths:
+        found = score(path, listed)
+        if results(path) and not found.unrun:
+            complete[path] = (found.killed, len(found.survived), found.equivalent)
+    mutation_record.record(ROOT, complete)
+
+
 def report(paths: list[str], threshold: float, show: bool) -> bool:
     listed = equivalent()
     ok = True
@@ -147,10 +168,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="run only the mutants the last run did not kill")
     parser.add_argument("--survivors", action="store_true", help="name each surviving mutant")
     parser.add_argument("--budget", type=float, help="seconds to spend; modules beyond it are not judged")
+    parser.add_argument("--stale", action="store_true", help="only the modules changed since measured")
+    parser.add_argument("--record", action="store_true", help="keep complete modules' scores")
+    parser.add_argument("--table", action="store_true", help="print the README's table and stop")
     args = parser.parse_args(argv)
-    paths = args.paths or (changed_modules(args.changed) if args.changed else modules())
+    if args.table:
+        print(mutation_record.table(modules()))
+        return 0
+    paths = args.paths or _selected(args)
     if not paths:
-        print("no mutation-tested module changed")
+        print("no mutation-tested module changed since it was measured")
         return 0
     if args.budget is not None and not args.report_only:
         paths = run_within(paths, args.budget)
@@ -158,7 +185,18 @@ def main(argv: list[str] | None = None) -> int:
             return 0
     elif not args.report_only:
         run_mutmut(paths, args.pending)
-    return 0 if report(paths, args.threshold, args.survivors) else 1
+    ok = report(paths, args.threshold, args.survivors)
+    if args.record:
+        keep(paths)
+    return 0 if ok else 1
+
+
+def _selected(args: argparse.Namespace) -> list[str]:
+    if args.changed:
+        return changed_modules(args.changed)
+    if args.stale:
+        return mutation_record.stale(ROOT, modules())
+    return modules()
 
 
 if __name__ == "__main__":

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
 
-from lint import mutation
+from lint import mutation, mutation_record
 
 
 @pytest.fixture
@@ -55,10 +56,57 @@ def test_no_run_yet_scores_nothing(run):
 
 
 def test_the_listed_modules_are_those_of_pyproject():
-    assert "engine/sla/clocks.py" in mutation.modules() and len(mutation.modules()) == 9
+    listed = mutation.modules()
+    # The issue names the access policy, the write path and the checkpoints among the guarded modules.
+    assert {"engine/sla/clocks.py", "engine/policy.py", "engine/store/write.py",
+            "engine/audit/checkpoints.py"} <= set(listed) and len(listed) == 12
 
 
 def test_a_partial_run_is_shown_and_fails(run, capsys):
     run({"engine.x.f__mutmut_1": 1, "engine.x.f__mutmut_2": None})
     assert mutation.report(["engine/x.py"], 85.0, show=False) is False
     assert "100.0%  partial: 1 not run" in capsys.readouterr().out
+
+
+def test_a_recorded_module_is_stale_once_its_text_changes_and_the_rest_stay(tmp_path):
+    (tmp_path / "engine").mkdir()
+    for name in ("a.py", "b.py", "c.py"):
+        (tmp_path / "engine" / name).write_text(f"# {name}\n")
+    record = tmp_path / "measured.toml"
+    mutation_record.record(tmp_path, {"engine/a.py": (9, 1, 2), "engine/b.py": (5, 0, 0)}, record)
+    modules = ["engine/a.py", "engine/b.py", "engine/c.py"]
+    assert mutation_record.stale(tmp_path, modules, record) == ["engine/c.py"]  # never measured
+    (tmp_path / "engine" / "b.py").write_text("# b.py, edited\n")
+    assert mutation_record.stale(tmp_path, modules, record) == ["engine/b.py", "engine/c.py"]
+    mutation_record.record(tmp_path, {"engine/b.py": (6, 0, 0)}, record)
+    kept = mutation_record.load(record)
+    assert (kept["engine/a.py"].killed, kept["engine/a.py"].survived) == (9, 1)  # untouched entry stays
+    assert kept["engine/b.py"].killed == 6
+    assert mutation_record.stale(tmp_path, modules, record) == ["engine/c.py"]
+
+
+def test_the_table_gives_each_module_its_recorded_score(tmp_path):
+    (tmp_path / "engine").mkdir()
+    (tmp_path / "engine" / "a.py").write_text("x = 1\n")
+    record = tmp_path / "measured.toml"
+    mutation_record.record(tmp_path, {"engine/a.py": (17, 3, 1)}, record,
+                           today=datetime.date(2026, 12, 4))
+    rows = mutation_record.table(["engine/a.py", "engine/z.py"], record).splitlines()
+    assert rows[2].startswith("| `engine/a.py` | 17 | 3 | 1 | 85.0 % | 2026-12-04")
+    assert rows[3] == "| `engine/z.py` | | | | not measured in full yet | |"
+
+
+def test_only_complete_modules_are_recorded(run, tmp_path, monkeypatch):
+    run({"engine.x.f__mutmut_1": 1, "engine.x.f__mutmut_2": None})
+    (tmp_path / "engine").mkdir()
+    (tmp_path / "engine" / "x.py").write_text("x = 1\n")
+    (tmp_path / "engine" / "y.py").write_text("y = 1\n")
+    meta = tmp_path / "mutants" / "engine" / "y.py.meta"
+    meta.write_text(json.dumps({"exit_code_by_key": {"engine.y.g__mutmut_1": 1, "engine.y.g__mutmut_2": 0}}))
+    record = tmp_path / "measured.toml"
+    monkeypatch.setattr(mutation_record, "RECORD", record)
+    monkeypatch.setattr(mutation, "equivalent", lambda: {})
+    mutation.keep(["engine/x.py", "engine/y.py"])
+    kept = mutation_record.load(record)
+    assert list(kept) == ["engine/y.py"]
+    assert (kept["engine/y.py"].killed, kept["engine/y.py"].survived) == (1, 1)
