@@ -73,6 +73,10 @@ def test_the_case_page_links_its_documents(api: ApiHarness) -> None:
     assert f'data-document="{report_id}"' in page and "故障处理报告" in page
     shown = console.get(f"/cases/{f.id}/documents/{report_id}").get_data(as_text=True)
     assert 'id="rendered"' in shown and "sandbox" in shown and "光模块老化" in shown
+    assert "下载 PDF" in shown or "Download as PDF" in shown
+    got = console.client.get(f"/cases/{f.id}/documents/{report_id}.pdf")  # binary: not parsed as a page
+    assert (got.status_code, got.mimetype, got.data[:5]) == (200, "application/pdf", b"%PDF-")
+    assert console.get(f"/cases/other-case/documents/{report_id}.pdf").status_code == 404
     assert console.get(f"/cases/other-case/documents/{report_id}").status_code == 404
 
 

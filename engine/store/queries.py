@@ -115,7 +115,8 @@ def document(session: Session, scope: Scope, document_id: str) -> dict[str, Any]
     if row is None:
         raise NotFound(f"no document {document_id}")
     case = visible_instance(session, scope, row.instance_id)  # another customer's is unknown, not forbidden
-    return {**_document(row), "business_key": case.business_key, "data": {k: v for k, v in row.data.items() if k not in KIND_FORMATS},
+    return {**_document(row), "business_key": case.business_key,
+            "data": {k: v for k, v in row.data.items() if k not in KIND_FORMATS},
             **{k: row.data[k] for k in KIND_FORMATS if isinstance(row.data.get(k), str)}}
 
 
