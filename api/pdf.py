@@ -39,6 +39,7 @@ table { border-collapse: collapse; width: 100%%; margin: 6pt 0; page-break-insid
 tr { page-break-inside: avoid; }
 th, td { border: 0.6pt solid #888; padding: 3pt 6pt; text-align: left; vertical-align: top; }
 th { background: #eee; width: 30%%; font-weight: bold; }
+.written { display: none; }  /* the page margin carries the time the document was written */
 .signature { margin-top: 14pt; border: 1pt solid #333; padding: 6pt 8pt; page-break-inside: avoid; }
 """
 

@@ -132,7 +132,7 @@ def to_html(f: dict[str, Any]) -> str:
     return (f'<!doctype html><html lang="zh"><meta charset="utf-8"><title>{e(f["title"])}</title>'
             f"<h1>{e(f['title'])}</h1><table>{rows}</table>{sections}"
             f'<div class="signature"><h2>客户签字</h2><table>{signed}</table></div>'
-            f"<p>生成时间：{e(f['written_at'])}（北京时间）</p></html>")
+            f"<p class=\"written\">生成时间：{e(f['written_at'])}（北京时间）</p></html>")
 
 
 @handler("document")
