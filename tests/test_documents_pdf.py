@@ -78,6 +78,14 @@ def read_all(api: ApiHarness, instance_id: str, kind: str, user: str, tmp_path: 
             "pdf": pdf_text(got.data, tmp_path).replace(" ", "")}
 
 
+def work(api: ApiHarness, instance_id: str, element: str, user: str, **data: Any) -> None:
+    """Completes the case's open `element` as `user` through the API, as the console or a client would."""
+    items = api.get(f"/tasks?instance={instance_id}", user).json["items"]
+    (task,) = [t for t in items if t["element_id"] == element]
+    done = api.post(f"/tasks/{task['id']}/complete", user, json={"data": data})
+    assert done.status_code == 200, done.get_data(as_text=True)
+
+
 def pdf_text(body: bytes, tmp_path: Path) -> str:
     assert body.startswith(b"%PDF-")
     path = tmp_path / "doc.pdf"
@@ -146,14 +154,18 @@ def test_the_command_line_writes_the_pdf(api: ApiHarness, sqlite_url: str, tmp_p
 
 def test_the_repair_service_report_carries_the_customers_signature(api: ApiHarness, tmp_path: Path) -> None:
     # seed 001 l.13 §3.2.1 steps 14–15: 填写维修服务报告, 请客户签字确认, 双方各保留一份
-    f = Flow(api.service, api.service.runtime.start(
-        "fault_repair", {**FAULT, "customer": "acme", "level": "P4"}, DESK, business_key="F-RS"))
+    started = api.post("/instances", "service_desk", json={
+        "process": "fault_repair", "business_key": "F-RS",
+        "data": {**FAULT, "customer": "acme", "level": "P4"}})
+    assert started.status_code == 201, started.get_data(as_text=True)
+    f = Flow(api.service, started.json["id"])
     triage(f, "none", "P4")
-    f.do("Task_phone_diagnosis", DUTY, diagnosis="VLAN 配置错误，电话指导修改", solved=True)
+    work(api, f.id, "Task_phone_diagnosis", "duty_engineer", diagnosis="VLAN 配置错误，电话指导修改",
+         solved=True)
     api.clock.advance(timedelta(minutes=20))
-    f.do("Task_fill_report", DUTY, **REPORT)
+    work(api, f.id, "Task_fill_report", "duty_engineer", **REPORT)
     api.clock.advance(timedelta(minutes=45))
-    f.do("Task_customer_sign_report", CUSTOMER, signed=True, satisfaction="satisfied",
+    work(api, f.id, "Task_customer_sign_report", "acme", signed=True, satisfaction="satisfied",
          customer_comment="响应及时，处理专业")
     doc = read_all(api, f.id, "repair_service_report", "acme", tmp_path)
     assert f.instance().data["repair_service_report_id"] == doc["id"] and doc["id"].startswith("RS-")
