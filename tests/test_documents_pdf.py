@@ -17,6 +17,7 @@ import pytest
 
 from api import pdf
 from api.cli import main
+from engine.actor import Actor
 from engine.clock import ManualClock
 
 from .conftest import ROOT
@@ -213,7 +214,7 @@ def _incident_to_signoff(api: ApiHarness) -> Flow:
         "incident", {"summary": "核心路由器宕机", "customer": "acme", "contract": "callcenter_95598",
                      "level": "P1"}, DESK, business_key="I-SR"))
     dispatch = {"dispatched_engineers": "duty_engineer", "duty_engineer": "duty_engineer"}
-    for element, actor, data in [
+    steps: list[tuple[str, Actor, dict[str, Any]]] = [
         ("Task_form_team", DIRECTOR, {"team_members": "张工、李工", "coordinator": "张工"}),
         ("Task_expert_remote", EXPERT, {"expert_remote_findings": "主控板内存故障"}),
         ("Task_form_expert_group", GM, {"expert_group_members": "专家组"}),
@@ -226,10 +227,11 @@ def _incident_to_signoff(api: ApiHarness) -> Flow:
         ("Task_implement_plan", DUTY, {"handling": "更换主控板，业务恢复", "plan_succeeded": True}),
         ("Task_preventive_talk", DUTY, {"preventive_done": True, "new_problem_found": False,
                                         "talk_notes": "设备运行正常"}),
-    ]:
+    ]
+    for element, actor, data in steps:
         inc.do(element, actor, **data)
     tick(api.service, api.clock, timedelta(days=1, seconds=1))  # the observation period
-    for element, actor, data in [
+    closing: list[tuple[str, Actor, dict[str, Any]]] = [
         ("Task_confirm_stable", DUTY, {"stable": True}),
         ("Task_fill_report", DUTY, REPORT),
         ("Task_customer_sign_report", CUSTOMER, {"signed": True, "satisfaction": "very_satisfied"}),
@@ -237,7 +239,8 @@ def _incident_to_signoff(api: ApiHarness) -> Flow:
         ("Task_write_summary", EXPERT, {"incident_summary": "主控板故障，更换后恢复"}),
         ("Task_review_meeting", DIRECTOR, {"meeting_minutes": "备件储备需加强"}),
         ("Task_gm_signoff", GM, {"gm_instructions": "同意归档"}),
-    ]:
+    ]
+    for element, actor, data in closing:
         inc.do(element, actor, **data)
     return inc
 
