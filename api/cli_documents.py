@@ -1,5 +1,5 @@
 """`weibao document …`: the documents a case's steps wrote, listed per case and read as JSON,
-Markdown or HTML, as the API gives them (run on the server, so every case is visible)."""
+Markdown, HTML or PDF, as the API gives them (run on the server, so every case is visible)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 from engine import Scope, Settings, queries
 
+from . import pdf
 from .compose import product_service
 
 ALL = Scope(customer=None)  # the command line acts on the server itself
@@ -38,11 +39,13 @@ def cmd_get(args: argparse.Namespace) -> int:
     finally:
         service.close()
     wanted = "markdown" if args.format == "md" else args.format
-    text = _render(found, wanted)
-    if text is None:
+    if wanted not in found["formats"]:
         print(f"weibao: document {args.document} has no {wanted} rendering; it has "
               f"{', '.join(found['formats'])}", file=sys.stderr)
         return 1
+    if wanted == "pdf":
+        return _write_pdf(found, args.output)
+    text = _render(found, wanted)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
         print(args.output)
@@ -51,10 +54,28 @@ def cmd_get(args: argparse.Namespace) -> int:
     return 0
 
 
-def _render(found: dict[str, Any], wanted: str) -> str | None:
+def _render(found: dict[str, Any], wanted: str) -> str:
     if wanted == "json":
         return json.dumps(found, ensure_ascii=False, indent=2, default=str)
-    return found.get(wanted) if wanted in found["formats"] else None
+    return str(found[wanted])
+
+
+def _write_pdf(found: dict[str, Any], output: str | None) -> int:
+    """A PDF is binary: it goes to a file (or to a pipe), never to a terminal."""
+    if not output and sys.stdout.isatty():
+        print("weibao: a PDF is not printed to a terminal; give -o FILE or redirect", file=sys.stderr)
+        return 1
+    try:
+        body = pdf.render(found["html"], pdf.margins(found))
+    except pdf.RendererMissing as exc:
+        print(f"weibao: {exc.message}", file=sys.stderr)
+        return 1
+    if output:
+        Path(output).write_bytes(body)
+        print(output)
+    else:
+        sys.stdout.buffer.write(body)
+    return 0
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -63,8 +84,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     listing = group.add_parser("list", help="a case's documents: id, kind, when, formats")
     listing.add_argument("instance")
     listing.set_defaults(func=cmd_list)
-    get = group.add_parser("get", help="one document as json, markdown or html")
+    get = group.add_parser("get", help="one document as json, markdown, html or pdf")
     get.add_argument("document")
-    get.add_argument("--format", choices=("json", "markdown", "md", "html"), default="json")
+    get.add_argument("--format", choices=("json", "markdown", "md", "html", "pdf"), default="json")
     get.add_argument("-o", "--output", help="write it to this file")
     get.set_defaults(func=cmd_get)

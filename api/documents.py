@@ -1,6 +1,7 @@
-"""The documents a case's steps wrote (the fault report of seed 001 §2.2.6, spare-part requests, vendor
-cases, replacement machines): listed per instance, each read as JSON, Markdown or HTML where its step
-rendered one. Customers read those of their own cases only."""
+"""The documents a case's steps wrote (the fault report of seed 001 §2.2.6, the incident special report,
+the inspection report, the repair service report the customer signs, spare-part requests, vendor cases,
+replacement machines): listed per instance, each read as JSON, Markdown or HTML where its step rendered
+one, and as PDF made from that HTML. Customers read those of their own cases only."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from marshmallow import validate
 from engine import queries
 from engine.errors import NotFound
 
-from . import auth
+from . import auth, pdf
 from .context import weibao
 from .schemas import Timestamp
 from .strict_json import Blueprint
@@ -30,10 +31,11 @@ class DocumentSchema(ma.Schema):
     instance_id = ma.fields.String(required=True)
     created_at = Timestamp(required=True)
     formats = ma.fields.List(ma.fields.String(), required=True,
-                             metadata={"description": "what ?format= may ask for: json, markdown, html"})
+                             metadata={"description": "what ?format= may ask for: json, markdown, html, pdf"})
 
 
 class DocumentDetailSchema(DocumentSchema):
+    business_key = ma.fields.String(allow_none=True, required=True, metadata={"description": "the case's"})
     data = ma.fields.Dict(required=True, metadata={"description": "the document's fields"})
 
 
@@ -43,7 +45,8 @@ class DocumentList(ma.Schema):
 
 
 class FormatArgs(ma.Schema):
-    format = ma.fields.String(load_default="json", validate=validate.OneOf(("json", "markdown", "html")))
+    format = ma.fields.String(load_default="json",
+                              validate=validate.OneOf(("json", "markdown", "html", "pdf")))
 
 
 @blp.route("/instances/<instance_id>/documents")
@@ -59,8 +62,11 @@ def list_documents(instance_id: str) -> Any:
 @blp.arguments(FormatArgs(), location="query", unknown=ma.RAISE)
 @blp.response(200, DocumentDetailSchema)
 @blp.alt_response(200, content_type="text/markdown", description="?format=markdown")
+@blp.alt_response(200, content_type="application/pdf", description="?format=pdf: A4, from the HTML")
+@blp.alt_response(503, description="?format=pdf on a server without WeasyPrint or the Noto CJK font")
 def get_document(args: dict[str, Any], document_id: str) -> Any:
-    """One document: its fields as JSON, or the Markdown or HTML its step rendered (404 when it has none)."""
+    """One document: its fields as JSON, the Markdown or HTML its step rendered, or a PDF of that HTML
+    (404 when it has none)."""
     with weibao().service.store.read() as session:
         found = queries.document(session, auth.scope(), document_id)
     wanted = args["format"]
@@ -69,6 +75,11 @@ def get_document(args: dict[str, Any], document_id: str) -> Any:
     if wanted not in found["formats"]:
         has = ", ".join(found["formats"])
         raise NotFound(f"document {document_id} has no {wanted} rendering; it has {has}")
+    if wanted == "pdf":
+        body = pdf.render(found["html"], pdf.margins(found))
+        response = Response(body, mimetype="application/pdf")
+        response.headers["Content-Disposition"] = f'inline; filename="{document_id}.pdf"'
+        return response
     response = Response(found[wanted], mimetype=MEDIA[wanted].split(";")[0])
     response.headers["Content-Type"] = MEDIA[wanted]
     # Stored markup is shown, never run: no scripts, no requests from it.

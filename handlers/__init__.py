@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .documents import document
 from .notify import notify
 from .processes import start_process
 from .records import replacement_machine, spare_part_request, vendor_case
@@ -21,5 +22,6 @@ ALL_HANDLERS: list[Callable[..., Any]] = [
     vendor_case,
     replacement_machine,
     fault_report,
+    document,
     start_process,
 ]

@@ -41,7 +41,7 @@ def test_the_fault_report_is_read_as_json_markdown_and_html(api: ApiHarness) -> 
     listed = api.get(f"/instances/{f.id}/documents", "service_desk").json
     (report,) = [d for d in listed["items"] if d["kind"] == "fault_report"]
     assert report["id"] == f.instance().data["fault_report_id"]
-    assert report["formats"] == ["json", "markdown", "html"]
+    assert report["formats"] == ["json", "markdown", "html", "pdf"]
     body = api.get(f"/documents/{report['id']}", "service_desk").json
     assert body["data"]["fields"]["root_cause"] == "光模块老化" and "markdown" not in body["data"]
     markdown = api.get(f"/documents/{report['id']}?format=markdown", "service_desk")
@@ -52,7 +52,7 @@ def test_the_fault_report_is_read_as_json_markdown_and_html(api: ApiHarness) -> 
     assert html.headers["Content-Type"].startswith("text/html")
     assert "sandbox" in html.headers["Content-Security-Policy"]
     assert "<h1>故障处理报告" in html.get_data(as_text=True)
-    assert_error(api.get(f"/documents/{report['id']}?format=pdf", "service_desk"), 422)
+    assert_error(api.get(f"/documents/{report['id']}?format=docx", "service_desk"), 422)
     assert_error(api.get("/documents/FR-NOSUCH", "service_desk"), 404, "not_found")
 
 
@@ -73,6 +73,10 @@ def test_the_case_page_links_its_documents(api: ApiHarness) -> None:
     assert f'data-document="{report_id}"' in page and "故障处理报告" in page
     shown = console.get(f"/cases/{f.id}/documents/{report_id}").get_data(as_text=True)
     assert 'id="rendered"' in shown and "sandbox" in shown and "光模块老化" in shown
+    assert "下载 PDF" in shown or "Download as PDF" in shown
+    got = console.client.get(f"/cases/{f.id}/documents/{report_id}.pdf")  # binary: not parsed as a page
+    assert (got.status_code, got.mimetype, got.data[:5]) == (200, "application/pdf", b"%PDF-")
+    assert console.get(f"/cases/other-case/documents/{report_id}.pdf").status_code == 404
     assert console.get(f"/cases/other-case/documents/{report_id}").status_code == 404
 
 

@@ -200,10 +200,10 @@ def test_failed_plan_goes_to_vendor_support(svc, clock):
     assert inc.states() == {"emergency_locate": "met", "emergency_onsite_arrival": "met",
                             "emergency_resolve": "breached", "onsite_arrival": "met"}
     assert inc.outbox()[-2:] == [("sms", "service_desk"), ("email", "customer")]  # the special report
-    assert set(inc.records()) == {"vendor_case", "fault_report"}
+    assert set(inc.records()) == {"vendor_case", "incident_special_report"}
     # seed 001_4ada53786a497df7.txt §4.4.5: special report
-    special = inc.records()["fault_report"].data["fields"]
-    assert (special["onsite_time"], special["level"]) == ("2026-03-02 09:40", "P1")
+    special = dict(inc.records()["incident_special_report"].data["fields"]["rows"])
+    assert (special["到达现场"], special["故障等级"]) == ("duty_engineer（2026-03-02 09:40）", "P1 重大故障")
     assert inc.replays()  # the plan was drawn after the locate warning instant
 
 
@@ -247,4 +247,5 @@ def test_special_report_repair_time_is_the_successful_attempt(lite, clock):
     inc.do("Task_write_summary", EXPERT, incident_summary="s")
     inc.do("Task_review_meeting", DIRECTOR, meeting_minutes="m")
     inc.do("Task_gm_signoff", GM, gm_instructions="ok")
-    assert inc.records()["fault_report"].data["fields"]["repair_time"] == "2026-03-02 11:00"
+    rows = dict(inc.records()["incident_special_report"].data["fields"]["rows"])
+    assert rows["方案实施完成"] == "duty_engineer（2026-03-02 11:00）"  # the successful attempt

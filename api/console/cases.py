@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from engine import NotFound, Scope, policy, queries
 
+from .. import pdf
 from ..context import weibao
 from .session import actor
 
@@ -58,6 +59,17 @@ def document_page(instance_id: str, document_id: str) -> str:
     return render_template("document.html", doc=found, instance_id=instance_id)
 
 
+def document_pdf(instance_id: str, document_id: str) -> Response:
+    """The document as the API's ?format=pdf gives it; the API's copy needs a bearer token."""
+    with weibao().service.store.read() as session:
+        found = queries.document(session, Scope.of(actor()), document_id)
+    if found["instance_id"] != instance_id or "pdf" not in found["formats"]:
+        raise NotFound(f"no PDF of document {document_id} in case {instance_id}")
+    response = Response(pdf.render(found["html"], pdf.margins(found)), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="{document_id}.pdf"'
+    return response
+
+
 def retry(instance_id: str, incident_id: int) -> WerkzeugResponse:
     """Runs the failed step again (process owners and admins, as the API)."""
     who = policy.require_role(actor(), "process_owner")
@@ -89,5 +101,6 @@ def add_routes(blp: Blueprint) -> None:
     blp.add_url_rule("/cases/<instance_id>", "case", case)
     blp.add_url_rule("/cases/<instance_id>/diagram.xml", "diagram", diagram)
     blp.add_url_rule("/cases/<instance_id>/documents/<document_id>", "document", document_page)
+    blp.add_url_rule("/cases/<instance_id>/documents/<document_id>.pdf", "document_pdf", document_pdf)
     blp.add_url_rule("/cases/<instance_id>/incidents/<int:incident_id>/retry", "retry", retry,
                      methods=["POST"])

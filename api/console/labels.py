@@ -80,9 +80,13 @@ EVENTS: dict[str, tuple[str, str]] = {
 }
 
 
-# The documents the shipped handlers write (handlers/records.py, handlers/report.py).
+# The documents the shipped handlers write (handlers/records.py, handlers/report.py, and the kinds the
+# diagrams name for handlers/documents.py).
 DOCUMENTS: dict[str, tuple[str, str]] = {
     "fault_report": ("故障处理报告", "Fault report"),
+    "repair_service_report": ("维修服务报告", "Repair service report"),
+    "incident_special_report": ("重大故障专题报告", "Incident special report"),
+    "inspection_report": ("系统维护巡检报告", "Inspection report"),
     "spare_part_request": ("备件申请", "Spare-part request"),
     "vendor_case": ("厂商工单", "Vendor case"),
     "replacement_machine": ("备用机", "Replacement machine"),

@@ -99,6 +99,7 @@ def _instances_query(scope: Scope) -> Any:  # Any: Select's generic form differs
 
 
 KIND_FORMATS = ("markdown", "html")  # renderings a document record may carry besides its data
+DERIVED_FORMATS = {"pdf": "html"}  # made on request from a stored rendering (the PDF from the HTML)
 
 
 def documents(session: Session, scope: Scope, instance_id: str) -> list[dict[str, Any]]:
@@ -113,14 +114,17 @@ def document(session: Session, scope: Scope, document_id: str) -> dict[str, Any]
     row = session.get(Record, document_id)
     if row is None:
         raise NotFound(f"no document {document_id}")
-    visible_instance(session, scope, row.instance_id)  # another customer's is unknown, not forbidden
-    return {**_document(row), "data": {k: v for k, v in row.data.items() if k not in KIND_FORMATS},
+    case = visible_instance(session, scope, row.instance_id)  # another customer's is unknown, not forbidden
+    return {**_document(row), "business_key": case.business_key,
+            "data": {k: v for k, v in row.data.items() if k not in KIND_FORMATS},
             **{k: row.data[k] for k in KIND_FORMATS if isinstance(row.data.get(k), str)}}
 
 
 def _document(row: Record) -> dict[str, Any]:
+    stored = [k for k in KIND_FORMATS if isinstance(row.data.get(k), str)]
+    derived = [k for k, source in DERIVED_FORMATS.items() if source in stored]
     return {"id": row.id, "kind": row.kind, "instance_id": row.instance_id, "created_at": row.created_at,
-            "formats": ["json", *(k for k in KIND_FORMATS if isinstance(row.data.get(k), str))]}
+            "formats": ["json", *stored, *derived]}
 
 
 def linked(session: Session, scope: Scope, instance_id: str, parent_id: str | None) -> list[dict[str, Any]]:
