@@ -30,8 +30,6 @@ ELEMENTS = {
     "Camunda 7 too; send the message from a service task's handler (topic notify or webhook)",
     "endEvent/bpmn:messageEventDefinition": "a message end event needs an implementation in Camunda 7 too; "
     "send the message from a service task's handler before a plain end event",
-    "startEvent/bpmn:signalEventDefinition": "signal start events are not supported: signals reach the "
-    "instance that throws them; start a process by a message start event (POST /messages)",
 }
 
 

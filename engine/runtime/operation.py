@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from engine.bpmn.definitions import LoadedVersion
 from engine.bpmn.model import Element, groups_for
 from engine.bpmn.patches import INCIDENT
-from engine.bpmn.spiff import ExternalServiceTask, SandboxLimitError, WeibaoScriptEngine
+from engine.bpmn.spiff import ExternalServiceTask, SandboxLimitError, WeibaoScriptEngine, thrown_signals
 from engine.bpmn.state import iter_tasks
 from engine.bpmn.timers import timer_due
 from engine.clock import Clock
@@ -64,6 +64,8 @@ class Operation:
     cancelled: bool = False
     moved: bool = False  # migrated to another version: its open-task rows are written anew
     sla_flags: SlaFlags = field(default_factory=SlaFlags)
+    # signals this operation threw, for the other instances: delivered after it is written (live only)
+    signals: list[dict[str, Any]] = field(default_factory=list)
 
     def event(
         self,
@@ -148,7 +150,14 @@ class Operation:
                 due_at=_iso_or_none(timer_due(task)),
                 fired_at=self.now.isoformat(),
             )
+        self._record_signals(task)
         self.services.sla.on_complete(self, task)
+
+    def _record_signals(self, task: Task) -> None:
+        for name in thrown_signals(task):
+            self.event("signal_thrown", element_id=task.task_spec.bpmn_id, task_id=str(task.id),
+                       actor="system", signal=name)
+            self.signals.append({"name": name, "data": dict(task.data), "element_id": task.task_spec.bpmn_id})
 
     def completed_manually(self, task: Task) -> None:
         """A user or service task that we ran ourselves (SpiffWorkflow calls no hook for it)."""
