@@ -11,6 +11,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
@@ -125,7 +126,10 @@ def complete(op: Operation, task_id: str, data: dict[str, Any], actor: Actor) ->
         raise
     task.data.update(copy.deepcopy(cleaned))
     op.event("task_completed", element_id=el.id, task_id=task_id, data=cleaned)
-    task.run()
+    try:
+        task.run()  # its data outputs are written here (a data object the form did not fill fails)
+    except SpiffWorkflowException as exc:
+        raise op.script_error(exc) from exc
     op.completed_manually(task)
     op.advance()
 

@@ -88,16 +88,16 @@ class Operation:
                 self.wf.do_engine_steps(did_complete_task=self._on_done)
             except SandboxLimitError as exc:
                 if not self._code_incident(exc):
-                    raise self._script_error(exc) from exc
+                    raise self.script_error(exc) from exc
                 continue  # the other branches go on; the failed task waits for a retry
             except SpiffWorkflowException as exc:
-                raise self._script_error(exc) from exc
+                raise self.script_error(exc) from exc
             self._scan_entered()
             if not self._run_service_tasks():
                 break
         self.services.sla.after_steps(self)
 
-    def _script_error(self, exc: SpiffWorkflowException) -> EngineError:
+    def script_error(self, exc: SpiffWorkflowException) -> EngineError:
         task = getattr(exc, "task", None)
         element = task.task_spec.bpmn_id if task is not None else None
         return ScriptError(str(exc), instance_id=self.instance_id, element_id=element)
@@ -220,7 +220,10 @@ class Operation:
         )
         # The outbox row names the step that wrote it; the recorded outcome stays as the handler gave it.
         self.effects.extend({**e, "element_id": task.task_spec.bpmn_id} for e in outcome.effects)
-        task.run()
+        try:
+            task.run()  # its data outputs are written here
+        except SpiffWorkflowException as exc:
+            raise self.script_error(exc) from exc
         self.completed_manually(task)
 
     def _service_failed(self, task: Task, outcome: Outcome) -> None:
