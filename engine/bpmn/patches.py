@@ -159,9 +159,9 @@ def _collection_checked(original):  # type: ignore[no-untyped-def]
             value = self.data_input.get(my_task)
             if isinstance(value, str) or not isinstance(value, (Sequence, Mapping)):
                 what = "missing" if value is None else f"a {type(value).__name__}, not a list"
+                name = self.data_input.bpmn_id
                 self.raise_data_exception(
-                    f"the collection {self.data_input.bpmn_id!r} of multi-instance task {self.bpmn_id} is {what}",
-                    my_task)
+                    f"the collection {name!r} of multi-instance task {self.bpmn_id} is {what}", my_task)
         return original(self, my_task)
 
     return update
