@@ -98,7 +98,7 @@ class Broadcast:
             self._failed(session, instance_id, act, exc)
             reach.incidents.append(instance_id)
             return
-        if op.events:
+        if any(e.type == "signal_received" for e in op.events):
             reach.reached.append(instance_id)
 
     def _failed(self, session: Session, instance_id: str, act: Act, exc: Exception) -> None:

@@ -154,9 +154,9 @@ class Operation:
         self.services.sla.on_complete(self, task)
 
     def _record_signals(self, task: Task) -> None:
+        # Not an event of the thrower's own chain: histories recorded before signals reached other
+        # instances would then replay differently. Each receiver records the thrower instead.
         for name in thrown_signals(task):
-            self.event("signal_thrown", element_id=task.task_spec.bpmn_id, task_id=str(task.id),
-                       actor="system", signal=name)
             self.signals.append({"name": name, "data": dict(task.data), "element_id": task.task_spec.bpmn_id})
 
     def completed_manually(self, task: Task) -> None:

@@ -84,10 +84,14 @@ def deliver(op: Operation, name: str, data: dict[str, Any], thrower: dict[str, A
 def received(op: Operation, data: dict[str, Any], live: bool) -> None:
     """The act `signal_received`."""
     name = str(data.get("signal", ""))
-    if not deliver(op, name, dict(data.get("data") or {}), dict(data.get("thrower") or {}), validate=live) \
-            and not live:
+    if deliver(op, name, dict(data.get("data") or {}), dict(data.get("thrower") or {}), validate=live):
+        return
+    if not live:
         raise Conflict(f"instance {op.instance_id} is not waiting for signal {name!r}",
                        instance_id=op.instance_id)
+    # A candidate that does not wait for it is left as it was: what opening the operation caught up
+    # (SLA deadlines that passed) is recorded by its next real operation instead, not by a signal.
+    op.events.clear()
 
 
 def failed(op: Operation, data: dict[str, Any], element_id: str | None) -> None:
