@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from engine.actor import Actor
 from engine.clock import ManualClock
 
 from .test_api_helpers import ApiHarness, assert_error
@@ -101,7 +102,9 @@ def _history(api: ApiHarness, iid: str) -> list[dict[str, Any]]:
 
 def _sound(api: ApiHarness, iid: str) -> bool:
     verified = api.get(f"/instances/{iid}/verify", "auditor").json["verified"]
-    return bool(verified and api.get(f"/instances/{iid}/replay", "auditor").json["verified"])
+    replayed = api.get(f"/instances/{iid}/replay", "auditor").json
+    assert "verified" in replayed, replayed
+    return bool(verified and replayed["verified"])
 
 
 def _signal(api: ApiHarness, data: dict[str, Any] | None = None, name: str = "power_restored",
@@ -203,3 +206,23 @@ def test_customers_and_auditors_may_not_throw_a_signal(api, clock, user: str, wo
     assert_error(_signal(api, user=user), 403)
     assert words in _signal(api, user=user).json["error"]["message"]
     assert _open(api, waiting) == []
+
+
+def test_a_held_signal_is_delivered_once_by_the_retry_after_the_diagram_is_fixed(api, clock) -> None:
+    _deploy(api, waiter=_waiter(after="share = 1 / len(note)"), thrower=THROWER)
+    waiting = _start(api, "waiter")
+    thrower = _start(api, "thrower", {"note": ""})
+    task = api.get(f"/instances/{thrower}").json["open_tasks"][0]
+    assert api.post(f"/tasks/{task['id']}/complete", "service_desk", json={"data": {}}).status_code == 200
+    incident = api.get("/incidents", "service_desk").json["items"][0]
+    # the process owner fixes the script in a new version and moves the held instance onto it
+    _deploy(api, waiter=_waiter(after="share = 1 / max(len(note), 1)"))
+    moved = api.service.runtime.migrations.migrate("waiter", 1, 2, Actor("po", roles=frozenset({"admin"})))
+    assert moved.moved == [waiting], moved
+    clock.advance(timedelta(minutes=5))
+    assert api.post(f"/incidents/{incident['id']}/retry", "admin").status_code in (200, 204)
+    assert _open(api, waiting) == ["Check"] and api.get(f"/instances/{waiting}").json["data"]["share"] == 1
+    received = [e for e in _history(api, waiting) if e["type"] == "signal_received"]
+    assert len(received) == 1 and received[0]["data"]["thrower"]["instance_id"] == thrower
+    assert _signal(api, {"note": "再来"}).json["reached"] == 0  # caught once; it waits no more
+    assert _sound(api, waiting)

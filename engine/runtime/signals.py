@@ -99,9 +99,11 @@ def failed(op: Operation, data: dict[str, Any], element_id: str | None) -> None:
     is another instance). Its subscriptions are held with the signal, and an incident waits for a
     person, whose retry delivers it again."""
     name = str(data.get("signal", ""))
-    held = [t for t, _ in waiting(op, name)]
-    pending = {"signal": name, "data": dict(data.get("data") or {}),
-               "thrower": dict(data.get("thrower") or {})}
+    found = waiting(op, name)
+    held = [t for t, _ in found]
+    thrower = dict(data.get("thrower") or {})
+    pending = {"signal": name, "data": _declared(op, found, dict(data.get("data") or {}), thrower),
+               "thrower": thrower}
     for task in held:
         task.internal_data[INCIDENT] = True
     if held:
@@ -109,9 +111,19 @@ def failed(op: Operation, data: dict[str, Any], element_id: str | None) -> None:
     where = {"element_id": held[0].task_spec.bpmn_id if held else element_id,
              "task_id": str(held[0].id) if held else None, "actor": "system"}
     message = str(data.get("message", ""))
-    op.event("signal_failed", **where, signal=name, thrower=pending["thrower"], message=message,
+    op.event("signal_failed", **where, signal=name, thrower=thrower, data=pending["data"], message=message,
              held=[str(t.id) for t in held])
     op.event("incident_opened", **where, topic="signal", message=message, attempts=1)
+
+
+def _declared(op: Operation, found: list[tuple[Task, SignalEventDefinition]], data: dict[str, Any],
+              thrower: dict[str, Any]) -> dict[str, Any]:
+    """What a held signal keeps for its retry: of an instance's token data only the fields the catching
+    element declares (the rest is another case's business, and would land in this one's history)."""
+    if not found or "instance_id" not in thrower:
+        return data
+    declared = {f.id for f in op.loaded.models_element(catching_element(*found[0])).payload}
+    return {key: value for key, value in data.items() if key in declared}
 
 
 def retry_held(op: Operation, task: Task) -> None:
