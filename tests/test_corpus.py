@@ -1,9 +1,9 @@
-"""Diagrams nobody here wrote (tests/data/corpus: the BPMN MIWG reference models, CC BY 3.0, and
-SpiffWorkflow's own test diagrams, LGPL-3.0, and the Camunda 7 examples, Apache-2.0): each one either runs to its end, driven as its users
-would work it, and replays; or is refused at deploy with every problem naming an element of the file;
-or deploys and stops at an engine error naming an element (it needs data its own tests supply). None
-fails with a traceback or an unnamed error. Which is which is `tests/data/corpus/expected.toml`; the
-README prints the counts per source."""
+"""Diagrams nobody here wrote (tests/data/corpus: the BPMN MIWG reference models, CC BY 3.0;
+SpiffWorkflow's own test diagrams, LGPL-3.0; the Camunda 7 examples, Apache-2.0): each one either runs
+to its end, driven as its users would work it, and replays; or is refused at deploy with every problem
+naming an element of the file; or deploys and stops at an engine error naming an element (it needs
+data its own tests supply). None fails with a traceback or an unnamed error. Which is which is
+`tests/data/corpus/expected.toml`; the README prints the counts per source."""
 
 from __future__ import annotations
 
