@@ -34,6 +34,7 @@ from . import (
     outbox,
     processes,
     reports,
+    signals,
     users,
 )
 from . import tasks as tasks_
@@ -94,8 +95,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["weibao"] = Weibao(service, manual_clock=manual)
 
     api = errors.WeibaoApi(app)
-    for module in (health, processes, migrations, instances, documents, audit, tasks_, messages, incidents,
-                   reports, outbox, users, groups):
+    for module in (health, processes, migrations, instances, documents, audit, tasks_, messages, signals,
+                   incidents, reports, outbox, users, groups):
         api.register_blueprint(module.blp)
     api.register_blueprint(audit.audit_blp)
     api.register_blueprint(checkpoints.blp)

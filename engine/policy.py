@@ -147,3 +147,15 @@ def require_staff(actor: Actor) -> Actor:
 def require_process_owner(actor: Actor) -> Actor:
     """Deploy, activate, suspend or resume a process version."""
     return require_role(actor, "process_owner")
+
+
+def check_may_signal(actor: Actor) -> Actor:
+    """Throw a signal from outside: staff who change things. A signal is a broadcast to every case of
+    every customer that waits for it and may start processes, so a customer, who may reach only their
+    own cases, cannot send one (messages, which go to one case, are theirs to send); auditors change
+    nothing."""
+    require_writer(actor)
+    if not is_staff(actor):
+        raise Forbidden(f"{actor.name} is a customer: a signal reaches every customer's cases; send a "
+                        "message to your own case instead (POST /messages)")
+    return actor

@@ -52,13 +52,14 @@ def test_what_the_engine_cannot_run_is_refused_naming_the_element(engine_service
     assert words in refused.value.errors[0]["message"]
 
 
-def test_a_signal_start_event_is_refused(engine_service, clock) -> None:
+def test_a_signal_start_event_is_started_by_its_signal(engine_service, clock) -> None:
     start = '<bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing><bpmn:signalEventDefinition ' \
             'signalRef="sg1"/></bpmn:startEvent>'
     middle = f'<bpmn:userTask id="x" camunda:candidateGroups="service_desk">{IO}</bpmn:userTask>'
-    with pytest.raises(DefinitionInvalid) as refused:
-        engine_service.runtime.deploy([("p.bpmn", diagram(middle, start))])
-    assert [e["element_id"] for e in refused.value.errors] == ["s"]
+    engine_service.runtime.deploy([("p.bpmn", diagram(middle, start))])
+    reach = engine_service.runtime.signal("sg1", actor="admin")
+    assert len(reach.started) == 1 and reach.reached == []
+    assert Flow(engine_service, reach.started[0]).open() == ["x"]
 
 
 def test_a_send_task_calls_its_handler(engine_service, clock) -> None:

@@ -58,6 +58,8 @@ EVENTS: dict[str, tuple[str, str]] = {
     "service_task_failed": ("自动步骤失败", "Automatic step failed"),
     "service_task_retried": ("自动步骤重试", "Automatic step retried"),
     "message_correlated": ("收到消息", "Message received"),
+    "signal_received": ("收到信号", "Signal received"),
+    "signal_failed": ("信号处理失败", "Signal step failed"),
     "timer_fired": ("定时器触发", "Timer fired"),
     "timer_failed": ("定时步骤失败", "Timed step failed"),
     "incident_opened": ("异常待处理", "Incident opened"),

@@ -6,6 +6,11 @@
 * `do_engine_steps` runs every READY engine task; one whose code broke a sandbox bound holds an open
   incident (`weibao_incident` in its internal data) and must wait for the retry instead. A waiting
   timer whose firing failed with nobody to tell holds one too, and does not fire until the retry.
+* A parallel join decides from every task of its gateway in the tree, the branches it cancelled
+  included; compaction drops those, and a join of three or more branches completed in separate
+  operations then waited for ever. The waiting join now remembers which inputs arrived.
+* A multi-instance task over a collection that is missing or not a list failed with a bare
+  `TypeError` (a traceback); Camunda 7 fails naming the expression, and so does this engine.
 
 `install()` is idempotent and is called by `engine.spiff` on import, so no engine code path can run
 an unpatched SpiffWorkflow.
@@ -17,12 +22,14 @@ import contextlib
 import contextvars
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 
 from SpiffWorkflow import task as spiff_task
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
+from SpiffWorkflow.bpmn.specs.mixins import multiinstance_task as multiinstance
+from SpiffWorkflow.bpmn.specs.mixins import parallel_gateway as parallel
 from SpiffWorkflow.bpmn.util import task as bpmn_task_util
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as camunda_message
 from SpiffWorkflow.util import task as task_util
@@ -144,6 +151,64 @@ def _held_until_retry(original):  # type: ignore[no-untyped-def]
     return check
 
 
+def _collection_checked(original):  # type: ignore[no-untyped-def]
+    """The collection a multi-instance task runs over must be a list (or a map) when it starts."""
+
+    def update(self, my_task):  # type: ignore[no-untyped-def]
+        if self.data_input is not None:
+            value = self.data_input.get(my_task)
+            if isinstance(value, str) or not isinstance(value, (Sequence, Mapping)):
+                what = "missing" if value is None else f"a {type(value).__name__}, not a list"
+                name = self.data_input.bpmn_id
+                self.raise_data_exception(
+                    f"the collection {name!r} of multi-instance task {self.bpmn_id} is {what}", my_task)
+        return original(self, my_task)
+
+    return update
+
+
+ARRIVED = "weibao_join_arrived"  # on a waiting parallel join: the inputs whose token arrived
+
+
+def _join_remembers(original):  # type: ignore[no-untyped-def]
+    """A join task that replaces waiting ones (SpiffWorkflow cancels them) takes over what they knew."""
+
+    def update(self, my_task):  # type: ignore[no-untyped-def]
+        arrived = set(my_task.internal_data.get(ARRIVED, ()))
+        for other in my_task.workflow.tasks.values():
+            if other.task_spec == self and other is not my_task and other.state is TaskState.WAITING:
+                arrived.update(other.internal_data.get(ARRIVED, ()))
+                if other.parent is not None and other.parent.state == TaskState.COMPLETED:
+                    arrived.add(other.parent.task_spec.name)
+        if arrived:
+            my_task.internal_data[ARRIVED] = sorted(arrived)
+        return original(self, my_task)
+
+    return update
+
+
+def _parallel_threshold(self, my_task):  # type: ignore[no-untyped-def]
+    """SpiffWorkflow 3.2's ParallelGateway check, with the inputs the dropped branches brought counted
+    as arrived (rewritten rather than wrapped: the spec is shared between threads, so its inputs are
+    not to be changed even for a moment)."""
+    waiting_inputs = {spec for spec in self.inputs if spec.name not in my_task.internal_data.get(ARRIVED, ())}
+
+    def remove_ancestor(task):  # type: ignore[no-untyped-def]
+        if task.task_spec in waiting_inputs:
+            waiting_inputs.remove(task.task_spec)
+        elif task.parent is not None:
+            remove_ancestor(task.parent)
+
+    for task in my_task.workflow.get_tasks(spec_name=self.name):
+        if task.is_descendant_of(my_task):
+            remove_ancestor(task)  # a join inside a loop, first time round
+        elif my_task.is_descendant_of(task):
+            continue  # a later time round: the earlier ones' parents do not count
+        elif task.parent.state == TaskState.COMPLETED and task.parent.task_spec in waiting_inputs:
+            waiting_inputs.remove(task.parent.task_spec)
+    return len(waiting_inputs) == 0
+
+
 _installed = False
 
 
@@ -158,6 +223,11 @@ def install() -> None:
     _deepen(task_util.TaskIterator.__init__)
     _deepen(bpmn_task_util.BpmnTaskIterator.__init__)
     BpmnWorkflow._do_engine_steps = _do_engine_steps  # type: ignore[method-assign]
+    parallel.ParallelGateway._update_hook = _join_remembers(  # type: ignore[method-assign]
+        parallel.ParallelGateway._update_hook)
+    parallel.ParallelGateway._check_threshold_unstructured = _parallel_threshold  # type: ignore[method-assign]
+    for mi in (multiinstance.ParallelMultiInstanceTask, multiinstance.SequentialMultiInstanceTask):
+        mi._update_hook = _collection_checked(mi._update_hook)  # type: ignore[method-assign]
     for definition, method in ((spiff_timer.TimeDateEventDefinition, "has_fired"),
                                (spiff_timer.DurationTimerEventDefinition, "has_fired"),
                                (spiff_timer.CycleTimerEventDefinition, "cycle_complete")):

@@ -15,18 +15,28 @@ from typing import Any
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
-from SpiffWorkflow.bpmn.parser.event_parsers import StartEventParser
+from SpiffWorkflow.bpmn.parser.event_parsers import (
+    CANCEL_EVENT_XPATH,
+    ERROR_EVENT_XPATH,
+    ESCALATION_EVENT_XPATH,
+    MESSAGE_EVENT_XPATH,
+    SIGNAL_EVENT_XPATH,
+    TERMINATION_EVENT_XPATH,
+    StartEventParser,
+)
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.helpers.spec import TaskSpecConverter
-from SpiffWorkflow.bpmn.specs.defaults import NoneTask, StartEvent
+from SpiffWorkflow.bpmn.specs.defaults import EndEvent, NoneTask, StartEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.bpmn_spec_mixin import BpmnSpecMixin
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import ThrowingEvent
 from SpiffWorkflow.camunda.parser import CamundaParser
-from SpiffWorkflow.camunda.parser.event_parsers import CamundaEventDefinitionParser
+from SpiffWorkflow.camunda.parser.event_parsers import CamundaEndEventParser, CamundaEventDefinitionParser
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, CamundaTaskParser
 from SpiffWorkflow.camunda.serializer import DEFAULT_CONFIG as CAMUNDA_CONFIG
 
@@ -88,6 +98,18 @@ class ScheduledStartEventParser(CamundaEventDefinitionParser, StartEventParser):
         return task
 
 
+class SignalEndEventParser(CamundaEndEventParser):
+    """SpiffWorkflow 3.2's end event parser leaves out signal definitions, so a signal end event ran as
+    a plain end event and its signal was silently never thrown; here it is parsed with them."""
+
+    def create_task(self):  # type: ignore[no-untyped-def]
+        task = self._create_task(self.get_event_definition([
+            MESSAGE_EVENT_XPATH, CANCEL_EVENT_XPATH, ERROR_EVENT_XPATH, ESCALATION_EVENT_XPATH,
+            SIGNAL_EVENT_XPATH, TERMINATION_EVENT_XPATH]))
+        task.connect(self.spec.end)
+        return task
+
+
 class PassThroughTask(NoneTask):
     """`bpmn:task` and `bpmn:manualTask` complete when they are reached, as in Camunda 7: nothing in
     the engine does them, and waiting for nobody would leave the instance running with no open task."""
@@ -106,6 +128,7 @@ class WeibaoParser(CamundaParser):
         # Camunda 7 runs a send task as it runs a service task: by its implementation, a handler here.
         full_tag("sendTask"): (ExternalServiceTaskParser, ExternalServiceTask),
         full_tag("startEvent"): (ScheduledStartEventParser, StartEvent),
+        full_tag("endEvent"): (SignalEndEventParser, EndEvent),
     }
 
 
@@ -147,6 +170,14 @@ def event_definitions(definition: Any) -> list[Any]:
     if isinstance(definition, MultipleEventDefinition):
         return list(definition.event_definitions)
     return [] if definition is None else [definition]
+
+
+def thrown_signals(task: Any) -> list[str]:
+    """The signals a finished throw or end event threw."""
+    if not isinstance(task.task_spec, ThrowingEvent):
+        return []
+    return [d.name for d in event_definitions(getattr(task.task_spec, "event_definition", None))
+            if isinstance(d, SignalEventDefinition)]
 
 
 class SandboxLimitError(WorkflowTaskException):

@@ -19,7 +19,10 @@ EVENTS = {
 # payload without it turns into a failure; Camunda correlates by business key, and so does this engine.
 CORRELATION = ("correlation properties are not supported: a message goes to the instance its business key "
                "or instance id names (POST /messages); remove it")
-
+# SpiffWorkflow waits for every trigger, but lists the event as waiting for each of them still after one
+# arrived, so a second delivery of the same one is taken and changes nothing; Camunda 7 has no such event.
+PARALLEL_MULTIPLE = ("parallel multiple events are not supported (Camunda 7 has none); draw one catch event "
+                     "per trigger on parallel branches joined by a parallel gateway")
 
 ELEMENTS = {
     "complexGateway": "complex gateways are not supported; use an inclusive gateway with conditions on "
@@ -30,8 +33,6 @@ ELEMENTS = {
     "Camunda 7 too; send the message from a service task's handler (topic notify or webhook)",
     "endEvent/bpmn:messageEventDefinition": "a message end event needs an implementation in Camunda 7 too; "
     "send the message from a service task's handler before a plain end event",
-    "startEvent/bpmn:signalEventDefinition": "signal start events are not supported: signals reach the "
-    "instance that throws them; start a process by a message start event (POST /messages)",
 }
 
 
@@ -53,6 +54,7 @@ def problems(root: Any) -> list[tuple[str | None, str]]:
             found.append((loop.getparent().get("id"), f"camunda:collection {collection!r} must name a "
                           "variable holding the list, e.g. ${sites}"))
     found.extend((p.get("id"), CORRELATION) for p in root.iterfind(".//bpmn:correlationProperty", NS))
+    found.extend((e.get("id"), PARALLEL_MULTIPLE) for e in root.iterfind(".//*[@parallelMultiple='true']"))
     return found
 
 

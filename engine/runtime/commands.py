@@ -11,6 +11,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
@@ -25,7 +26,7 @@ from engine.bpmn.patches import INCIDENT, MERGE_PAYLOAD
 from engine.bpmn.spiff import event_definitions
 from engine.bpmn.state import iter_tasks
 from engine.errors import Conflict, InvalidInput, NotFound
-from engine.runtime import migration
+from engine.runtime import migration, signals
 from engine.runtime.operation import Operation
 from engine.runtime.persist import assignee_of
 from engine.runtime.timers import fire_in
@@ -125,7 +126,10 @@ def complete(op: Operation, task_id: str, data: dict[str, Any], actor: Actor) ->
         raise
     task.data.update(copy.deepcopy(cleaned))
     op.event("task_completed", element_id=el.id, task_id=task_id, data=cleaned)
-    task.run()
+    try:
+        task.run()  # its data outputs are written here (a data object the form did not fill fails)
+    except SpiffWorkflowException as exc:
+        raise op.script_error(exc) from exc
     op.completed_manually(task)
     op.advance()
 
@@ -162,7 +166,7 @@ def correlate(op: Operation, name: str, data: dict[str, Any], *, validate: bool 
         )
     target, definition = waiting[0]
     if validate:
-        el = op.loaded.models_element(_catching_element(target, definition))
+        el = op.loaded.models_element(signals.catching_element(target, definition))
         try:
             data = forms.validate_message(el.payload, data, where=f"message {name!r} at {el.id}")
         except InvalidInput as exc:
@@ -181,20 +185,13 @@ def correlate(op: Operation, name: str, data: dict[str, Any], *, validate: bool 
     op.advance()
 
 
-def _catching_element(task: Task, definition: MessageEventDefinition) -> str:
-    """The element that declares the message's payload: the catch event itself, or after an
-    event-based gateway the gateway's event that catches it (SpiffWorkflow moves the events'
-    definitions onto the gateway, in the order of its outputs)."""
-    inner = getattr(task.task_spec.event_definition, "event_definitions", None)
-    if inner is not None and len(inner) == len(task.task_spec.outputs):
-        return str(task.task_spec.outputs[inner.index(definition)].bpmn_id)
-    return str(task.task_spec.bpmn_id)
-
-
 def resume_task(op: Operation, task_id: str, incident_id: int) -> None:
-    """Retry: a held engine task runs again; a held timer fires now (it was due when it failed)."""
+    """Retry: a held engine task runs again; a held timer fires now (it was due when it failed); a
+    held signal is delivered again."""
     task = op.wf.get_task_from_id(UUID(task_id))
-    held_timer = task is not None and task.has_state(TaskState.WAITING) and task.internal_data.get(INCIDENT)
+    waits = task is not None and task.has_state(TaskState.WAITING)
+    held_signal = waits and task.internal_data.get(signals.HELD)
+    held_timer = waits and task.internal_data.get(INCIDENT)
     if task is None or not (task.has_state(TaskState.READY) or held_timer):
         raise Conflict(f"incident {incident_id}: its task is no longer waiting", instance_id=op.instance_id)
     for key in (INCIDENT, "weibao_attempts", "weibao_retry_at"):
@@ -206,7 +203,9 @@ def resume_task(op: Operation, task_id: str, incident_id: int) -> None:
         incident_id=incident_id,
         resolution="retried",
     )
-    if held_timer:
+    if held_signal:
+        signals.retry_held(op, task)
+    elif held_timer:
         fire_in(op)
     else:
         op.advance()
@@ -243,6 +242,10 @@ def begin(op: Operation, act: Act) -> None:
     started_by = act.data.get("start_message")  # a message start event: the message that started it
     if started_by:
         correlate(op, str(started_by["name"]), dict(started_by.get("data") or {}), validate=act.live)
+    by_signal = act.data.get("start_signal")  # a signal start event: the signal that started it
+    if by_signal:
+        signals.deliver(op, str(by_signal["name"]), dict(by_signal.get("data") or {}),
+                        dict(by_signal.get("thrower") or {}), validate=act.live)
 
 
 @dataclass(frozen=True)
@@ -273,6 +276,8 @@ ACTS: dict[str, Callable[[Operation, Act], None]] = {
     "incident_resolved": lambda op, a: resume_task(op, a.task_id or "", int(a.data.get("incident_id", 0))),
     "instance_cancelled": lambda op, a: cancel(op, str(a.data.get("reason", ""))),
     "timer_failed": timer_failed,
+    "signal_received": lambda op, a: signals.received(op, dict(a.data), a.live),
+    "signal_failed": lambda op, a: signals.failed(op, dict(a.data), a.element_id),
     "instance_migrated": lambda op, a: migration.move(op, a.version, dict(a.data), a.live),
 }
 

@@ -22,20 +22,20 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine import policy
 from engine.actor import SYSTEM, Actor, as_actor
-from engine.bpmn import forms
 from engine.bpmn.definitions import Definitions, LoadedVersion
-from engine.bpmn.model import ProcessModel
 from engine.bpmn.patches import TaskIdSource, use_task_ids
 from engine.bpmn.spiff import make_serializer
 from engine.clock import Clock, use_clock
 from engine.errors import Conflict, EngineError
 from engine.handler import HandlerRegistry
 from engine.runtime import commands, message_start, schedules, timers
+from engine.runtime.broadcast import Broadcast, Reach
 from engine.runtime.commands import Act
 from engine.runtime.invoker import LiveInvoker
 from engine.runtime.migrating import Migrations
 from engine.runtime.operation import Operation, Services, open_operation
 from engine.runtime.persist import apply_effects, json_safe, persist
+from engine.runtime.starts import start_data
 from engine.runtime.versions import Versions
 from engine.settings import Settings
 from engine.sla.hooks import NoSla, SlaHooks
@@ -52,18 +52,6 @@ def _log_operation(op: Operation) -> None:
     log.info("%s by %s", first.type, op.actor, extra={
         "instance_id": op.instance_id, "element_id": first.element_id, "process_key": op.loaded.process_key,
         "event_types": [e.type for e in op.events]})
-
-
-def _start_data(model: ProcessModel, process_key: str, data: dict[str, Any], scheduled_at: datetime | None,
-                by_message: bool) -> dict[str, Any]:
-    if scheduled_at is not None:
-        # A start timer has nobody to fill the start form; the first task collects the details.
-        return {"scheduled_at": scheduled_at.isoformat()}
-    if by_message:
-        return {}  # the message brings the data, checked against its declared payload
-    if model.start_form:
-        return forms.validate(model.start_form, data, where=f"start of {process_key}")
-    return forms.validate_free(data, where=f"start of {process_key}")
 
 
 class Runtime:
@@ -87,6 +75,7 @@ class Runtime:
         self.services = Services(self.sla, self.invoker, clock, self.settings)
         self.versions = Versions(store, definitions, clock)
         self.migrations = Migrations(store, definitions, clock, self.operation)
+        self.broadcast = Broadcast(definitions, self.operate_in, self._start_by_signal)
 
     # ----------------------------------------------------------------- plumbing
     @contextlib.contextmanager
@@ -109,49 +98,46 @@ class Runtime:
             with self.store.write() as session:
                 if not isinstance(instance, str):
                     instance_id = instance(session)
-                row = row_for_update(session, self.store, instance_id)
-                if row.status != "running":
-                    raise Conflict(f"instance {instance_id} is {row.status}", instance_id=instance_id)
-                loaded = self.definitions.load(session, row.version_id)
-                with self._context(instance_id, row.task_id_counter) as ids:
-                    wf = self.load_workflow(row, loaded)
-                    op = open_operation(self.services, session, instance_id, loaded, wf, actor.name,
-                                        row.business_key, self.clock.now())
+                with self.operate_in(session, instance_id, actor) as op:
                     yield op
-                    if not op.events:
-                        return  # e.g. a timer another process already fired: nothing to write
-                    persist(session, row, op, ids.counter, self.serializer)
-                    apply_effects(self.start_in, session, op)
-            _log_operation(op)
+            if op.events:
+                _log_operation(op)
         except StaleDataError as exc:
             raise Conflict(
                 f"instance {instance_id} was changed by another operation; try again", instance_id=instance_id
             ) from exc
 
+    @contextlib.contextmanager
+    def operate_in(self, session: Session, instance_id: str, actor: Actor) -> Iterator[Operation]:
+        """An operation inside the caller's transaction (a signal's receiver joins its thrower's)."""
+        row = row_for_update(session, self.store, instance_id)
+        if row.status != "running":
+            raise Conflict(f"instance {instance_id} is {row.status}", instance_id=instance_id)
+        loaded = self.definitions.load(session, row.version_id)
+        with self._context(instance_id, row.task_id_counter) as ids:
+            wf = self.load_workflow(row, loaded)
+            op = open_operation(self.services, session, instance_id, loaded, wf, actor.name,
+                                row.business_key, self.clock.now())
+            yield op
+            if not op.events:
+                return  # e.g. a timer another process already fired: nothing to write
+            persist(session, row, op, ids.counter, self.serializer)
+            apply_effects(self.start_in, session, op)
+            self.broadcast.after(session, op)
+
     # ----------------------------------------------------------------- start
     def start(
-        self,
-        process_key: str,
-        data: dict[str, Any] | None = None,
-        actor: Actor | str | None = None,
-        business_key: str | None = None,
-        parent_instance_id: str | None = None,
-        instance_id: str | None = None,
-        version: int | None = None,
+        self, process_key: str, data: dict[str, Any] | None = None, actor: Actor | str | None = None,
+        business_key: str | None = None, parent_instance_id: str | None = None,
+        instance_id: str | None = None, version: int | None = None,
     ) -> str:
         return self.start_then(lambda _conn, new_id: new_id, process_key, data, actor, business_key,
                                parent_instance_id, instance_id, version)
 
     def start_then(
-        self,
-        then: Callable[[Connection, str], T],
-        process_key: str,
-        data: dict[str, Any] | None = None,
-        actor: Actor | str | None = None,
-        business_key: str | None = None,
-        parent_instance_id: str | None = None,
-        instance_id: str | None = None,
-        version: int | None = None,
+        self, then: Callable[[Connection, str], T], process_key: str, data: dict[str, Any] | None = None,
+        actor: Actor | str | None = None, business_key: str | None = None,
+        parent_instance_id: str | None = None, instance_id: str | None = None, version: int | None = None,
     ) -> T:
         """Start, then read the new instance back in the same transaction: `then` sees exactly what
         is committed, and the caller saves a transaction of its own. An error in `then` undoes the
@@ -179,12 +165,13 @@ class Runtime:
         scheduled_at: datetime | None = None,
         clocks: dict[str, Any] | None = None,
         start_message: dict[str, Any] | None = None,
+        start_signal: dict[str, Any] | None = None,
     ) -> str:
         if version_id is None:
             version_id = self.definitions.startable_id(session, process_key)
         loaded = self.definitions.load(session, version_id)
         model = loaded.model
-        data = _start_data(model, process_key, data, scheduled_at, start_message is not None)
+        data = start_data(model, process_key, data, scheduled_at, bool(start_message or start_signal))
         new_id = instance_id or str(uuid.uuid4())
         now = self.clock.now()
         row = InstanceRecord.new(new_id, process_key, loaded.id, business_key, parent_instance_id,
@@ -197,10 +184,12 @@ class Runtime:
                        "content_hash": loaded.content_hash, "business_key": business_key, "data": dict(data),
                        "parent_instance_id": parent_instance_id,
                        **({"sla_clocks": json_safe(clocks)} if clocks else {}),  # handed over with the case
-                       **({"start_message": start_message} if start_message else {})}
+                       **({"start_message": start_message} if start_message else {}),
+                       **({"start_signal": start_signal} if start_signal else {})}
             commands.perform(op, Act("instance_started", actor, data=started, element_id=model.start_element))
             persist(session, row, op, ids.counter, self.serializer)
         apply_effects(self.start_in, session, op)
+        self.broadcast.after(session, op)
         return new_id
 
     # ----------------------------------------------------------------- deploy
@@ -265,6 +254,17 @@ class Runtime:
             sent = {"message": message_name, "data": data or {}}
             commands.perform(op, Act("message_correlated", who, data=sent))
         return target, False
+
+    def signal(self, name: str, data: dict[str, Any] | None = None, actor: Actor | str = "system") -> Reach:
+        """Throws a signal from outside (the API): every instance waiting for it catches it, every
+        process whose current version starts on it starts, all in one transaction."""
+        who = policy.check_may_signal(as_actor(actor))
+        with self.store.write() as session:
+            return self.broadcast.deliver(session, name, data or {}, {"actor": who.name}, who)
+
+    def _start_by_signal(self, session: Session, version_id: int, actor: Actor, sent: dict[str, Any]) -> str:
+        key = self.definitions.load(session, version_id).process_key
+        return self.start_in(session, key, {}, actor, None, version_id=version_id, start_signal=sent)
 
     def fire_due_timers(self, limit: int = 500) -> int:
         work = timers.due(self.store, self.clock.now(), limit)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from engine.bpmn.definitions import LoadedVersion
 from engine.bpmn.model import Element, groups_for
 from engine.bpmn.patches import INCIDENT
-from engine.bpmn.spiff import ExternalServiceTask, SandboxLimitError, WeibaoScriptEngine
+from engine.bpmn.spiff import ExternalServiceTask, SandboxLimitError, WeibaoScriptEngine, thrown_signals
 from engine.bpmn.state import iter_tasks
 from engine.bpmn.timers import timer_due
 from engine.clock import Clock
@@ -64,6 +64,8 @@ class Operation:
     cancelled: bool = False
     moved: bool = False  # migrated to another version: its open-task rows are written anew
     sla_flags: SlaFlags = field(default_factory=SlaFlags)
+    # signals this operation threw, for the other instances: delivered after it is written (live only)
+    signals: list[dict[str, Any]] = field(default_factory=list)
 
     def event(
         self,
@@ -86,16 +88,16 @@ class Operation:
                 self.wf.do_engine_steps(did_complete_task=self._on_done)
             except SandboxLimitError as exc:
                 if not self._code_incident(exc):
-                    raise self._script_error(exc) from exc
+                    raise self.script_error(exc) from exc
                 continue  # the other branches go on; the failed task waits for a retry
             except SpiffWorkflowException as exc:
-                raise self._script_error(exc) from exc
+                raise self.script_error(exc) from exc
             self._scan_entered()
             if not self._run_service_tasks():
                 break
         self.services.sla.after_steps(self)
 
-    def _script_error(self, exc: SpiffWorkflowException) -> EngineError:
+    def script_error(self, exc: SpiffWorkflowException) -> EngineError:
         task = getattr(exc, "task", None)
         element = task.task_spec.bpmn_id if task is not None else None
         return ScriptError(str(exc), instance_id=self.instance_id, element_id=element)
@@ -148,7 +150,14 @@ class Operation:
                 due_at=_iso_or_none(timer_due(task)),
                 fired_at=self.now.isoformat(),
             )
+        self._record_signals(task)
         self.services.sla.on_complete(self, task)
+
+    def _record_signals(self, task: Task) -> None:
+        # Not an event of the thrower's own chain: histories recorded before signals reached other
+        # instances would then replay differently. Each receiver records the thrower instead.
+        for name in thrown_signals(task):
+            self.signals.append({"name": name, "data": dict(task.data), "element_id": task.task_spec.bpmn_id})
 
     def completed_manually(self, task: Task) -> None:
         """A user or service task that we ran ourselves (SpiffWorkflow calls no hook for it)."""
@@ -211,7 +220,10 @@ class Operation:
         )
         # The outbox row names the step that wrote it; the recorded outcome stays as the handler gave it.
         self.effects.extend({**e, "element_id": task.task_spec.bpmn_id} for e in outcome.effects)
-        task.run()
+        try:
+            task.run()  # its data outputs are written here
+        except SpiffWorkflowException as exc:
+            raise self.script_error(exc) from exc
         self.completed_manually(task)
 
     def _service_failed(self, task: Task, outcome: Outcome) -> None:
