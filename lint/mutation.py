@@ -130,12 +130,17 @@ def score(path: str, listed: dict[str, str]) -> Score:
                  unrun=sum(1 for n, c in codes.items() if c is None and n not in listed))
 
 
-def keep(paths: list[str]) -> None:
-    """Record the modules whose every mutant has run (a partial run proves nothing about the rest)."""
+def keep(paths: list[str], measured: dict[str, str] | None = None) -> None:
+    """Record the modules whose every mutant has run (a partial run proves nothing about the rest).
+    `measured`: each module's hash when the run began; a module edited during the run is not recorded,
+    since its score belongs to the text before the edit."""
     listed = equivalent()
     complete = {}
     for path in paths:
         found = score(path, listed)
+        if measured and measured.get(path) != mutation_record.digest(ROOT, path):
+            print(f"{path}: changed while it was measured, not recorded")
+            continue
         if results(path) and not found.unrun:
             complete[path] = (found.killed, len(found.survived), found.equivalent)
     mutation_record.record(ROOT, complete)
@@ -179,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     if not paths:
         print("no mutation-tested module changed since it was measured")
         return 0
+    measured = {path: mutation_record.digest(ROOT, path) for path in paths}
     if args.budget is not None and not args.report_only:
         paths = run_within(paths, args.budget)
         if not paths:
@@ -187,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         run_mutmut(paths, args.pending)
     ok = report(paths, args.threshold, args.survivors)
     if args.record:
-        keep(paths)
+        keep(paths, measured)
     return 0 if ok else 1
 
 

@@ -110,3 +110,16 @@ def test_only_complete_modules_are_recorded(run, tmp_path, monkeypatch):
     kept = mutation_record.load(record)
     assert list(kept) == ["engine/y.py"]
     assert (kept["engine/y.py"].killed, kept["engine/y.py"].survived) == (1, 1)
+
+
+def test_a_module_edited_while_it_was_measured_is_not_recorded(run, tmp_path, monkeypatch):
+    run({"engine.x.f__mutmut_1": 1})
+    (tmp_path / "engine").mkdir()
+    (tmp_path / "engine" / "x.py").write_text("x = 1\n")
+    before = {"engine/x.py": mutation_record.digest(tmp_path, "engine/x.py")}
+    (tmp_path / "engine" / "x.py").write_text("x = 2  # merged in during the run\n")
+    record = tmp_path / "measured.toml"
+    monkeypatch.setattr(mutation_record, "RECORD", record)
+    monkeypatch.setattr(mutation, "equivalent", lambda: {})
+    mutation.keep(["engine/x.py"], before)
+    assert mutation_record.load(record) == {}
