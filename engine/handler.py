@@ -17,12 +17,17 @@ from engine.clock import Clock
 from engine.errors import EngineError, HandlerError
 
 HANDLER_ATTR = "__weibao_topic__"
+REQUIRES_ATTR = "__weibao_requires__"
 __all__ = ["HandlerContext", "HandlerError", "HandlerRegistry", "Effects", "handler", "freeze"]
 
 
-def handler(topic: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def handler(topic: str, *, requires: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]],
+                                                                       Callable[..., Any]]:
+    """Marks a handler for its topic; `requires` names the `camunda:properties` every service task of
+    that topic must set, so a diagram lacking one is refused at deploy rather than failing at run time."""
     def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
         setattr(fn, HANDLER_ATTR, topic)
+        setattr(fn, REQUIRES_ATTR, frozenset(requires))
         return fn
 
     return mark
@@ -105,5 +110,6 @@ class HandlerRegistry:
     def get(self, topic: str) -> Callable[..., Any] | None:
         return self._by_topic.get(topic)
 
-    def topics(self) -> set[str]:
-        return set(self._by_topic)
+    def topics(self) -> dict[str, frozenset[str]]:
+        """Each topic with the properties its service tasks must set."""
+        return {topic: getattr(fn, REQUIRES_ATTR, frozenset()) for topic, fn in self._by_topic.items()}

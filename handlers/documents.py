@@ -135,7 +135,7 @@ def to_html(f: dict[str, Any]) -> str:
             f"<p class=\"written\">生成时间：{e(f['written_at'])}（北京时间）</p></html>")
 
 
-@handler("document")
+@handler("document", requires=("kind",))
 def document(ctx: HandlerContext) -> dict[str, Any]:
     kind = ctx.properties.get("kind")
     if not kind:

@@ -35,7 +35,7 @@ def recipient(to: str, data: Mapping[str, Any]) -> str:
     return to
 
 
-@handler("notify")
+@handler("notify", requires=("to",))
 def notify(ctx: HandlerContext) -> dict[str, Any]:
     props = ctx.properties
     channel = props.get("channel", "sms")

@@ -8,7 +8,7 @@ from typing import Any
 from engine.handler import HandlerContext, HandlerError, handler
 
 
-@handler("start_process")
+@handler("start_process", requires=("process",))
 def start_process(ctx: HandlerContext) -> dict[str, Any]:
     process = ctx.properties.get("process")
     if not process:

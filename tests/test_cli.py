@@ -187,3 +187,18 @@ def test_validate_warns_about_groups_nobody_in_the_database_is_in(db: str, files
     capsys.readouterr()
     assert main(["validate", str(files["confirm"])]) == 0
     assert "warning" not in capsys.readouterr().err
+
+
+def test_validate_names_the_properties_a_handler_topic_needs(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    # A document step without its `kind`, a notice without `to`: refused at deploy, not at run time.
+    text = REWORK.read_text(encoding="utf-8").replace('camunda:topic="echo"', 'camunda:topic="document"')
+    (tmp_path / "report.bpmn").write_text(text, encoding="utf-8")
+    assert main(["validate", str(tmp_path / "report.bpmn")]) == 1
+    problems = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(p["element_id"], p["message"]) for p in problems] == [
+        ("Record", "handler topic 'document' needs the property kind: add under Extensions → Properties "
+                   "in the modeler")]
+    (tmp_path / "report.bpmn").write_text(text.replace('name="label" value="rec"', 'name="kind" value="x"'),
+                                          encoding="utf-8")
+    assert main(["validate", str(tmp_path / "report.bpmn")]) == 0

@@ -28,7 +28,7 @@ def replay_bundle(
     create_all(store)
     with store.write() as session:
         _fill(session, manifest, events, files)
-    definitions = Definitions(store, set(), ManualClock())
+    definitions = Definitions(store, {}, ManualClock())
     try:
         clocks = sla or SlaEngine(ManualClock(), config.sla_warning_ratio)
         replayer = Replayer(store, definitions, clocks, config)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from engine.bpmn import lifecycle
 from engine.bpmn.model import ProcessModel
 from engine.bpmn.spiff import normalize_timers
-from engine.bpmn.validation import Checked, Source, check
+from engine.bpmn.validation import Checked, Source, Topics, check
 from engine.bpmn.versions import DeployResult, LoadedVersion
 from engine.clock import Clock
 from engine.errors import DefinitionInvalid, EngineError, NotFound
@@ -71,7 +71,7 @@ def _closure(pid: str, checked: Checked) -> set[str]:
 
 class Definitions:
     def __init__(
-        self, store: Store, topics: set[str], clock: Clock, functions: set[str] | None = None
+        self, store: Store, topics: Topics, clock: Clock, functions: set[str] | None = None
     ) -> None:
         self.store = store
         self.topics = topics

@@ -6,6 +6,7 @@ raises) ends up as such an entry: a diagram from any modeler either loads or is 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,15 +154,28 @@ def _check_unsupported(src: Source, checked: Checked) -> None:
         checked.error(src.name, element_id, message)
 
 
+# Each handler topic with the properties its service tasks must set (HandlerRegistry.topics()).
+Topics = Mapping[str, frozenset[str]]
+
 RESERVED_IDS = {"Start", "End", "Root"}  # SpiffWorkflow names its own internal task specs so
 
 
-def _check_model(model: ProcessModel, file: str, topics: set[str], checked: Checked) -> None:
+def _check_required(el: Element, file: str, required: frozenset[str], checked: Checked) -> None:
+    missing = sorted(required - set(el.properties))
+    if missing:
+        checked.error(file, el.id, f"handler topic {el.topic!r} needs the propert"
+                      f"{'ies' if len(missing) > 1 else 'y'} {', '.join(missing)}: add under Extensions "
+                      "→ Properties in the modeler")
+
+
+def _check_model(model: ProcessModel, file: str, topics: Topics, checked: Checked) -> None:
     for el in model.elements.values():
         if el.id in RESERVED_IDS:
             checked.error(file, el.id, f"the id {el.id!r} is reserved by the engine; rename the element")
         if el.kind in ("serviceTask", "sendTask") and el.topic and el.topic not in topics:
             checked.error(file, el.id, f"unknown handler topic {el.topic!r}")
+        elif el.kind in ("serviceTask", "sendTask") and el.topic:
+            _check_required(el, file, topics[el.topic], checked)
         if el.kind == "businessRuleTask" and not el.decision_ref:
             checked.error(file, el.id, "a business rule task names its decision: set camunda:decisionRef "
                           "(Decision reference in the modeler) to a DMN decision id")
@@ -251,7 +265,7 @@ def _compiled(sources: list[Source], strict_ids: set[str] | None, fresh: set[str
 
 def check(
     sources: list[Source],
-    topics: set[str],
+    topics: Topics,
     strict_ids: set[str] | None = None,
     unique_decisions: bool = True,
     *,
@@ -278,7 +292,7 @@ def check(
     return checked
 
 
-def _check_parsed(parser: WeibaoParser, topics: set[str], strict_ids: set[str] | None,
+def _check_parsed(parser: WeibaoParser, topics: Topics, strict_ids: set[str] | None,
                   checked: Checked, code: list[Source], functions: set[str]) -> None:
     for src in checked.sources:
         if src.kind == "bpmn":
