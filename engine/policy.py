@@ -147,3 +147,17 @@ def require_staff(actor: Actor) -> Actor:
 def require_process_owner(actor: Actor) -> Actor:
     """Deploy, activate, suspend or resume a process version."""
     return require_role(actor, "process_owner")
+
+
+# ----------------------------------------------------------------- spare-part stock
+STOCK_KEEPERS = frozenset({"spare_parts_keeper"})
+
+
+def require_stock_reader(actor: Actor) -> Actor:
+    """The stock per part type and location: staff read it, customers do not."""
+    return require_staff(actor)
+
+
+def require_stock_keeper(actor: Actor) -> Actor:
+    """A manual stock movement: the spare-parts keepers, or an admin."""
+    return require_role(require_writer(actor), groups=STOCK_KEEPERS)
