@@ -34,6 +34,7 @@ from . import (
     outbox,
     processes,
     reports,
+    stock,
     users,
 )
 from . import tasks as tasks_
@@ -95,7 +96,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     api = errors.WeibaoApi(app)
     for module in (health, processes, migrations, instances, documents, audit, tasks_, messages, incidents,
-                   reports, outbox, users, groups):
+                   reports, outbox, users, groups, stock):
         api.register_blueprint(module.blp)
     api.register_blueprint(audit.audit_blp)
     api.register_blueprint(checkpoints.blp)
