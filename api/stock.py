@@ -10,7 +10,7 @@ from typing import Any
 
 import marshmallow as ma
 
-from engine import policy, stock
+from engine import Actor, policy, stock
 
 from . import auth
 from .context import weibao
@@ -79,7 +79,11 @@ def list_stock(args: dict[str, Any]) -> Any:
 @blp.response(201, MovementSchema)
 def move(body: dict[str, Any]) -> Any:
     """A keeper's movement: receive, issue, return or write_off. 409 when stock would go negative."""
-    who = policy.require_stock_keeper(auth.actor())
+    return record_movement(policy.require_stock_keeper(auth.actor()), body), 201
+
+
+def record_movement(who: Actor, body: dict[str, Any]) -> dict[str, Any]:
+    """Starts the `stock_adjustment` case that moves the stock; its movement row, as the ledger has it."""
     service = weibao().service
     data = {"part_type": body["part_type"], "location": body["location"], "movement_kind": body["kind"],
             "quantity": body["quantity"], "reason": body["reason"]}
@@ -88,4 +92,4 @@ def move(body: dict[str, Any]) -> Any:
     with service.store.read() as session:
         found = [m for m in stock.movements(session, body["part_type"], body["location"], limit=20)
                  if m["instance_id"] == instance_id]
-    return (found[0] if found else {"instance_id": instance_id}), 201
+    return found[0] if found else {"instance_id": instance_id}
