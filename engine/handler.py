@@ -83,7 +83,7 @@ class HandlerContext:
     effects: Effects
     # Read-only questions the engine answers from the store (`count_records`, `stock_level`): a live
     # call only, since a replay reads the recorded outcome instead of calling the handler.
-    lookup: Callable[[str, Mapping[str, Any]], Any] = field(default=lambda name, args: None)
+    lookup: Callable[[str, Mapping[str, Any]], int | None] = field(default=lambda name, args: None)
 
     @property
     def now(self) -> datetime:

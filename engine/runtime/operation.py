@@ -26,8 +26,8 @@ from engine.handler import HandlerContext, freeze
 from engine.runtime.invoker import Outcome, ReplayInvoker, new_effects
 from engine.settings import Settings
 from engine.sla.hooks import SlaFlags, SlaHooks
-from engine.store.chain import NewEvent
 from engine.store import stock
+from engine.store.chain import NewEvent
 from engine.store.queries import history_views
 
 ENTERED = "weibao_entered"

@@ -46,8 +46,8 @@ class StockMovement(Base):
     at: Mapped[datetime]
 
 
-_LEVELS = StockLevel.__table__
-_MOVES = StockMovement.__table__
+_LEVELS = Base.metadata.tables["stock_levels"]
+_MOVES = Base.metadata.tables["stock_movements"]
 
 
 def check_movement(part_type: object, location: object, kind: object, quantity: object) -> None:
@@ -90,7 +90,8 @@ def apply_movement(session: Session, instance_id: str, actor: str, effect: Mappi
                                        reason=str(effect.get("reason", "")), at=at))
 
 
-def levels(session: Session, part_type: str | None = None, location: str | None = None) -> list[dict[str, Any]]:
+def levels(session: Session, part_type: str | None = None,
+           location: str | None = None) -> list[dict[str, Any]]:
     query = select(_LEVELS).order_by(_LEVELS.c.part_type, _LEVELS.c.location)
     if part_type:
         query = query.where(_LEVELS.c.part_type == part_type)
@@ -117,7 +118,7 @@ def _count_records(session: Session, args: Mapping[str, Any]) -> int:
     return sum(1 for (data,) in rows if all(data.get(k) == v for k, v in match.items()))
 
 
-def lookup(session: Session | None, name: str, args: Mapping[str, Any]) -> Any:
+def lookup(session: Session | None, name: str, args: Mapping[str, Any]) -> int | None:
     """What a handler may ask of the store (see `HandlerContext.lookup`)."""
     if session is None:
         return None
