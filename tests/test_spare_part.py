@@ -11,6 +11,7 @@ import pytest
 
 from engine.audit.replay import Replayer
 
+from .conftest import ROOT
 from .contract_api import MINUTE, ContractApi
 from .scenario_support import bj
 
@@ -189,3 +190,20 @@ def test_stock_movements_are_in_the_case_chain_verified_and_replayed(api: Contra
     assert on_hand(api) == 0  # the replays moved nothing
     whole = api.call("GET", "/audit/verify", "staff")
     assert whole["failed"] == [] and whole["verified"] == whole["instances"] >= 2
+
+
+def test_a_call_activity_runs_it_in_the_calling_case(api: ContractApi) -> None:
+    """How the fault process will call it: the called process runs inside the caller's instance, with
+    the caller's data, so its clocks and its stock movements are the caller's, in the caller's chain."""
+    caller = (ROOT / "tests" / "data" / "bpmn" / "spare_part_caller.bpmn").read_bytes()
+    api.service.runtime.deploy([("spare_part_caller.bpmn", caller),
+                                *((p.name, p.read_bytes()) for p in (ROOT / "processes").glob("*.?mn"))])
+    receive(api, 1)
+    case = api.start("spare_part_caller", request("network_om"), "INC-2006")
+    # seed 001 l.13 §2.2.7.1: 4 hours to the part on site, counted in the calling case
+    assert api.due(case, "spare_part") == bj("2026-03-02 13:00")
+    to_site(api, case)
+    assert on_hand(api) == 0 and api.state(case, "spare_part") == "met"
+    assert "Task_stock_issue" in [e["element_id"] for e in api.history(case)]
+    api.do("spare_parts_keeper", case, "Task_receive_failed_part", repair_route="scrap")
+    assert api.call("GET", f"/instances/{case}")["status"] == "completed"
