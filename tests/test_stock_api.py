@@ -81,7 +81,16 @@ def test_a_movement_that_would_go_negative_is_409_and_writes_nothing(api: Contra
     assert api.call("GET", "/instances?process=stock_adjustment")["total"] == 1
 
 
-def test_two_issues_of_the_last_part_at_once_leave_the_stock_at_zero(api: ContractApi) -> None:
+@pytest.fixture
+def on_both(db_url: str, clock: Any) -> Iterator[ContractApi]:
+    """SQLite serialises writers; PostgreSQL lets the two transactions run side by side."""
+    harness = ContractApi(db_url, clock)
+    yield harness
+    harness.close()
+
+
+def test_two_issues_of_the_last_part_at_once_leave_the_stock_at_zero(on_both: ContractApi) -> None:
+    api = on_both
     move(api, "spare_parts_keeper", movement("receive", 1))
     barrier, codes = threading.Barrier(2), []
 
