@@ -35,6 +35,7 @@ from . import (
     processes,
     reports,
     signals,
+    stock,
     users,
 )
 from . import tasks as tasks_
@@ -96,7 +97,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     api = errors.WeibaoApi(app)
     for module in (health, processes, migrations, instances, documents, audit, tasks_, messages, signals,
-                   incidents, reports, outbox, users, groups):
+                   incidents, reports, outbox, users, groups, stock):
         api.register_blueprint(module.blp)
     api.register_blueprint(audit.audit_blp)
     api.register_blueprint(checkpoints.blp)

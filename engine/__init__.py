@@ -28,7 +28,7 @@ from engine.errors import (
 from engine.service import Service, build_service, default_database_url
 from engine.settings import Settings
 from engine.sla.provisional import calendar_warnings
-from engine.store import casework, clock_state, groups, passwords, queries, users, worklist
+from engine.store import casework, clock_state, groups, passwords, queries, stock, users, worklist
 from engine.store.gauges import Gauges, read_gauges
 from engine.store.migrate import ensure_schema
 from engine.store.paging import Scope
@@ -41,5 +41,5 @@ __all__ = [
     "EngineError", "Forbidden", "HandlerError", "InvalidInput", "ManualClock", "NotFound",
     "calendar_warnings", "ReadConnection", "ScriptError", "Scope", "Service", "Settings", "Store",
     "SystemClock", "build_service", "default_database_url", "Gauges", "read_gauges", "clock_state", "groups",
-    "casework", "passwords", "policy", "queries", "users", "worklist",
+    "casework", "passwords", "policy", "queries", "stock", "users", "worklist",
 ]

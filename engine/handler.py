@@ -49,6 +49,11 @@ class Effects:
     def record(self, record_id: str, kind: str, data: Mapping[str, Any]) -> None:
         self.items.append({"kind": "record", "id": record_id, "record_kind": kind, "data": dict(data)})
 
+    def move_stock(self, part_type: str, location: str, kind: str, quantity: int, reason: str = "") -> None:
+        """A stock movement the case causes; refused with the operation (409) if stock would go negative."""
+        self.items.append({"kind": "stock", "part_type": part_type, "location": location, "movement": kind,
+                           "quantity": quantity, "reason": reason})
+
     def start_process(self, process_key: str, data: Mapping[str, Any], business_key: str | None) -> str:
         """Returns the id the new instance will have, so the caller can link to it."""
         from uuid import NAMESPACE_URL, uuid5
@@ -81,6 +86,9 @@ class HandlerContext:
     settings: Mapping[str, Any]
     history: Callable[[], list[dict[str, Any]]]
     effects: Effects
+    # Read-only questions the engine answers from the store (`count_records`, `stock_level`): a live
+    # call only, since a replay reads the recorded outcome instead of calling the handler.
+    lookup: Callable[[str, Mapping[str, Any]], int | None] = field(default=lambda name, args: None)
 
     @property
     def now(self) -> datetime:

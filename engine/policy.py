@@ -159,3 +159,17 @@ def check_may_signal(actor: Actor) -> Actor:
         raise Forbidden(f"{actor.name} is a customer: a signal reaches every customer's cases; send a "
                         "message to your own case instead (POST /messages)")
     return actor
+
+
+# ----------------------------------------------------------------- spare-part stock
+STOCK_KEEPERS = frozenset({"spare_parts_keeper"})
+
+
+def require_stock_reader(actor: Actor) -> Actor:
+    """The stock per part type and location: staff read it, customers do not."""
+    return require_staff(actor)
+
+
+def require_stock_keeper(actor: Actor) -> Actor:
+    """A manual stock movement: the spare-parts keepers, or an admin."""
+    return require_role(require_writer(actor), groups=STOCK_KEEPERS)

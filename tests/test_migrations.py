@@ -19,8 +19,20 @@ from .engine_support import ENGINEER, TEST_HANDLERS, deploy, the_task
 HEAD = ScriptDirectory.from_config(config_for(None)).get_current_head()
 
 
-def test_the_newest_revision_is_the_engine_clock() -> None:
-    assert HEAD == "0010"  # a new migration must be added to the tests that upgrade old schemas
+def test_the_newest_revision_is_the_spare_part_stock() -> None:
+    assert HEAD == "0011"  # a new migration must be added to the tests that upgrade old schemas
+
+
+def test_a_database_from_before_the_stock_gets_an_empty_stock(db_url):
+    store = Store(db_url)
+    upgrade_to(store, "0010")
+    assert "stock_levels" not in inspect(store.engine).get_table_names()
+    migrate(store)
+    assert _diff(store) == []
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM stock_levels")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM stock_movements")).scalar() == 0
+    store.dispose()
 
 
 def test_users_from_before_passwords_keep_their_tokens_and_may_be_given_one(db_url):

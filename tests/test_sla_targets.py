@@ -59,6 +59,8 @@ FIGURES: list[tuple[str, str, str | None, str, float | None, str, str]] = [
     ("000 s2 onsite support", C000, None, "onsite_arrival", None, "PT2H", A),
     ("000 s3 spare part first", C000, None, "spare_part", None, "PT4H", A),
     ("000 s1 spare part next working day", C000, None, "spare_part_shipping", None, "PT9H", W),
+    # seed 000 l.50: the customer returns the failed part within 10 working days (10 × 9 h)
+    ("000 l.50 failed part returned", C000, None, "failed_part_return", None, "PT90H", W),
     ("000 s4.2 emergency arrive", C000, None, "emergency_onsite_arrival", None, "PT1H", A),
     ("000 s4.2 emergency locate", C000, None, "emergency_locate", None, "PT1H", A),
     ("000 s4.2 emergency resolve", C000, None, "emergency_resolve", None, "PT2H", A),
@@ -109,6 +111,12 @@ FIGURES: list[tuple[str, str, str | None, str, float | None, str, str]] = [
     ("003 s1.1.6.3 remote", C003, "level1", "remote_response", None, "PT30M", A),
     ("003 s1.1.6.3 remote", C003, "level2", "remote_response", None, "PT2H", A),
     ("003 s1.1.6.3 remote", C003, "level3", "remote_response", None, "PT4H", A),
+    # seed 003 l.75 §1.2.1.3: repaired part back in 30 working days domestic, 60 abroad
+    ("003 s1.2.1.3 repaired domestic", C003, None, "repaired_part_return", None, "PT270H", W),
+    ("003 s1.2.1.3 repaired abroad", C003, None, "repaired_part_return_abroad", None, "PT540H", W),
+    # seed 003 l.79/l.81 §1.2.3.2 items 3, 5: loan of 3 months, extended to 6 months at most
+    ("003 s1.2.3.2 loan", C003, None, "spare_part_loan", None, "P3M", A),
+    ("003 s1.2.3.2 loan extended", C003, None, "spare_part_loan_total", None, "P6M", A),
     ("003 s1.1.8.3 onsite by level", C003, "level1", "onsite_arrival", None, "PT2H", A),
     ("003 s1.1.8.3 onsite by level", C003, "level2", "onsite_arrival", None, "PT12H", A),
     ("003 s1.1.8.3 onsite by level", C003, "level3", "onsite_arrival", None, "PT24H", A),

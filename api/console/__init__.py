@@ -13,14 +13,14 @@ from flask import Blueprint, Flask, request
 from flask.sessions import SecureCookieSessionInterface
 
 from . import audit as audit_pages
-from . import cases, i18n, labels, processes, reports, session, tasks
+from . import cases, i18n, labels, processes, reports, session, stock, tasks
 
 blp = Blueprint("console", __name__, template_folder="templates", static_folder="static",
                 static_url_path="/static/console")
 blp.before_request(session.load_user)
 blp.before_request(session.check_csrf)
 blp.context_processor(session.template_globals)
-for module in (session, tasks, cases, audit_pages, reports, processes):
+for module in (session, tasks, cases, audit_pages, reports, processes, stock):
     module.add_routes(blp)
 session.add_error_pages(blp)
 

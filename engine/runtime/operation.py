@@ -26,6 +26,7 @@ from engine.handler import HandlerContext, freeze
 from engine.runtime.invoker import Outcome, ReplayInvoker, new_effects
 from engine.settings import Settings
 from engine.sla.hooks import SlaFlags, SlaHooks
+from engine.store import stock
 from engine.store.chain import NewEvent
 from engine.store.queries import history_views
 
@@ -202,6 +203,7 @@ class Operation:
             settings=freeze(self.services.settings.for_handlers()),
             history=lambda: history_views(self.session, self.instance_id, self.events),
             effects=new_effects(f"{self.instance_id}:{task.id}"),
+            lookup=lambda name, args: stock.lookup(self.session, name, args),
         )
         return self.services.invoker.call(ctx)
 

@@ -21,7 +21,7 @@ from engine.bpmn.spiff import strip_wrapper
 from engine.bpmn.state import compact, digest, is_finished, iter_tasks
 from engine.bpmn.timers import timer_due
 from engine.runtime.operation import Operation
-from engine.store import write
+from engine.store import stock, write
 from engine.store.chain import canonical, chain_hash, event_payload
 from engine.store.write import InstanceRecord
 
@@ -109,6 +109,8 @@ def apply_effects(start_in: StartIn, session: Session, op: Operation) -> None:
             write.add_outbox(session, op.instance_id, effect, op.now)
         elif kind == "record":
             write.add_record(session, op.instance_id, effect, json_safe(effect["data"]), op.now)
+        elif kind == "stock":
+            stock.apply_movement(session, op.instance_id, op.actor, effect, op.now)
         elif kind == "start":
             start_in(
                 session,

@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import inspect, text
 
-from engine.store import checkpoints, clock_state, users  # noqa: F401 - registers their tables
+from engine.store import checkpoints, clock_state, stock, users  # noqa: F401 - registers their tables
 from engine.store.models import Base
 from engine.store.sessions import Store
 
