@@ -14,6 +14,7 @@ from .processes import start_process
 from .records import replacement_machine, spare_part_request, vendor_case
 from .report import fault_report
 from .roster import duty_roster
+from .service_report import service_report, service_report_plan
 
 ALL_HANDLERS: list[Callable[..., Any]] = [
     notify,
@@ -24,4 +25,6 @@ ALL_HANDLERS: list[Callable[..., Any]] = [
     fault_report,
     document,
     start_process,
+    service_report_plan,
+    service_report,
 ]

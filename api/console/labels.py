@@ -39,6 +39,7 @@ CLOCKS: dict[str, tuple[str, str]] = {
     "complaint_resolution": ("投诉处理完毕", "Complaint: resolved"),
     "inspection_notice": ("巡检通知", "Inspection notice"),
     "loaner": ("提供备用机", "Loaner unit"),
+    "monthly_summary": ("月度服务总结", "Monthly service summary"),
 }
 
 

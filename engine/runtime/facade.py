@@ -35,6 +35,7 @@ from engine.runtime.commands import Act
 from engine.runtime.invoker import LiveInvoker
 from engine.runtime.migrating import Migrations
 from engine.runtime.operation import Operation, Services, open_operation
+from engine.runtime.period_facts import facts_source
 from engine.runtime.persist import apply_effects, json_safe, persist
 from engine.runtime.versions import Versions
 from engine.settings import Settings
@@ -68,13 +69,8 @@ def _start_data(model: ProcessModel, process_key: str, data: dict[str, Any], sch
 
 class Runtime:
     def __init__(
-        self,
-        store: Store,
-        definitions: Definitions,
-        handlers: HandlerRegistry,
-        clock: Clock,
-        settings: Settings | None = None,
-        sla: SlaHooks | None = None,
+        self, store: Store, definitions: Definitions, handlers: HandlerRegistry, clock: Clock,
+        settings: Settings | None = None, sla: SlaHooks | None = None,
     ) -> None:
         self.store = store
         self.definitions = definitions
@@ -84,7 +80,7 @@ class Runtime:
         self.settings = settings or Settings()
         self.sla: SlaHooks = sla or NoSla()
         self.serializer = make_serializer()
-        self.services = Services(self.sla, self.invoker, clock, self.settings)
+        self.services = Services(self.sla, self.invoker, clock, self.settings, facts=facts_source(handlers))
         self.versions = Versions(store, definitions, clock)
         self.migrations = Migrations(store, definitions, clock, self.operation)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -22,7 +23,7 @@ from engine.bpmn.state import iter_tasks
 from engine.bpmn.timers import timer_due
 from engine.clock import Clock
 from engine.errors import EngineError, ScriptError, backoff
-from engine.handler import HandlerContext, freeze
+from engine.handler import HandlerContext, PeriodFacts, freeze
 from engine.runtime.invoker import Outcome, ReplayInvoker, new_effects
 from engine.settings import Settings
 from engine.sla.hooks import SlaFlags, SlaHooks
@@ -45,6 +46,8 @@ class Services:
     invoker: Invoker
     clock: Clock
     settings: Settings
+    # The cross-case facts for a topic whose handler reads them (None for every other topic).
+    facts: Callable[[Session | None, str], PeriodFacts | None] | None = None
 
 
 @dataclass
@@ -193,6 +196,7 @@ class Operation:
             settings=freeze(self.services.settings.for_handlers()),
             history=lambda: history_views(self.session, self.instance_id, self.events),
             effects=new_effects(f"{self.instance_id}:{task.id}"),
+            facts=self.services.facts(self.session, task.task_spec.topic) if self.services.facts else None,
         )
         return self.services.invoker.call(ctx)
 
