@@ -47,7 +47,9 @@ def clock() -> ManualClock:
 def reports(svc: Service) -> dict[str, Flow]:
     with svc.store.read() as s:
         rows = s.scalars(select(Instance).where(Instance.process_key == "service_report")).all()
-    return {r.business_key or f"dispatch {r.created_at.astimezone(BJ):%Y-%m-%d}": Flow(svc, r.id) for r in rows}
+    # The timer-started instances that open the reports have no business key: named by their day.
+    return {r.business_key or f"dispatch {r.created_at.astimezone(BJ):%Y-%m-%d}": Flow(svc, r.id)
+            for r in rows}
 
 
 def month_end(svc: Service, clock: ManualClock, moment: datetime) -> None:
@@ -162,7 +164,8 @@ def test_the_march_summary_lists_exactly_marchs_faults_clocks_and_inspections(sv
         ("03-01起", 0), ("03-02起", 2), ("03-09起", 0), ("03-16起", 0), ("03-23起", 0), ("03-30起", 0)]
     assert fields["stock_movements"] == []
     february = document(found["MS-network_om-2026-02"])["fields"]
-    assert keys(february["faults"]) == ["F-FEB", "F-FEB-OPEN"] and keys(february["open_problems"]) == ["F-FEB-OPEN"]
+    assert keys(february["faults"]) == ["F-FEB", "F-FEB-OPEN"]
+    assert keys(february["open_problems"]) == ["F-FEB-OPEN"]
     quarter = document(found["QA-monitoring-2026-01"])["fields"]
     assert keys(quarter["faults"]) == ["F-MAR-MON"] and quarter["inspections"]["planned"] == 0
 
@@ -179,7 +182,8 @@ def test_the_director_sends_it_back_and_the_customer_gets_it_by_e_mail(svc, cloc
     fault(svc, "F-APR", fixed=True)
     first = f.instance().data["service_report_id"]
     f.do("Task_director_review", DIRECTOR, review_decision="send_back", review_comment="补充巡检说明")
-    assert f.open() == ["Task_revise_report"] and f.task("Task_revise_report").candidate_groups == ["project_manager"]
+    assert f.open() == ["Task_revise_report"]
+    assert f.task("Task_revise_report").candidate_groups == ["project_manager"]
     f.do("Task_revise_report", PM, revision_notes="已补充 3 月 27 日巡检未完成的原因")
     second = document(f)
     assert f.instance().data["service_report_id"] != first and f.open() == ["Task_director_review"]
@@ -229,3 +233,10 @@ def test_the_quarterly_analysis_for_003_covers_the_first_quarter_exactly(svc, cl
     with svc.store.read() as s:
         assert s.scalars(select(OutboxMessage).where(OutboxMessage.instance_id == q1.id)).all() == []
     assert q1.replays()
+
+
+def test_the_report_names_the_clocks_as_the_console_does():
+    from api.console.labels import CLOCKS as CONSOLE
+    from handlers.service_report_render import CLOCKS
+
+    assert CLOCKS == {k: zh for k, (zh, _en) in CONSOLE.items()}

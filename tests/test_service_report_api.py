@@ -85,7 +85,8 @@ def test_the_march_summary_reads_through_the_api_in_every_format(api: ApiHarness
         history = api.get(f"/instances/{case}/history?limit=500", "admin").json["items"]
         started = next(e for e in history if e["type"] == "instance_started")
         assert (listed["instance_id"], listed["level"]) == (case, started["data"]["data"]["level"])
-        filled = [e for e in history if e["type"] == "task_completed" and e["element_id"] == "Task_fill_report"]
+        filled = [e for e in history
+                  if e["type"] == "task_completed" and e["element_id"] == "Task_fill_report"]
         assert listed["root_cause"] == (filled[-1]["data"]["data"]["root_cause"] if filled else "")
     assert fields["faults"][0]["root_cause"] == "光模块老化"
     assert [p["business_key"] for p in fields["open_problems"]] == ["F-MAR-2"]

@@ -69,8 +69,9 @@ class StorePeriodFacts:
         faults = [_fault(r, end) for r in own if r.created_at >= start]
         problems = [_fault(r, end) for r in own if r.created_at < start and _fault(r, end)["open_at_end"]]
         inspections = [
-            {"instance_id": r.id, "planned_date": str(r.data.get("confirmed_time") or r.data.get("planned_date")
-                                                      or ""), "site": str(r.data.get("site") or ""),
+            {"instance_id": r.id,
+             "planned_date": str(r.data.get("confirmed_time") or r.data.get("planned_date") or ""),
+             "site": str(r.data.get("site") or ""),
              "status": r.status, "done": r.status == "completed" and (r.ended_at or end) < end}
             for r in self._contract_rows(("inspection",), contract, end)
             if _planned_in(r.data or {}, start, end, r.created_at)]
@@ -80,8 +81,9 @@ class StorePeriodFacts:
                 "spare_parts": self._spare_parts(ids, start, end), "stock_movements": self.stock_movements()}
 
     def _sla(self, contract: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
-        query = select(SlaClockRow).where(SlaClockRow.contract == contract, SlaClockRow.started_at >= start,
-                                          SlaClockRow.started_at < end, SlaClockRow.process_key != OWN_PROCESS)
+        query = select(SlaClockRow).where(
+            SlaClockRow.contract == contract, SlaClockRow.started_at >= start, SlaClockRow.started_at < end,
+            SlaClockRow.process_key != OWN_PROCESS)
         counts: dict[str, dict[str, int]] = {}
         for row in self.session.scalars(query):
             if row.state == HANDED_OVER:
