@@ -113,7 +113,9 @@ def _rows_md(columns: tuple[str, ...], rows: list[list[str]]) -> list[str]:
 
 
 def _period(f: Mapping[str, Any]) -> str:
-    return f"{f['period']['label']}（{shown(f['period']['start'])} 至 {shown(f['period']['end'])}）"
+    # The period is [start, end): a person reads its first and last day.
+    last = datetime.fromisoformat(f["period"]["end"]) - timedelta(days=1)
+    return f"{f['period']['label']}（{f['period']['start'][:10]} 至 {last:%Y-%m-%d}）"
 
 
 def to_markdown(f: Mapping[str, Any]) -> str:
