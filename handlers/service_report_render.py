@@ -93,7 +93,8 @@ def _tables(f: Mapping[str, Any]) -> list[tuple[str, tuple[str, ...], list[list[
     ins = f["inspections"]
     inspections = [[i["planned_date"] or "—", i["site"] or "—", "已完成" if i["done"] else "未完成"]
                    for i in ins["items"]]
-    parts = [[SPARE_KINDS.get(p["kind"], p["kind"]), p["id"], shown(p["at"])] for p in f["spare_parts"]]
+    parts = [[SPARE_KINDS.get(p["kind"], p["kind"]), p["id"], str(p["data"].get("part") or "—"), shown(p["at"])]
+             for p in f["spare_parts"]]
     return [
         (f"故障记录（共 {len(f['faults'])} 起）", FAULT_HEAD, [_fault_row(x) for x in f["faults"]]),
         ("SLA 达标情况（按时限）", SLA_HEAD, sla),
@@ -101,7 +102,7 @@ def _tables(f: Mapping[str, Any]) -> list[tuple[str, tuple[str, ...], list[list[
          inspections),
         (f"遗留问题（共 {len(f['open_problems'])} 项）", FAULT_HEAD,
          [_fault_row(x) for x in f["open_problems"]]),
-        ("备件更换及库存变动", ("类别", "单号", "时间"), parts),
+        ("备件更换及库存变动", ("类别", "单号", "备件", "时间"), parts),
     ]
 
 

@@ -46,8 +46,11 @@ def _fault(row: Instance, end: datetime) -> dict[str, Any]:
 
 def _planned_in(data: dict[str, Any], start: datetime, end: datetime, created: datetime) -> bool:
     planned = str(data.get("confirmed_time") or data.get("planned_date") or "")[:10]
-    if planned:
-        day = date.fromisoformat(planned)
+    try:
+        day = date.fromisoformat(planned) if planned else None
+    except ValueError:
+        day = None  # a date the form did not check (older data): the round counts where it started
+    if day is not None:
         return start.astimezone(SHANGHAI).date() <= day < end.astimezone(SHANGHAI).date()
     return start <= created < end
 
