@@ -29,7 +29,8 @@ from .scenario_support import (
 def start_timers(svc):
     with svc.store.read() as s:
         # Only the inspection's: the period reports (service_report.bpmn) have a start timer of their own.
-        query = select(PendingTimer).where(PendingTimer.kind == "start", PendingTimer.process_key == "inspection")
+        query = select(PendingTimer).where(PendingTimer.kind == "start",
+                                           PendingTimer.process_key == "inspection")
         return [t.due_at for t in s.scalars(query)]
 
 
