@@ -11,23 +11,28 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 from engine.clock import Clock
 from engine.errors import EngineError, HandlerError
 
 HANDLER_ATTR = "__weibao_topic__"
 REQUIRES_ATTR = "__weibao_requires__"
-__all__ = ["HandlerContext", "HandlerError", "HandlerRegistry", "Effects", "handler", "freeze"]
+FACTS_ATTR = "__weibao_reads_period__"
+__all__ = ["HandlerContext", "HandlerError", "HandlerRegistry", "Effects", "PeriodFacts", "handler", "freeze"]
 
 
-def handler(topic: str, *, requires: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]],
-                                                                       Callable[..., Any]]:
-    """Marks a handler for its topic; `requires` names the `camunda:properties` every service task of
-    that topic must set, so a diagram lacking one is refused at deploy rather than failing at run time."""
+def handler(topic: str, *, requires: tuple[str, ...] = (),
+            reads_period: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Marks a handler for its topic. `requires` names the `camunda:properties` every service task of
+    that topic must set, so a diagram lacking one is refused at deploy rather than failing at run time.
+    `reads_period`: the handler reads facts across cases (`HandlerContext.facts`); only such a handler
+    is given them, so every other handler stays a function of its own case."""
+
     def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
         setattr(fn, HANDLER_ATTR, topic)
         setattr(fn, REQUIRES_ATTR, frozenset(requires))
+        setattr(fn, FACTS_ATTR, reads_period)
         return fn
 
     return mark
@@ -72,6 +77,14 @@ class Effects:
         return new_id
 
 
+class PeriodFacts(Protocol):
+    """What a period report reads across cases, from the read side, for one contract: its faults,
+    SLA clocks, inspections and spare-part movements in [start, end). The handler's result records
+    what it read, and a replay takes that result from the log instead of reading again."""
+
+    def period(self, contract: str, start: datetime, end: datetime) -> dict[str, Any]: ...
+
+
 @dataclass(frozen=True)
 class HandlerContext:
     instance_id: str
@@ -89,6 +102,7 @@ class HandlerContext:
     # Read-only questions the engine answers from the store (`count_records`, `stock_level`): a live
     # call only, since a replay reads the recorded outcome instead of calling the handler.
     lookup: Callable[[str, Mapping[str, Any]], int | None] = field(default=lambda name, args: None)
+    facts: PeriodFacts | None = None  # only for a handler marked reads_period
 
     @property
     def now(self) -> datetime:
@@ -114,6 +128,9 @@ class HandlerRegistry:
         if topic in self._by_topic and self._by_topic[topic] is not fn:
             raise EngineError(f"two handlers for topic {topic!r}")
         self._by_topic[topic] = fn
+
+    def reads_period(self, topic: str) -> bool:
+        return bool(getattr(self._by_topic.get(topic), FACTS_ATTR, False))
 
     def get(self, topic: str) -> Callable[..., Any] | None:
         return self._by_topic.get(topic)

@@ -15,6 +15,7 @@ from .records import replacement_machine, spare_part_request, vendor_case
 from .report import fault_report
 from .roster import duty_roster
 from .stock import spare_part_quota, stock_movement
+from .service_report import service_report, service_report_plan
 
 ALL_HANDLERS: list[Callable[..., Any]] = [
     notify,
@@ -27,4 +28,6 @@ ALL_HANDLERS: list[Callable[..., Any]] = [
     start_process,
     stock_movement,
     spare_part_quota,
+    service_report_plan,
+    service_report,
 ]

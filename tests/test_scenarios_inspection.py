@@ -28,7 +28,10 @@ from .scenario_support import (
 
 def start_timers(svc):
     with svc.store.read() as s:
-        return [t.due_at for t in s.scalars(select(PendingTimer).where(PendingTimer.kind == "start"))]
+        # Only the inspection's: the period reports (service_report.bpmn) have a start timer of their own.
+        query = select(PendingTimer).where(PendingTimer.kind == "start",
+                                           PendingTimer.process_key == "inspection")
+        return [t.due_at for t in s.scalars(query)]
 
 
 def plan_round(f, svc, clock, planned: str) -> None:
@@ -38,7 +41,8 @@ def plan_round(f, svc, clock, planned: str) -> None:
     # seed 001_4ada53786a497df7.txt §5.2 step 4: 3 days before
     reconfirm = bj(f"{planned} 09:00") - timedelta(days=3)
     assert f.pending()["Event_reconfirm_due"] == reconfirm
-    assert tick(svc, clock, at=reconfirm) == 0 and "Task_reconfirm" not in f.open()
+    tick(svc, clock, at=reconfirm)  # the month's end may start the period reports meanwhile
+    assert "Event_reconfirm_due" in f.pending() and "Task_reconfirm" not in f.open()
     tick(svc, clock, SECOND)
     assert f.task("Task_reconfirm").candidate_groups == ["service_desk"]
 

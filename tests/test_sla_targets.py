@@ -94,6 +94,7 @@ FIGURES: list[tuple[str, str, str | None, str, float | None, str, str]] = [
     ("001 s2.1 callback", C001, None, "callback", None, "P2D", A),
     ("001 s2.1 write-up", C001, None, "writeup", None, "P7D", A),
     ("001 s2.3.3.3 inspection notice", C001, None, "inspection_notice", None, "PT27H", W),
+    ("001 l.13 s2.3.4.2 monthly summary, 5 working days", C001, None, "monthly_summary", None, "PT45H", W),
     # seed 002_2d9e6ae3473b3647.txt (technical support, working-hour table in §3)
     ("002 s3 response", C002, "level1", "response", None, "PT2H", W),
     ("002 s3 response", C002, "level2", "response", None, "PT2H", W),

@@ -44,6 +44,7 @@ CLOCKS: dict[str, tuple[str, str]] = {
     "complaint_resolution": ("投诉处理完毕", "Complaint: resolved"),
     "inspection_notice": ("巡检通知", "Inspection notice"),
     "loaner": ("提供备用机", "Loaner unit"),
+    "monthly_summary": ("月度服务总结", "Monthly service summary"),
 }
 
 
@@ -87,8 +88,8 @@ EVENTS: dict[str, tuple[str, str]] = {
 }
 
 
-# The documents the shipped handlers write (handlers/records.py, handlers/report.py, and the kinds the
-# diagrams name for handlers/documents.py).
+# The documents the shipped handlers write (handlers/records.py, handlers/report.py,
+# handlers/service_report.py, and the kinds the diagrams name for handlers/documents.py).
 DOCUMENTS: dict[str, tuple[str, str]] = {
     "fault_report": ("故障处理报告", "Fault report"),
     "repair_service_report": ("维修服务报告", "Repair service report"),
@@ -97,6 +98,7 @@ DOCUMENTS: dict[str, tuple[str, str]] = {
     "spare_part_request": ("备件申请", "Spare-part request"),
     "vendor_case": ("厂商工单", "Vendor case"),
     "replacement_machine": ("备用机", "Replacement machine"),
+    "service_report": ("月度服务报告/季度运行分析", "Monthly service summary / quarterly analysis"),
 }
 
 

@@ -34,6 +34,7 @@ from engine.runtime.commands import Act
 from engine.runtime.invoker import LiveInvoker
 from engine.runtime.migrating import Migrations
 from engine.runtime.operation import Operation, Services, open_operation
+from engine.runtime.period_facts import facts_source
 from engine.runtime.persist import apply_effects, json_safe, persist
 from engine.runtime.starts import start_data
 from engine.runtime.versions import Versions
@@ -56,13 +57,8 @@ def _log_operation(op: Operation) -> None:
 
 class Runtime:
     def __init__(
-        self,
-        store: Store,
-        definitions: Definitions,
-        handlers: HandlerRegistry,
-        clock: Clock,
-        settings: Settings | None = None,
-        sla: SlaHooks | None = None,
+        self, store: Store, definitions: Definitions, handlers: HandlerRegistry, clock: Clock,
+        settings: Settings | None = None, sla: SlaHooks | None = None,
     ) -> None:
         self.store = store
         self.definitions = definitions
@@ -72,7 +68,7 @@ class Runtime:
         self.settings = settings or Settings()
         self.sla: SlaHooks = sla or NoSla()
         self.serializer = make_serializer()
-        self.services = Services(self.sla, self.invoker, clock, self.settings)
+        self.services = Services(self.sla, self.invoker, clock, self.settings, facts=facts_source(handlers))
         self.versions = Versions(store, definitions, clock)
         self.migrations = Migrations(store, definitions, clock, self.operation)
         self.broadcast = Broadcast(definitions, self.operate_in, self._start_by_signal)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -22,7 +23,7 @@ from engine.bpmn.state import iter_tasks
 from engine.bpmn.timers import timer_due
 from engine.clock import Clock
 from engine.errors import EngineError, ScriptError, backoff
-from engine.handler import HandlerContext, freeze
+from engine.handler import HandlerContext, PeriodFacts, freeze
 from engine.runtime.invoker import Outcome, ReplayInvoker, new_effects
 from engine.settings import Settings
 from engine.sla.hooks import SlaFlags, SlaHooks
@@ -46,6 +47,8 @@ class Services:
     invoker: Invoker
     clock: Clock
     settings: Settings
+    # The cross-case facts for a topic whose handler reads them (None for every other topic).
+    facts: Callable[[Session | None, str], PeriodFacts | None] | None = None
 
 
 @dataclass
@@ -204,6 +207,7 @@ class Operation:
             history=lambda: history_views(self.session, self.instance_id, self.events),
             effects=new_effects(f"{self.instance_id}:{task.id}"),
             lookup=lambda name, args: stock.lookup(self.session, name, args),
+            facts=self.services.facts(self.session, task.task_spec.topic) if self.services.facts else None,
         )
         return self.services.invoker.call(ctx)
 
