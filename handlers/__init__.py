@@ -14,8 +14,8 @@ from .processes import start_process
 from .records import replacement_machine, spare_part_request, vendor_case
 from .report import fault_report
 from .roster import duty_roster
-from .stock import spare_part_quota, stock_movement
 from .service_report import service_report, service_report_plan
+from .stock import spare_part_quota, stock_movement
 
 ALL_HANDLERS: list[Callable[..., Any]] = [
     notify,
