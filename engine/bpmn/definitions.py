@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from engine.bpmn import lifecycle
 from engine.bpmn.model import ProcessModel
 from engine.bpmn.spiff import normalize_timers
-from engine.bpmn.validation import Checked, Source, Topics, check
+from engine.bpmn.topics import Topics
+from engine.bpmn.validation import Checked, Source, check
 from engine.bpmn.versions import DeployResult, LoadedVersion
 from engine.clock import Clock
 from engine.errors import DefinitionInvalid, EngineError, NotFound

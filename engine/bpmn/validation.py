@@ -6,7 +6,6 @@ raises) ends up as such an entry: a diagram from any modeler either loads or is 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +17,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from engine.bpmn import expressions, for_parser, forms, timers, unsupported
 from engine.bpmn.model import NS, Element, ProcessModel, read_models, split_pairs
 from engine.bpmn.spiff import WeibaoParser
+from engine.bpmn.topics import Topics, topic_problems
 
 BPMN_ROOT = "{http://www.omg.org/spec/BPMN/20100524/MODEL}definitions"
 FORM_TYPES = {"string", "long", "boolean", "date", "enum"}
@@ -154,28 +154,15 @@ def _check_unsupported(src: Source, checked: Checked) -> None:
         checked.error(src.name, element_id, message)
 
 
-# Each handler topic with the properties its service tasks must set (HandlerRegistry.topics()).
-Topics = Mapping[str, frozenset[str]]
-
 RESERVED_IDS = {"Start", "End", "Root"}  # SpiffWorkflow names its own internal task specs so
-
-
-def _check_required(el: Element, file: str, required: frozenset[str], checked: Checked) -> None:
-    missing = sorted(required - set(el.properties))
-    if missing:
-        checked.error(file, el.id, f"handler topic {el.topic!r} needs the propert"
-                      f"{'ies' if len(missing) > 1 else 'y'} {', '.join(missing)}: add under Extensions "
-                      "→ Properties in the modeler")
 
 
 def _check_model(model: ProcessModel, file: str, topics: Topics, checked: Checked) -> None:
     for el in model.elements.values():
         if el.id in RESERVED_IDS:
             checked.error(file, el.id, f"the id {el.id!r} is reserved by the engine; rename the element")
-        if el.kind in ("serviceTask", "sendTask") and el.topic and el.topic not in topics:
-            checked.error(file, el.id, f"unknown handler topic {el.topic!r}")
-        elif el.kind in ("serviceTask", "sendTask") and el.topic:
-            _check_required(el, file, topics[el.topic], checked)
+        for problem in topic_problems(el, topics):
+            checked.error(file, el.id, problem)
         if el.kind == "businessRuleTask" and not el.decision_ref:
             checked.error(file, el.id, "a business rule task names its decision: set camunda:decisionRef "
                           "(Decision reference in the modeler) to a DMN decision id")
