@@ -115,7 +115,8 @@ def _move_x_except(plane: etree._Element, xmap: XMap, skip: set[int]) -> None:
 
 
 def _descendant_ids(sub: etree._Element) -> set[str]:
-    return {el.get("id") or "" for el in sub.iter() if el is not sub and isinstance(el.tag, str) and el.get("id")}
+    return {el.get("id") or "" for el in sub.iter()
+            if el is not sub and isinstance(el.tag, str) and el.get("id")}
 
 
 def _reroute_ends(plane: etree._Element, sub: etree._Element, box: tuple[float, float, float, float]) -> None:
@@ -168,7 +169,8 @@ def collapse(root: etree._Element, sub_id: str, row_y: float) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("path", type=Path)
     parser.add_argument("--collapse", nargs="*", default=[], metavar="SUBPROCESS[@Y]",
                         help="subprocess id, optionally @ the y of its collapsed shape's top")

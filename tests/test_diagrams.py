@@ -92,7 +92,8 @@ def plane_of(root: etree._Element) -> dict[str, str]:
 
 
 def collapsed(root: etree._Element) -> set[str]:
-    return {s.get("bpmnElement") for s in root.iter(f"{{{BPMNDI}}}BPMNShape") if s.get("isExpanded") == "false"}
+    return {s.get("bpmnElement") for s in root.iter(f"{{{BPMNDI}}}BPMNShape")
+            if s.get("isExpanded") == "false"}
 
 
 def overlap(a, b) -> bool:
