@@ -48,7 +48,11 @@ def _driver(profile: str) -> object:
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-dev-shm-usage",
                  f"--user-data-dir={profile}", f"--window-size={WIDTH},{HEIGHT}", "--hide-scrollbars"):
         options.add_argument(flag)
-    return webdriver.Chrome(options=options, service=Service(executable_path=shutil.which("chromedriver")))
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=shutil.which("chromedriver")))
+    # the window's size includes the browser's frame; the page itself gets exactly the screen
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": WIDTH, "height": HEIGHT, "deviceScaleFactor": 1, "mobile": False})
+    return driver
 
 
 def _wait(driver: object, script: str) -> object:
