@@ -195,6 +195,8 @@ def test_fault_from_report_to_audit_in_the_browser(served: tuple[str, str], brow
     page.submit("#submit-start")
     instance_id = browser.current_url.rsplit("/", 1)[-1]  # type: ignore[attr-defined]
     assert page.css("#status").text == "进行中"
+    # Its first step is inside the collapsed triage subprocess (分级研判): the main plane marks that open.
+    page.css('.djs-element.wb-open[data-element-id="SubProcess_triage"]')
     page.open_task("Task_record_impact", instance_id)
     page.fill({"business_impact": "partial", "outage_minutes": "30", "affected_percent": "40",
                "safety_hazard": "false"})
@@ -238,6 +240,7 @@ def test_fault_from_report_to_audit_in_the_browser(served: tuple[str, str], brow
     page.css('.djs-element.wb-done[data-element-id="StartEvent_fault_reported"]')
     # The diagnosis is drawn inside the collapsed remote-support subprocess: the main plane marks the
     # subprocess, and drilling down into it shows the diagnosis marked on its own plane.
+    page.css('.djs-element.wb-done[data-element-id="SubProcess_triage"]')
     page.css('.djs-element.wb-done[data-element-id="SubProcess_remote"]')
     page.shot("05-case")
     drill = page.css('.djs-overlays[data-container-id="SubProcess_remote"] .bjs-drilldown')
