@@ -34,6 +34,8 @@ from diagram_tidy import (
     _shift_content,
     _xywh,
     compact,
+    compact_lane_rows,
+    compact_rows,
 )
 from lxml import etree
 
@@ -296,32 +298,12 @@ def _waypoints(edge: etree._Element, points: list[tuple[float, float]]) -> None:
         etree.SubElement(edge, f"{{{DI}}}waypoint", x=_num(x), y=_num(y))
 
 
-def _transpose(plane: etree._Element) -> None:
-    for bounds in plane.iter(f"{{{DC}}}Bounds"):
-        x, y, w, h = (bounds.get(k) for k in ("x", "y", "width", "height"))
-        bounds.set("x", y or "0")
-        bounds.set("y", x or "0")
-        bounds.set("width", h or "0")
-        bounds.set("height", w or "0")
-    for point in plane.iter(f"{{{DI}}}waypoint"):
-        x, y = point.get("x"), point.get("y")
-        point.set("x", y or "0")
-        point.set("y", x or "0")
-
-
-def compact_rows(plane: etree._Element) -> None:
-    """Narrows the empty horizontal corridors of a plane without lanes: the rows the lanes had kept
-    apart on the main plane."""
-    _transpose(plane)
-    compact(plane)
-    _transpose(plane)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("path", type=Path)
-    parser.add_argument("groups", nargs="+", metavar="SUB_ID,NAME,FIRST,LAST")
+    parser.add_argument("groups", nargs="*", metavar="SUB_ID,NAME,FIRST,LAST")
+    parser.add_argument("--rows", action="store_true", help="also narrow the main plane's empty rows")
     args = parser.parse_args()
     tree = etree.parse(str(args.path))
     root = tree.getroot()
@@ -334,6 +316,10 @@ def main() -> None:
         compact_rows(plane)
     for plane in root.iter(f"{{{BPMNDI}}}BPMNPlane"):
         compact(plane)
+    if args.rows:
+        main_plane = root.find(f"{{{BPMNDI}}}BPMNDiagram/{{{BPMNDI}}}BPMNPlane")
+        assert main_plane is not None
+        compact_lane_rows(main_plane)
     etree.indent(tree, space="  ")
     tree.write(str(args.path), xml_declaration=True, encoding="UTF-8")
 

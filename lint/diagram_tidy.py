@@ -26,6 +26,8 @@ BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
 DC = "http://www.omg.org/spec/DD/20100524/DC"
 DI = "http://www.omg.org/spec/DD/20100524/DI"
 GAP = 36.0
+ROW_GAP = 30.0  # rows of a main plane: lanes hold their own margin
+LANE_MARGIN = 20.0
 POOL_MARGIN = 50.0
 TASK_W, TASK_H = 100.0, 80.0
 # Where a subprocess's top-left corner lands on its own plane.
@@ -166,6 +168,71 @@ def collapse(root: etree._Element, sub_id: str, row_y: float) -> None:
     box.set("height", _num(TASK_H))
     _move_x_except(main, _piecewise([(sx, sx), (sx + sw, sx + TASK_W)]), {id(shape)})
     _reroute_ends(main, sub, (sx, row_y, TASK_W, TASK_H))
+
+
+def _transpose(plane: etree._Element) -> None:
+    for bounds in plane.iter(f"{{{DC}}}Bounds"):
+        x, y, w, h = (bounds.get(k) for k in ("x", "y", "width", "height"))
+        bounds.set("x", y or "0")
+        bounds.set("y", x or "0")
+        bounds.set("width", h or "0")
+        bounds.set("height", w or "0")
+    for point in plane.iter(f"{{{DI}}}waypoint"):
+        x, y = point.get("x"), point.get("y")
+        point.set("x", y or "0")
+        point.set("y", x or "0")
+
+
+def compact_rows(plane: etree._Element) -> None:
+    """Narrows the empty horizontal corridors of a plane without lanes: the rows the lanes had kept
+    apart on the main plane."""
+    _transpose(plane)
+    compact(plane)
+    _transpose(plane)
+
+
+def _lane_spans(plane: etree._Element) -> list[tuple[float, float]]:
+    """What a pool keeps of its rows: a margin each side of every lane edge, and the height of each
+    lane's vertical name (12 px a character) around its middle. The pool's own name has the whole
+    pool beside it."""
+    root = plane.getroottree().getroot()
+    names = {el.get("id"): el.get("name") or "" for el in root.iter(f"{{{BPMN}}}lane")}
+    spans = []
+    for shape in plane.iter(f"{{{BPMNDI}}}BPMNShape"):
+        if shape.get("isHorizontal") is None:
+            continue
+        _, y, _, h = _xywh(_box(shape))
+        spans += [(y - LANE_MARGIN, y + LANE_MARGIN), (y + h - LANE_MARGIN, y + h + LANE_MARGIN)]
+        name = names.get(shape.get("bpmnElement"))
+        if name is None:
+            continue
+        need = 12.0 * len(name) + 2 * LANE_MARGIN
+        spans.append((y + h / 2 - need / 2, y + h / 2 + need / 2))
+    return spans
+
+
+def compact_lane_rows(plane: etree._Element) -> None:
+    """Narrows the empty rows of a plane with lanes to ROW_GAP; lane edges move with the map, so a
+    lane keeps what it holds, LANE_MARGIN clear of each edge."""
+    lane_spans = _lane_spans(plane)
+    _transpose(plane)
+    spans = sorted(_occupied(plane) + lane_spans)
+    stops: list[tuple[float, float]] = []
+    shift, end = 0.0, spans[0][1]
+    for start, stop in spans[1:]:
+        if start - end > ROW_GAP:
+            stops += [(end, end - shift), (start, end - shift + ROW_GAP)]
+            shift += start - end - ROW_GAP
+        end = max(end, stop)
+    ymap = _piecewise(stops) if stops else (lambda v: v)
+    lanes = [sh for sh in plane.iter(f"{{{BPMNDI}}}BPMNShape") if sh.get("isHorizontal") is not None]
+    _move_x_except(plane, ymap, {id(sh) for sh in lanes})
+    for shape in lanes:
+        box = _box(shape)
+        x, _, w, _ = _xywh(box)
+        box.set("x", _num(ymap(x)))
+        box.set("width", _num(ymap(x + w) - ymap(x)))
+    _transpose(plane)
 
 
 def main() -> None:
