@@ -237,6 +237,76 @@ def _outer_shape(main: etree._Element, sub: etree._Element, leave_edge: etree._E
     _leave_route(leave_edge, (x, y), old_exit_y)
 
 
+def join_entries(root: etree._Element, sub_id: str) -> None:
+    """A subprocess entered by several flows gets an exclusive merge before it (bpmnlint's fake-join):
+    the flows end at `Gateway_<stem>_join`, drawn where the subprocess was, which moves right."""
+    sub = root.find(f".//{{{BPMN}}}subProcess[@id='{sub_id}']")
+    assert sub is not None
+    refs = sub.findall(_q("incoming"))
+    if len(refs) < 2:
+        return
+    process = sub.getparent()
+    stem = sub_id.removeprefix("SubProcess_")
+    gw_id, flow_id = f"Gateway_{stem}_join", f"Flow_{stem}_join"
+    gateway = etree.Element(_q("exclusiveGateway"), id=gw_id, name=f"进入{sub.get('name')}")
+    process.insert(process.index(sub), gateway)
+    for ref in refs:
+        flow = _node(process, ref.text or "")
+        flow.set("targetRef", gw_id)
+        etree.SubElement(gateway, _q("incoming")).text = ref.text
+        sub.remove(ref)
+    etree.SubElement(gateway, _q("outgoing")).text = flow_id
+    _flow(process, flow_id, gw_id, sub_id, at=process.index(sub))
+    sub.insert(0, etree.Element(_q("incoming")))
+    sub[0].text = flow_id
+    _order_refs(sub)
+    for lane in process.iter(_q("lane")):
+        for ref in lane.findall(_q("flowNodeRef")):
+            if ref.text == sub_id:
+                lane.insert(lane.index(ref), etree.Element(_q("flowNodeRef")))
+                lane[lane.index(ref) - 1].text = gw_id
+    _join_di(root, sub_id, gw_id, flow_id, [ref.text or "" for ref in refs])
+
+
+def _join_di(root: etree._Element, sub_id: str, gw_id: str, flow_id: str, entries: list[str]) -> None:
+    main = root.find(f"{{{BPMNDI}}}BPMNDiagram/{{{BPMNDI}}}BPMNPlane")
+    assert main is not None
+    box = _box(_shape(main, sub_id))
+    x, y, w, h = _xywh(box)
+    cy, gw, shift = y + h / 2, 50.0, 50.0 + 36.0
+    shape = etree.SubElement(main, f"{{{BPMNDI}}}BPMNShape", id=f"{gw_id}_di", bpmnElement=gw_id,
+                             isMarkerVisible="true")
+    etree.SubElement(shape, f"{{{DC}}}Bounds", x=_num(x), y=_num(cy - gw / 2), width=_num(gw), height=_num(gw))
+    label = etree.SubElement(shape, f"{{{BPMNDI}}}BPMNLabel")
+    wide = min(12.0 * len(_node_name(root, gw_id)), LABEL_WRAP)
+    etree.SubElement(label, f"{{{DC}}}Bounds", x=_num(x + gw / 2 - wide / 2), y=_num(cy - gw / 2 - 18),
+                     width=_num(wide), height="14")
+    for flow_ref in entries:
+        points = _edge_of(main, flow_ref).findall(f"{{{DI}}}waypoint")
+        end, near = points[-1], points[-2]
+        if near.get("x") == end.get("x"):  # from above or below: onto the diamond's top or bottom
+            end.set("x", _num(x + gw / 2))
+            near.set("x", _num(x + gw / 2))
+            end.set("y", _num(cy - gw / 2 if float(near.get("y") or 0) < cy else cy + gw / 2))
+    box.set("x", _num(x + shift))
+    join = root.find(f".//{_q('sequenceFlow')}[@id='{flow_id}']")
+    assert join is not None
+    _edge(main, join, [(x + gw, cy), (x + shift, cy)])
+    leave = root.find(f".//{_q('sequenceFlow')}[@sourceRef='{sub_id}']")
+    assert leave is not None
+    points = _edge_of(main, leave.get("id") or "").findall(f"{{{DI}}}waypoint")
+    if points[0].get("x") == points[1].get("x"):
+        for point in points[:2]:
+            point.set("x", _num(float(point.get("x") or 0) + shift))
+    else:
+        points[0].set("x", _num(x + shift + w))
+
+
+def _node_name(root: etree._Element, el_id: str) -> str:
+    found = root.find(f".//*[@id='{el_id}']")
+    return (found.get("name") or "") if found is not None else ""
+
+
 def _leave_route(edge: etree._Element, at: tuple[float, float], old_exit_y: float) -> None:
     """The leaving flow's old route, now from the collapsed shape at `at`."""
     x, y = at
@@ -311,6 +381,7 @@ def main() -> None:
         sub_id, name, first, last = spec.split(",")
         group_process(root, sub_id, name, first, last)
         group_di(root, sub_id)
+        join_entries(root, sub_id)
         plane = root.find(f"{{{BPMNDI}}}BPMNDiagram/{{{BPMNDI}}}BPMNPlane[@bpmnElement='{sub_id}']")
         assert plane is not None
         compact_rows(plane)
