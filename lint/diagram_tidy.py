@@ -9,6 +9,8 @@ Two moves, both DI only:
 * `compact`: every vertical corridor of a plane that no shape or label occupies is narrowed to
   `GAP`. The x map is monotone and moves shapes and labels rigidly, so a horizontal or vertical
   segment that missed a shape still misses it and a flow still meets a gateway on its diamond.
+* `compact_rows` / `compact_lane_rows`: the same for empty horizontal corridors, on a subprocess's
+  plane (no lanes) or on a main plane whose lane edges move with the map (`diagram_group.py --rows`).
 
     python lint/diagram_tidy.py processes/fault_repair.bpmn --collapse SubProcess_remote SubProcess_onsite
 """
