@@ -164,12 +164,17 @@ class Console:
 
 
 def _stale(element: object) -> bool:
-    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 
     try:
         element.is_enabled()  # type: ignore[attr-defined]
     except StaleElementReferenceException:
         return True
+    except WebDriverException as err:
+        # caught mid-navigation, Chromium names the old node as no longer in the document
+        if "does not belong to the document" in str(err):
+            return True
+        raise
     return False
 
 
@@ -190,6 +195,8 @@ def test_fault_from_report_to_audit_in_the_browser(served: tuple[str, str], brow
     page.submit("#submit-start")
     instance_id = browser.current_url.rsplit("/", 1)[-1]  # type: ignore[attr-defined]
     assert page.css("#status").text == "进行中"
+    # Its first step is inside the collapsed triage subprocess (分级研判): the main plane marks that open.
+    page.css('.djs-element.wb-open[data-element-id="SubProcess_triage"]')
     page.open_task("Task_record_impact", instance_id)
     page.fill({"business_impact": "partial", "outage_minutes": "30", "affected_percent": "40",
                "safety_hazard": "false"})
@@ -208,6 +215,15 @@ def test_fault_from_report_to_audit_in_the_browser(served: tuple[str, str], brow
     assert "截止" in first.text and "剩余" in first.text
     page.shot("03-tasklist")
 
+    # The case while its open task is inside the collapsed remote-support subprocess: the main plane,
+    # at a desktop's width, marks the subprocess open.
+    page.driver.set_window_size(1280, 900)  # type: ignore[attr-defined]
+    page.go(f"/cases/{instance_id}")
+    page.css('.djs-element.wb-open[data-element-id="SubProcess_remote"]')
+    page.css("#diagram").location_once_scrolled_into_view  # noqa: B018 - scrolls the diagram into the shot
+    browser.save_screenshot(str(ARTIFACTS / "03-case-in-remote-support-1280.png"))  # type: ignore[attr-defined]
+    page.driver.set_window_size(390, 844)  # type: ignore[attr-defined]
+
     # A blank diagnosis is refused by the engine and shown at its field; then it goes through.
     page.open_task("Task_phone_diagnosis", instance_id)
     page.fill({"diagnosis": "   ", "solved": "true"})
@@ -221,9 +237,16 @@ def test_fault_from_report_to_audit_in_the_browser(served: tuple[str, str], brow
     # The case: the path taken is marked on the diagram.
     page.wait.until(lambda d: page.css("#diagram").get_attribute("data-state") != "loading")
     assert page.css("#diagram").get_attribute("data-state") == "ready"
-    page.css('.djs-element.wb-done[data-element-id="Task_phone_diagnosis"]')
     page.css('.djs-element.wb-done[data-element-id="StartEvent_fault_reported"]')
+    # The diagnosis is drawn inside the collapsed remote-support subprocess: the main plane marks the
+    # subprocess, and drilling down into it shows the diagnosis marked on its own plane.
+    page.css('.djs-element.wb-done[data-element-id="SubProcess_triage"]')
+    page.css('.djs-element.wb-done[data-element-id="SubProcess_remote"]')
     page.shot("05-case")
+    drill = page.css('.djs-overlays[data-container-id="SubProcess_remote"] .bjs-drilldown')
+    browser.execute_script("arguments[0].click()", drill)  # type: ignore[attr-defined]
+    page.css('.djs-element.wb-done[data-element-id="Task_phone_diagnosis"]')
+    page.shot("05-case-remote-support")
     page.sign_out()
 
     # The auditor verifies the chain and replays the case to event 5.
