@@ -13,6 +13,7 @@ from engine.policy import (
     check_may_reassign,
     check_may_receive,
     check_may_release,
+    check_may_signal,
     check_may_work,
     may_see_task,
 )
@@ -69,3 +70,11 @@ def test_a_task_assigned_to_someone_is_seen_by_them_even_outside_its_groups() ->
     assert may_see_task(Actor("li"), "li", ("field_engineer",))
     assert not may_see_task(Actor("li"), "wang", ("field_engineer",))
     assert may_see_task(DESK, "wang", ("field_engineer",))  # a dispatcher sees any open task
+
+
+def test_a_customer_throwing_a_signal_is_told_to_send_a_message_to_their_own_case() -> None:
+    with pytest.raises(Forbidden) as refused:
+        check_may_signal(Actor("acme", groups=frozenset({"customer"})))
+    assert str(refused.value) == ("acme is a customer: a signal reaches every customer's cases; send a "
+                                  "message to your own case instead (POST /messages)")
+    assert check_may_signal(DESK) is DESK
