@@ -43,6 +43,9 @@ def test_quartz_and_crontab_lines_are_read_as_camunda_and_cron_do(line: str, fir
     ("0 0 9 ? * 8", "weekday 8 is out of range"),
     ("0 9 * *", "5 fields"),
     ("R3/PT0S", "moves nothing"),
+    # SpiffArena writes literals as quoted Python strings; the Camunda form has none.
+    ('"R3/PT10M"', "write the literal without quotes, as the Camunda Modeler does: R3/PT10M"),
+    ("'0 9 * * 1-5'", "without quotes, as the Camunda Modeler does: 0 9 * * 1-5"),
 ])
 def test_cycles_the_engine_cannot_schedule_are_named(line: str, says: str) -> None:
     assert says in (start_timer_problem(f"timeCycle:{line}") or "")

@@ -67,7 +67,7 @@ def _camunda_code(root: Any) -> Iterator[Code]:
             if value:
                 yield _parent_id(node), strip_wrapper(value), "eval"
     for node in root.iter(f"{{{CAMUNDA_NS}}}inputParameter", f"{{{CAMUNDA_NS}}}outputParameter"):
-        if node.text and node.text.strip().startswith("${"):
+        if node.text and node.text.strip()[:2] in ("${", "#{"):
             yield _parent_id(node), strip_wrapper(node.text), "eval"
 
 

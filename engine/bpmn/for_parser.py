@@ -66,7 +66,7 @@ def _implicit_splits(root: Any) -> Any:
 def _bare_collections(root: Any) -> Any:
     """Camunda writes a multi-instance collection as `${sites}`; SpiffWorkflow wants the name."""
     def wrapped(loop: Any) -> bool:
-        return (loop.get(COLLECTION) or "").strip().startswith("${")
+        return (loop.get(COLLECTION) or "").strip()[:2] in ("${", "#{")
 
     if not any(wrapped(loop) for loop in root.iterfind(".//bpmn:multiInstanceLoopCharacteristics", NS)):
         return root

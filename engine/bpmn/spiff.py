@@ -139,9 +139,10 @@ _ISO_LITERAL = re.compile(
 
 
 def strip_wrapper(expression: str) -> str:
-    """Camunda writes expressions as `${expr}`; inside is Python here."""
+    """Camunda writes expressions as `${expr}` (or `#{expr}`, which Camunda 7 evaluates the same way);
+    inside is Python here."""
     text = expression.strip()
-    if text.startswith("${") and text.endswith("}"):
+    if text[:2] in ("${", "#{") and text.endswith("}"):
         return text[2:-1].strip()
     return text
 

@@ -129,6 +129,9 @@ def start_timer_problem(expression: str) -> str | None:
     text = text.strip()
     if "${" in text or "#{" in text:
         return f"a timer start event takes a literal {kind}, not an expression: {text!r}"
+    if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":
+        return (f"{kind} {text!r}: write the literal without quotes, as the Camunda Modeler does: "
+                f"{text[1:-1]}")
     try:
         if kind == "timeDate":
             _moment(text)
