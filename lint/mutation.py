@@ -43,6 +43,7 @@ EQUIVALENT = Path(__file__).with_name("mutants_equivalent.toml")
 KILLED = {1, 3, 36, 37, -24, 24, 152, 255}  # a failing test, a timeout, or the type check
 FAILED = {1, 3}  # a test failed: proof that a mutant listed as equivalent is not (a timeout is not)
 THRESHOLD = 85.0
+STARTED = "mutants/weibao-started.json"  # under ROOT
 
 
 def modules() -> list[str]:
@@ -74,8 +75,19 @@ def run_mutmut(paths: list[str], pending: bool, timeout: float | None = None) ->
         else:
             names.append(path.removesuffix(".py").replace("/", ".") + ".*")
     if names:
+        note_started(paths)
         subprocess.run([str(ROOT / ".venv" / "bin" / "mutmut"), "run", *names], cwd=ROOT, check=True,
                        stdout=subprocess.DEVNULL, timeout=timeout)
+
+
+def note_started(paths: list[str]) -> None:
+    """The hash of each module's text as its run begins, beside mutmut's results, so that recording
+    later (`--report-only --record`) knows which text was measured."""
+    started = ROOT / STARTED
+    known = dict(json.loads(started.read_text())) if started.exists() else {}
+    known.update({path: mutation_record.digest(ROOT, path) for path in paths})
+    started.parent.mkdir(parents=True, exist_ok=True)
+    started.write_text(json.dumps(known, indent=1, sort_keys=True))
 
 
 def run_within(paths: list[str], budget: float) -> list[str]:
@@ -136,9 +148,12 @@ def keep(paths: list[str], measured: dict[str, str] | None = None) -> None:
     since its score belongs to the text before the edit."""
     listed = equivalent()
     complete = {}
+    if measured is None:
+        started = ROOT / STARTED
+        measured = dict(json.loads(started.read_text())) if started.exists() else {}
     for path in paths:
         found = score(path, listed)
-        if measured and measured.get(path) != mutation_record.digest(ROOT, path):
+        if measured.get(path) != mutation_record.digest(ROOT, path):
             print(f"{path}: changed while it was measured, not recorded")
             continue
         if results(path) and not found.unrun:
@@ -184,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     if not paths:
         print("no mutation-tested module changed since it was measured")
         return 0
-    measured = {path: mutation_record.digest(ROOT, path) for path in paths}
+    measured = None if args.report_only else {path: mutation_record.digest(ROOT, path) for path in paths}
     if args.budget is not None and not args.report_only:
         paths = run_within(paths, args.budget)
         if not paths:

@@ -106,7 +106,8 @@ def test_only_complete_modules_are_recorded(run, tmp_path, monkeypatch):
     record = tmp_path / "measured.toml"
     monkeypatch.setattr(mutation_record, "RECORD", record)
     monkeypatch.setattr(mutation, "equivalent", lambda: {})
-    mutation.keep(["engine/x.py", "engine/y.py"])
+    both = ["engine/x.py", "engine/y.py"]
+    mutation.keep(both, {p: mutation_record.digest(tmp_path, p) for p in both})
     kept = mutation_record.load(record)
     assert list(kept) == ["engine/y.py"]
     assert (kept["engine/y.py"].killed, kept["engine/y.py"].survived) == (1, 1)
@@ -122,4 +123,20 @@ def test_a_module_edited_while_it_was_measured_is_not_recorded(run, tmp_path, mo
     monkeypatch.setattr(mutation_record, "RECORD", record)
     monkeypatch.setattr(mutation, "equivalent", lambda: {})
     mutation.keep(["engine/x.py"], before)
+    assert mutation_record.load(record) == {}
+
+
+def test_recording_after_the_run_uses_the_text_the_run_began_with(run, tmp_path, monkeypatch):
+    run({"engine.x.f__mutmut_1": 1})
+    (tmp_path / "engine").mkdir()
+    (tmp_path / "engine" / "x.py").write_text("x = 1\n")
+    record = tmp_path / "measured.toml"
+    monkeypatch.setattr(mutation_record, "RECORD", record)
+    monkeypatch.setattr(mutation, "equivalent", lambda: {})
+    mutation.note_started(["engine/x.py"])
+    mutation.keep(["engine/x.py"])  # as --report-only --record does
+    assert mutation_record.load(record)["engine/x.py"].killed == 1
+    (tmp_path / "engine" / "x.py").write_text("x = 2\n")  # edited after the run began
+    record.unlink()
+    mutation.keep(["engine/x.py"])
     assert mutation_record.load(record) == {}
