@@ -7,7 +7,7 @@ from uuid import NAMESPACE_URL, uuid5
 
 from engine.handler import HandlerContext, handler
 
-FIELDS = ("summary", "customer", "contract", "level", "site", "part", "model", "reason")
+FIELDS = ("summary", "customer", "contract", "level", "site", "part", "part_type", "model", "reason")
 
 
 def _record(ctx: HandlerContext, kind: str, prefix: str) -> dict[str, Any]:

@@ -95,8 +95,9 @@ def _tables(f: Mapping[str, Any]) -> list[tuple[str, tuple[str, ...], list[list[
     ins = f["inspections"]
     inspections = [[i["planned_date"] or "—", i["site"] or "—", "已完成" if i["done"] else "未完成"]
                    for i in ins["items"]]
-    parts = [[SPARE_KINDS.get(p["kind"], p["kind"]), p["id"], str(p["data"].get("part") or "—"),
-              shown(p["at"])] for p in f["spare_parts"]]
+    parts = [[SPARE_KINDS.get(p["kind"], p["kind"]), p["id"],
+              str(p["data"].get("part") or p["data"].get("part_type") or "—"), shown(p["at"])]
+             for p in f["spare_parts"]]
     return [
         (f"故障记录（共 {len(f['faults'])} 起）", FAULT_HEAD, [_fault_row(x) for x in f["faults"]]),
         ("SLA 达标情况（按时限）", SLA_HEAD, sla),

@@ -28,8 +28,8 @@ from .scenario_support import (
     EXPERT,
     FAULT,
     GM,
-    KEEPER,
     LEAD,
+    PART,
     PLAN,
     PM,
     REPORT,
@@ -37,6 +37,8 @@ from .scenario_support import (
     VENDOR,
     Flow,
     close_fault,
+    part_on_site,
+    stock_in,
     tick,
     triage,
 )
@@ -90,6 +92,7 @@ def fault_repair_onsite(svc: Service, clock: ManualClock) -> str:
     """Consent pause, remote repair fails, plan objected to once, spare part, tier 3 by time, a new
     problem found in the talk opens a linked fault (seed 001 §2.1, §1.1.2)."""
     data = {**FAULT, "level": "P2", "site_distance_km": 80}
+    stock_in(svc)
     f = _flow(svc, "fault_repair", data, 3, business_key="F-2026-1")
     triage(f, "partial", "P2")
     clock.advance(timedelta(minutes=5))
@@ -98,11 +101,11 @@ def fault_repair_onsite(svc: Service, clock: ManualClock) -> str:
     f.do("Task_customer_consent", CUSTOMER, customer_consents=True, consent_reference="授权书-7")
     f.do("Task_remote_repair", DUTY, remote_findings="硬件故障", command_log="show log", solved=False)
     for agrees in (False, True):
-        f.do("Task_draft_solution", LEAD, solution_plan="更换板卡", needs_spare_part=True, part="板卡")
+        f.do("Task_draft_solution", LEAD, solution_plan="更换板卡", needs_spare_part=True, **PART)
         f.do("Task_director_approve", DIRECTOR, approved=True)
         clock.advance(timedelta(minutes=10))
         f.do("Task_customer_approve_plan", CUSTOMER, customer_agrees=agrees)
-    f.do("Task_issue_spare_part", KEEPER, spare_part_serial="SN-9")
+    part_on_site(f, "SN-9")
     f.do("Task_prepare_visit", DESK, visit_time="2026-03-02")
     clock.advance(timedelta(minutes=20))
     f.do("Task_arrive_onsite", DUTY, service_request_signed=True)

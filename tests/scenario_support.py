@@ -195,6 +195,21 @@ def tick(svc: Service, clock: ManualClock, delta: timedelta | None = None, at: d
 # ----------------------------------------------------------------- fault repair building blocks
 
 
+# What the plan's spare part needs (spare_part.bpmn's start form), and the stock it is issued from.
+PART = {"part_type": "板卡", "location": "沈阳备件库", "unit_serial": "SN-UNIT-1", "loan": False}
+
+
+def stock_in(svc: Service, quantity: int = 1) -> None:
+    start(svc, "stock_adjustment", {"part_type": PART["part_type"], "location": PART["location"],
+                                    "movement_kind": "receive", "quantity": quantity, "reason": "入库"})
+
+
+def part_on_site(f: Flow, serial: str = "SN-1") -> None:
+    """The called spare_part process's two people steps, in the fault's own instance."""
+    f.do("Task_issue_part", KEEPER, spare_part_serial=serial)
+    f.do("Task_part_on_site", DUTY, part_replaced=True)
+
+
 def triage(f: Flow, impact: str, level: str) -> None:
     f.do("Task_record_impact", DESK, business_impact=impact, **IMPACT)
     f.do("Task_confirm_level", DESK, level=level)
@@ -205,7 +220,7 @@ def to_onsite(f: Flow, clock: ManualClock, engineer: Actor = DUTY) -> None:
     arrives (seed 001 §2.1 steps 3–5)."""
     f.do("Task_phone_diagnosis", engineer, diagnosis="端口无光", solved=False)
     f.do("Task_customer_consent", CUSTOMER, customer_consents=False)
-    f.do("Task_draft_solution", LEAD, solution_plan="更换光模块", needs_spare_part=False)
+    f.do("Task_draft_solution", LEAD, solution_plan="更换光模块", needs_spare_part=False, loan=False)
     f.do("Task_director_approve", DIRECTOR, approved=True)
     f.do("Task_customer_approve_plan", CUSTOMER, customer_agrees=True)
     f.do("Task_prepare_visit", DESK, visit_time="2026-03-02")

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from .contract_api import MINUTE, ContractApi, fault
-from .scenario_support import T0, bj
+from .scenario_support import PART, T0, bj
 
 HOUR = 60 * MINUTE
 
@@ -32,8 +32,10 @@ def test_a_95598_fault_keeps_its_on_site_and_spare_part_promises_without_a_ladde
     # 000_db496af449587f92.txt line 120: on site within 2 hours when remote support cannot solve it
     assert api.due(case, "onsite_arrival") == notified + 2 * HOUR
     api.at(T0 + 20 * MINUTE)
+    api.call("POST", "/stock/movements", "spare_parts_keeper",
+             {"part_type": PART["part_type"], "location": PART["location"], "kind": "receive", "quantity": 1})
     api.do("technical_lead", case, "Task_draft_solution", solution_plan="更换板卡", needs_spare_part=True,
-           part="板卡")
+           **PART)
     api.do("technical_director", case, "Task_director_approve", approved=True)
     api.do("customer", case, "Task_customer_approve_plan", customer_agrees=True)
     requested = T0 + 20 * MINUTE
@@ -42,7 +44,8 @@ def test_a_95598_fault_keeps_its_on_site_and_spare_part_promises_without_a_ladde
     # lines 42–44: a spare part asked for on a working day arrives by the next working day (9 working h)
     assert api.due(case, "spare_part_shipping") == bj("2026-03-03 09:20")
     api.at(T0 + HOUR)
-    api.do("spare_parts_keeper", case, "Task_issue_spare_part", spare_part_serial="SN-1")
+    api.do("spare_parts_keeper", case, "Task_issue_part", spare_part_serial="SN-1")  # the called spare_part
+    api.do("duty_engineer", case, "Task_part_on_site", part_replaced=True)
     assert api.state(case, "spare_part") == "met" and api.state(case, "spare_part_shipping") == "met"
     api.do("service_desk", case, "Task_prepare_visit", visit_time="2026-03-02")
 

@@ -52,7 +52,8 @@ def test_a_network_fault_climbs_the_four_support_tiers(api: ContractApi) -> None
     api.do("senior_engineer", case, "Task_handle_rung", rung_response="指导检查光模块")
 
     api.phone_fails(case)  # still on the phone at 2 h 01: the remote support ends unsolved
-    api.do("technical_lead", case, "Task_draft_solution", solution_plan="更换光模块", needs_spare_part=False)
+    api.do("technical_lead", case, "Task_draft_solution", solution_plan="更换光模块", needs_spare_part=False,
+           loan=False)
     api.do("technical_director", case, "Task_director_approve", approved=True)
     api.do("customer", case, "Task_customer_approve_plan", customer_agrees=True)
     api.do("service_desk", case, "Task_prepare_visit", visit_time="2026-03-02")

@@ -18,14 +18,16 @@ from .scenario_support import (
     EXPERT,
     FAULT,
     IMPACT,
-    KEEPER,
     LEAD,
+    PART,
     SECOND,
     SENIOR,
     T0,
     bj,
     close_fault,
+    part_on_site,
     start,
+    stock_in,
     tick,
     to_onsite,
     triage,
@@ -118,6 +120,7 @@ def test_remote_repair_waits_for_consent_without_counting_it(svc, clock):
 
 
 def test_onsite_repair_with_customer_objections(svc, clock):
+    stock_in(svc)
     f = start(svc, "fault_repair", {**FAULT, "level": "P2", "site_distance_km": 80})
     triage(f, "partial", "P2")
     clock.advance(timedelta(minutes=5))
@@ -128,7 +131,7 @@ def test_onsite_repair_with_customer_objections(svc, clock):
     assert f.clock("onsite_arrival")["due_at"] == T0 + timedelta(hours=1, minutes=5)
     for turn, wait in ((1, 20), (2, 10)):
         clock.advance(timedelta(minutes=10))
-        f.do("Task_draft_solution", LEAD, solution_plan=f"方案 v{turn}", needs_spare_part=True, part="板卡")
+        f.do("Task_draft_solution", LEAD, solution_plan=f"方案 v{turn}", needs_spare_part=True, **PART)
         f.do("Task_director_approve", DIRECTOR, approved=True)
         clock.advance(timedelta(minutes=wait))  # the customer's review pauses the arrival clock
         f.do("Task_customer_approve_plan", CUSTOMER, customer_agrees=turn == 2, customer_objection="停机太久")
@@ -137,9 +140,9 @@ def test_onsite_repair_with_customer_objections(svc, clock):
     assert [e.element_id for e in f.events() if e.type == "sla_paused"] == ["Task_customer_approve_plan"] * 2
     assert f.clock("onsite_arrival")["paused_seconds"] == 30 * 60
     part = f.records()["spare_part_request"]
-    assert (part.data["part"], part.data["element_id"]) == ("板卡", "Task_spare_part_request")
+    assert (part.data["part_type"], part.data["element_id"]) == ("板卡", "Task_spare_part_request")
     clock.advance(timedelta(minutes=20))
-    f.do("Task_issue_spare_part", KEEPER, spare_part_serial="SN-001")
+    part_on_site(f, "SN-001")
     f.do("Task_prepare_visit", DESK, visit_time="2026-03-02")
     clock.advance(timedelta(minutes=15))
     f.do("Task_arrive_onsite", DUTY, service_request_signed=True)

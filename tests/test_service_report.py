@@ -26,6 +26,7 @@ from .scenario_support import (
     DUTY2,
     FAULT,
     LEAD,
+    PART,
     PM,
     REPORT,
     SECOND,
@@ -34,6 +35,7 @@ from .scenario_support import (
     bj,
     close_fault,
     start,
+    stock_in,
     tick,
     triage,
 )
@@ -247,11 +249,12 @@ def test_the_summary_lists_the_months_spare_part_requests(svc, clock):
     # seed 001_4ada53786a497df7.txt l.13 §2.3.4.3 备件更换记录: the parts replaced in the period
     month_end(svc, clock, bj("2026-03-01 00:00"))
     clock.set(bj("2026-03-02 09:00"))
+    stock_in(svc)
     f = start(svc, "fault_repair", {**FAULT, "level": "P4"}, business_key="F-PART")
     triage(f, "none", "P4")
     f.do("Task_phone_diagnosis", DUTY, diagnosis="板卡故障", solved=False)
     f.do("Task_customer_consent", CUSTOMER, customer_consents=False)
-    f.do("Task_draft_solution", LEAD, solution_plan="更换板卡", needs_spare_part=True, part="板卡")
+    f.do("Task_draft_solution", LEAD, solution_plan="更换板卡", needs_spare_part=True, **PART)
     f.do("Task_director_approve", DIRECTOR, approved=True)
     f.do("Task_customer_approve_plan", CUSTOMER, customer_agrees=True)
     request = f.records()["spare_part_request"]
@@ -260,6 +263,6 @@ def test_the_summary_lists_the_months_spare_part_requests(svc, clock):
     month_end(svc, clock, bj("2026-04-01 00:00"))
     doc = document(reports(svc)["MS-network_om-2026-03"])
     (part,) = doc["fields"]["spare_parts"]
-    assert (part["id"], part["kind"], part["instance_id"], part["data"]["part"]) == (
+    assert (part["id"], part["kind"], part["instance_id"], part["data"]["part_type"]) == (
         request.id, "spare_part_request", f.id, "板卡")
     assert f"| 备件申请 | {request.id} | 板卡 | 2026-03-02 09:00 |" in doc["markdown"]

@@ -1,6 +1,8 @@
-"""The spare-part process (processes/spare_part.bpmn) per contract over the API on the simulation
-clock: each contract arms only the clocks its seed promises, due times checked at the minute before and
-after; the stock its issue and return steps move, in the case's own hash chain."""
+"""The spare-part processes per contract over the API on the simulation clock: processes/spare_part.bpmn
+ends when the part is on site and opens processes/spare_part_return.bpmn (the failed part, its repair and
+the loan) as its own instance with the same business key. Each contract arms only the clocks its seed
+promises, due times checked at the minute before and after; the stock the issue and return steps move,
+each in its own case's hash chain."""
 
 from __future__ import annotations
 
@@ -47,6 +49,15 @@ def to_site(api: ContractApi, case: str) -> None:
     api.do("duty_engineer", case, "Task_part_on_site", part_replaced=True)
 
 
+def returned(api: ContractApi, case: str) -> str:
+    """The spare_part_return instance the part on site opened, checked to be linked and keyed like it."""
+    opener = api.call("GET", f"/instances/{case}")
+    child = api.call("GET", f"/instances/{opener['data']['spare_part_return_instance_id']}")
+    assert child["process"] == "spare_part_return" and child["business_key"] == opener["business_key"]
+    assert child["data"]["fault_instance_id"] == case
+    return str(child["id"])
+
+
 def armed(api: ContractApi, case: str) -> set[str]:
     return set(api.clocks(case)) & PART_CLOCKS
 
@@ -57,15 +68,18 @@ def test_000_a_failed_part_not_returned_on_the_10th_working_day_is_breached(api:
     api.at(bj("2026-03-02 10:00"))
     to_site(api, case)
     assert on_hand(api) == 1  # the issue step moved the stock
+    assert api.call("GET", f"/instances/{case}")["status"] == "completed"
+    ret = returned(api, case)
     # seed 000 l.50: the customer returns the failed part within 10 working days of the replacement;
     # 9-hour working days 08:30-17:30 from Monday 2 March 10:00 end Monday 16 March 10:00
     due = bj("2026-03-16 10:00")
-    assert api.due(case, "failed_part_return") == due
-    assert armed(api, case) == {"spare_part", "spare_part_shipping", "failed_part_return"}
+    assert api.due(ret, "failed_part_return") == due
+    assert armed(api, case) == {"spare_part", "spare_part_shipping"}
+    assert armed(api, ret) == {"failed_part_return"}
     api.at(due - MINUTE)
-    assert api.state(case, "failed_part_return") == "running"
+    assert api.state(ret, "failed_part_return") == "running"
     api.at(due + MINUTE)
-    assert api.state(case, "failed_part_return") == "breached"
+    assert api.state(ret, "failed_part_return") == "breached"
 
 
 def test_000_a_failed_part_returned_in_time_meets_its_clock(api: ContractApi) -> None:
@@ -74,10 +88,11 @@ def test_000_a_failed_part_returned_in_time_meets_its_clock(api: ContractApi) ->
     to_site(api, case)
     # seed 000 l.42: the part on site the next working day (9 working hours); seed 000 l.146: sent in 4 h
     assert api.state(case, "spare_part_shipping") == "met" and api.state(case, "spare_part") == "met"
+    ret = returned(api, case)
     api.at(bj("2026-03-13 17:00"))
-    api.do("spare_parts_keeper", case, "Task_receive_failed_part", repair_route="domestic")
-    assert api.state(case, "failed_part_return") == "met"
-    assert "repaired_part_return" not in api.clocks(case)  # seed 000 promises no repair time
+    api.do("spare_parts_keeper", ret, "Task_receive_failed_part", repair_route="domestic")
+    assert api.state(ret, "failed_part_return") == "met"
+    assert "repaired_part_return" not in api.clocks(ret)  # seed 000 promises no repair time
 
 
 def test_001_the_part_on_site_within_4_hours(api: ContractApi) -> None:
@@ -91,7 +106,8 @@ def test_001_the_part_on_site_within_4_hours(api: ContractApi) -> None:
     api.at(due + MINUTE)
     assert api.state(case, "spare_part") == "breached"
     to_site(api, case)
-    assert armed(api, case) == {"spare_part"}  # 001 promises no failed-part return time
+    assert armed(api, case) == {"spare_part"}
+    assert armed(api, returned(api, case)) == set()  # 001 promises no failed-part return time
 
 
 @pytest.mark.parametrize(("route", "which", "due"), [
@@ -105,14 +121,15 @@ def test_003_the_repaired_part_comes_back_in_30_or_60_working_days(api: Contract
     receive(api, 1)
     case = api.start("spare_part", request("monitoring"), "MON-2001")
     to_site(api, case)
-    api.do("spare_parts_keeper", case, "Task_receive_failed_part", repair_route=route)
-    assert api.due(case, which) == bj(due)
+    ret = returned(api, case)
+    api.do("spare_parts_keeper", ret, "Task_receive_failed_part", repair_route=route)
+    assert api.due(ret, which) == bj(due)
     api.at(bj(due) - MINUTE)
-    assert api.state(case, which) == "running"
+    assert api.state(ret, which) == "running"
     api.at(bj(due) + MINUTE)
-    assert api.state(case, which) == "breached"
+    assert api.state(ret, which) == "breached"
     element = "Task_repair_domestic" if route == "domestic" else "Task_repair_abroad"
-    api.do("spare_parts_keeper", case, element, repaired=True)
+    api.do("spare_parts_keeper", ret, element, repaired=True)
     assert on_hand(api) == 1  # not a loan: the repaired part goes back to stock
 
 
@@ -121,6 +138,7 @@ def test_003_a_loan_of_three_months_extended_once_to_six(api: ContractApi) -> No
     case = api.start("spare_part", request("monitoring", loan=True), "MON-2002")
     to_site(api, case)
     assert on_hand(api) == 0
+    case = returned(api, case)  # the loan runs on in the return instance
     # seed 003 l.79 §1.2.3.2 item 3: three months at most; l.81 item 5: extended, six months in all
     assert api.due(case, "spare_part_loan") == bj("2026-06-02 09:00")
     assert api.due(case, "spare_part_loan_total") == bj("2026-09-02 09:00")
@@ -193,8 +211,9 @@ def test_stock_movements_are_in_the_case_chain_verified_and_replayed(api: Contra
 
 
 def test_a_call_activity_runs_it_in_the_calling_case(api: ContractApi) -> None:
-    """How the fault process will call it: the called process runs inside the caller's instance, with
-    the caller's data, so its clocks and its stock movements are the caller's, in the caller's chain."""
+    """As the fault process calls it: the called process runs inside the caller's instance, with the
+    caller's data, so its clocks and its stock movements are the caller's, in the caller's chain; it
+    returns when the part is on site."""
     caller = (ROOT / "tests" / "data" / "bpmn" / "spare_part_caller.bpmn").read_bytes()
     api.service.runtime.deploy([("spare_part_caller.bpmn", caller),
                                 *((p.name, p.read_bytes()) for p in (ROOT / "processes").glob("*.?mn"))])
@@ -205,5 +224,8 @@ def test_a_call_activity_runs_it_in_the_calling_case(api: ContractApi) -> None:
     to_site(api, case)
     assert on_hand(api) == 0 and api.state(case, "spare_part") == "met"
     assert "Task_stock_issue" in [e["element_id"] for e in api.history(case)]
-    api.do("spare_parts_keeper", case, "Task_receive_failed_part", repair_route="scrap")
+    # the caller goes on once the part is on site; the failed part is a case of its own
     assert api.call("GET", f"/instances/{case}")["status"] == "completed"
+    ret = returned(api, case)
+    api.do("spare_parts_keeper", ret, "Task_receive_failed_part", repair_route="scrap")
+    assert api.call("GET", f"/instances/{ret}")["status"] == "completed"
