@@ -1,0 +1,41 @@
+"""A running case never changes the parsed spec it shares with every other case of its version
+(engine/bpmn/definitions.py caches one per version). SpiffWorkflow 3.2 starts an event subprocess
+by wiring it into the process's start task; on the shared spec every later case then started that
+subprocess too and, its message never coming, could not end (engine/bpmn/patches.py)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from engine.bpmn.spiff import make_full_serializer
+
+from .scenario_support import DUTY, FAULT, bj, close_fault, start, tick, triage
+
+
+def shared_specs(svc: Any) -> str:
+    """Every cached version's spec and subprocess specs, as the spec serializer writes them."""
+    registry = make_full_serializer().registry
+    return json.dumps({
+        loaded.id: [registry.convert(loaded.spec),
+                    {name: registry.convert(s) for name, s in sorted(loaded.subprocess_specs.items())}]
+        for loaded in svc.definitions._cache.values()
+    }, sort_keys=True, default=str)
+
+
+def test_a_fault_ends_after_another_faults_rung_task(svc, clock):
+    first = start(svc, "fault_repair", {**FAULT, "level": "P4"}, business_key="F-1")
+    triage(first, "none", "P4")
+    before = shared_specs(svc)
+    # seed 001 l.13 §1.1.2 第3条: tier 4 after one working day, a `task` rung of network_om's ladder
+    tick(svc, clock, at=bj("2026-03-03 09:01"))
+    assert "Task_handle_rung" in first.open()
+    assert shared_specs(svc) == before
+
+    second = start(svc, "fault_repair", {**FAULT, "level": "P4"}, business_key="F-2")
+    triage(second, "none", "P4")
+    second.do("Task_phone_diagnosis", DUTY, diagnosis="VLAN 配置错误", solved=True)
+    close_fault(second)
+    assert second.open() == []
+    assert second.instance().status == "completed"
+    assert second.replays()
