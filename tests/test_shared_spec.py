@@ -5,22 +5,14 @@ subprocess too and, its message never coming, could not end (engine/bpmn/patches
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-from engine.bpmn.spiff import make_full_serializer
+from engine.service import Service
 
 from .scenario_support import DUTY, FAULT, bj, close_fault, start, tick, triage
+from .spec_guard import spec_text
 
 
-def shared_specs(svc: Any) -> str:
-    """Every cached version's spec and subprocess specs, as the spec serializer writes them."""
-    registry = make_full_serializer().registry
-    return json.dumps({
-        loaded.id: [registry.convert(loaded.spec),
-                    {name: registry.convert(s) for name, s in sorted(loaded.subprocess_specs.items())}]
-        for loaded in svc.definitions._cache.values()
-    }, sort_keys=True, default=str)
+def shared_specs(svc: Service) -> dict[int, str]:
+    return {version: spec_text(loaded) for version, loaded in svc.definitions._cache.items()}
 
 
 def test_a_fault_ends_after_another_faults_rung_task(svc, clock):

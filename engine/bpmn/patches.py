@@ -224,11 +224,15 @@ def _trigger_wf(self, my_task, spec_name):  # type: ignore[no-untyped-def]
 
 
 def _leads_to_end(original):  # type: ignore[no-untyped-def]
-    """An event subprocess started by its event leads to the process's end once parsed, as trigger_wf
-    connected it at its first start: when its task completes the end join is asked again."""
+    """An event subprocess started by its event is wired once parsed as trigger_wf wired it at its first
+    start, but for the start task's outputs (from which every case would start it): it has the start
+    task as input (a task spec with none refuses to become ready) and leads to the end, so that when
+    it completes the end join is asked again."""
 
     def connect_or_add_trigger(self, task_spec, sp_spec):  # type: ignore[no-untyped-def]
         original(self, task_spec, sp_spec)
+        if self not in task_spec.inputs:
+            task_spec._connect_notify(self)
         if self._wf_spec.end not in task_spec.outputs:
             task_spec.connect(self._wf_spec.end)
 
