@@ -14,10 +14,15 @@ from engine.service import Service
 _registry = make_full_serializer().registry
 
 
+def specs_text(spec: Any, subprocess_specs: dict[str, Any]) -> str:
+    """A spec and its subprocess specs as the spec serializer writes them (as text at once: the
+    serializer's dicts share the spec's own lists)."""
+    subs = {name: _registry.convert(sub) for name, sub in sorted(subprocess_specs.items())}
+    return json.dumps([_registry.convert(spec), subs], sort_keys=True, default=str)
+
+
 def spec_text(loaded: LoadedVersion) -> str:
-    """A version's spec and subprocess specs as the spec serializer writes them."""
-    subs = {name: _registry.convert(spec) for name, spec in sorted(loaded.subprocess_specs.items())}
-    return json.dumps([_registry.convert(loaded.spec), subs], sort_keys=True, default=str)
+    return specs_text(loaded.spec, loaded.subprocess_specs)
 
 
 class SpecGuard:
@@ -30,7 +35,7 @@ class SpecGuard:
             self.parsed.append((loaded, spec_text(loaded)))
             return loaded
 
-        svc.definitions._parse = watched  # type: ignore[method-assign]
+        svc.definitions._parse = watched  # type: ignore[method-assign, assignment]
 
     def changed(self) -> list[str]:
         """`process v<n>` of every parsed version whose spec is no longer as parsed."""
