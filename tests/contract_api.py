@@ -16,6 +16,7 @@ from api.compose import product_service
 from engine.store.users import add_user
 
 from .conftest import ROOT
+from .spec_guard import SpecGuard
 
 MINUTE = timedelta(minutes=1)
 GROUPS = ("service_desk", "duty_engineer", "senior_engineer", "expert_group", "technical_lead",
@@ -36,6 +37,7 @@ class ContractApi:
     def __init__(self, url: str, clock: Any) -> None:
         self.service = product_service(url, clock=clock)
         self.service.deploy_processes(ROOT / "processes")
+        self.guard = SpecGuard(self.service)
         self.client = create_app({"WEIBAO_SERVICE": self.service, "WEIBAO_MANUAL_CLOCK": True,
                                   "TESTING": True}).test_client()
         self.tokens = {g: add_user(self.service.store, clock, g, [g], []) for g in GROUPS}
@@ -43,6 +45,7 @@ class ContractApi:
 
     def close(self) -> None:
         self.service.close()
+        assert self.guard.changed() == [], "a case changed the spec its version shares"
 
     # ----------------------------------------------------------------- HTTP
     def call(self, method: str, path: str, user: str = "staff", body: Any = None) -> Any:

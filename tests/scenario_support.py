@@ -23,6 +23,7 @@ from engine.sla.report import clocks_for
 from engine.store.models import EventRow, Instance, OpenTask, OutboxMessage, PendingTimer, Record, SlaClockRow
 
 from .conftest import ROOT, START, make_service
+from .spec_guard import SpecGuard
 
 BJ = ZoneInfo("Asia/Shanghai")
 T0 = START  # Monday 2 March 2026, 09:00 Beijing: a working day, the day shift of `duty_engineer`
@@ -37,8 +38,10 @@ def bj(text: str) -> datetime:
 def product_service(url: str, clock: ManualClock) -> Iterator[Service]:
     svc = make_service(url, clock)  # handlers=None: the product's ALL_HANDLERS
     svc.deploy_processes(ROOT / "processes")
+    guard = SpecGuard(svc)
     yield svc
     svc.close()
+    assert guard.changed() == [], "a case changed the spec its version shares"
 
 
 def _actor(name: str, group: str) -> Actor:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from engine.bpmn import lifecycle
 from engine.bpmn.model import ProcessModel
-from engine.bpmn.spiff import normalize_timers
+from engine.bpmn.spiff import normalize_timers, settle_multi_instance
 from engine.bpmn.topics import Topics
 from engine.bpmn.validation import Checked, Source, check
 from engine.bpmn.versions import DeployResult, LoadedVersion
@@ -262,6 +262,7 @@ class Definitions:
         subs = checked.parser.get_subprocess_specs(row.process_key)
         for s in [spec, *subs.values()]:
             normalize_timers(s)
+            settle_multi_instance(s)
         return LoadedVersion(
             row.id,
             row.process_key,

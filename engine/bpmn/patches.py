@@ -11,6 +11,8 @@
   operations then waited for ever. The waiting join now remembers which inputs arrived.
 * A multi-instance task over a collection that is missing or not a list failed with a bare
   `TypeError` (a traceback); Camunda 7 fails naming the expression, and so does this engine.
+* Starting an event subprocess by its event wired it into the spec's start task, and the spec is
+  shared by every case of the version: each later case then began it too and never ended.
 
 `install()` is idempotent and is called by `engine.spiff` on import, so no engine code path can run
 an unpatched SpiffWorkflow.
@@ -27,6 +29,7 @@ from datetime import datetime
 
 from SpiffWorkflow import task as spiff_task
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs import control as spiff_control
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 from SpiffWorkflow.bpmn.specs.mixins import multiinstance_task as multiinstance
 from SpiffWorkflow.bpmn.specs.mixins import parallel_gateway as parallel
@@ -209,6 +212,33 @@ def _parallel_threshold(self, my_task):  # type: ignore[no-untyped-def]
     return len(waiting_inputs) == 0
 
 
+def _trigger_wf(self, my_task, spec_name):  # type: ignore[no-untyped-def]
+    """SpiffWorkflow 3.2's BpmnStartTask.trigger_wf without changing the spec. It connected the start
+    task to the event subprocess the first time one started; on the cached spec every later case's
+    start task then began the subprocess as well, waiting for an event nothing sends, and its end
+    join never completed. The subprocess leads to the end from the parse on (`_leads_to_end`)."""
+    child = my_task._add_child(self._wf_spec.task_specs[spec_name], TaskState.FUTURE)
+    child.triggered = True
+    child.task_spec._update(child)
+    return child.id
+
+
+def _leads_to_end(original):  # type: ignore[no-untyped-def]
+    """An event subprocess started by its event is wired once parsed as trigger_wf wired it at its first
+    start, but for the start task's outputs (from which every case would start it): it has the start
+    task as input (a task spec with none refuses to become ready) and leads to the end, so that when
+    it completes the end join is asked again."""
+
+    def connect_or_add_trigger(self, task_spec, sp_spec):  # type: ignore[no-untyped-def]
+        original(self, task_spec, sp_spec)
+        if self not in task_spec.inputs:
+            task_spec._connect_notify(self)
+        if self._wf_spec.end not in task_spec.outputs:
+            task_spec.connect(self._wf_spec.end)
+
+    return connect_or_add_trigger
+
+
 _installed = False
 
 
@@ -223,6 +253,9 @@ def install() -> None:
     _deepen(task_util.TaskIterator.__init__)
     _deepen(bpmn_task_util.BpmnTaskIterator.__init__)
     BpmnWorkflow._do_engine_steps = _do_engine_steps  # type: ignore[method-assign]
+    start = spiff_control.BpmnStartTask
+    start.connect_or_add_trigger = _leads_to_end(start.connect_or_add_trigger)  # type: ignore[method-assign]
+    start.trigger_wf = _trigger_wf  # type: ignore[method-assign]
     parallel.ParallelGateway._update_hook = _join_remembers(  # type: ignore[method-assign]
         parallel.ParallelGateway._update_hook)
     parallel.ParallelGateway._check_threshold_unstructured = _parallel_threshold  # type: ignore[method-assign]

@@ -28,6 +28,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.helpers.spec import TaskSpecConverter
+from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.bpmn.specs.defaults import EndEvent, NoneTask, StartEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
@@ -39,6 +40,8 @@ from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.camunda.parser.event_parsers import CamundaEndEventParser, CamundaEventDefinitionParser
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, CamundaTaskParser
 from SpiffWorkflow.camunda.serializer import DEFAULT_CONFIG as CAMUNDA_CONFIG
+from SpiffWorkflow.camunda.specs.multiinstance_task import ParallelMultiInstanceTask as CamundaParallelMI
+from SpiffWorkflow.camunda.specs.multiinstance_task import SequentialMultiInstanceTask as CamundaSequentialMI
 
 from engine.bpmn import patches as spiff_patches
 from engine.bpmn.sandbox import SandboxEnvironment
@@ -164,6 +167,18 @@ def normalize_timers(spec: Any) -> None:
         for definition in event_definitions(getattr(task_spec, "event_definition", None)):
             if isinstance(definition, TimerEventDefinition):
                 definition.expression = normalize_expression(definition.expression)
+
+
+def settle_multi_instance(spec: Any) -> None:
+    """SpiffWorkflow 3.2's Camunda multi-instance task sets its input collection and item on the spec
+    each time one starts (`camunda/specs/multiinstance_task.py` `update_task_spec`), changing the spec
+    every case of the version shares. Set here once, before it is shared, they are already what that
+    writes. (A `loopCardinality` that yields a collection still rewrites the spec there.)"""
+    for task_spec in spec.task_specs.values():
+        if (isinstance(task_spec, (CamundaParallelMI, CamundaSequentialMI)) and task_spec.cardinality is None
+                and task_spec.data_input is None and task_spec.output_item is not None):
+            task_spec.data_input = TaskDataReference(task_spec.data_output.bpmn_id)
+            task_spec.input_item = TaskDataReference(task_spec.output_item.bpmn_id)
 
 
 def event_definitions(definition: Any) -> list[Any]:
