@@ -76,16 +76,25 @@ def people_service(tmp_path_factory: pytest.TempPathFactory, folder: str,
     return svc
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    svc = people_service(tmp_path_factory, "console", PEOPLE)
-    yield svc
-    svc.close()
+def console_fixtures(name: str, people: dict[str, tuple[list[str], list[str]]],
+                     **options: Any) -> tuple[Any, Any]:
+    """A module's `service` (the product with these sign-in users) and its `app`, for a console test
+    module to bind: `service, app = console_fixtures("console_x", PEOPLE)`."""
+
+    @pytest.fixture(scope="module")
+    def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+        svc = people_service(tmp_path_factory, name, people, **options)
+        yield svc
+        svc.close()
+
+    @pytest.fixture(scope="module")
+    def app(service: Service) -> Any:
+        return create_app({"WEIBAO_SERVICE": service, "TESTING": True})
+
+    return service, app
 
 
-@pytest.fixture(scope="module")
-def app(service: Service) -> Any:
-    return create_app({"WEIBAO_SERVICE": service, "TESTING": True})
+service, app = console_fixtures("console", PEOPLE)
 
 
 def signed_in(app: Any, name: str) -> Console:

@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from api.app import create_app
 from engine.service import Service
 from engine.store.models import Instance, ProcessVersion
 
 from .test_api_helpers import BROKEN
-from .test_console import Console, people_service
+from .test_console import Console, console_fixtures
 from .test_console_work import PEOPLE, signed_in
 
 # One user task with a form; v2 drops its note field: a changed form of an open task.
@@ -40,16 +38,7 @@ REWORK_V1 = """<?xml version="1.0" encoding="UTF-8"?>
 REWORK_V2 = REWORK_V1.replace('<camunda:formField id="note" label="备注" type="string"/>'.encode(), b"")
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    svc = people_service(tmp_path_factory, "console_processes", PEOPLE, processes=False)
-    yield svc
-    svc.close()
-
-
-@pytest.fixture(scope="module")
-def app(service: Service) -> Any:
-    return create_app({"WEIBAO_SERVICE": service, "TESTING": True})
+service, app = console_fixtures("console_processes", PEOPLE, processes=False)
 
 
 def upload(console: Console, *files: tuple[str, bytes], csrf: bool = True) -> Any:

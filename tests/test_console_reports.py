@@ -6,30 +6,18 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from api.app import create_app
 from api.console.reports import bars
 from engine.service import Service
 
-from .test_console import Console, people_service
+from .test_console import Console, console_fixtures
 from .test_console_work import PEOPLE, diagnosis, report, signed_in
 
-
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    svc = people_service(tmp_path_factory, "console_reports", PEOPLE)
-    yield svc
-    svc.close()
-
-
-@pytest.fixture(scope="module")
-def app(service: Service) -> Any:
-    return create_app({"WEIBAO_SERVICE": service, "TESTING": True})
+service, app = console_fixtures("console_reports", PEOPLE)
 
 
 @pytest.fixture(scope="module")

@@ -3,31 +3,16 @@ path as the API (a stock_adjustment case), bad input at its field, customers kep
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from api.app import create_app
-from engine.service import Service
-
-from .test_console import Console, people_service
+from .test_console import Console, console_fixtures
 from .test_console_work import PEOPLE
 from .test_console_work import signed_in as signed
 
 KEEPERS = {**PEOPLE, "keeper": (["spare_parts_keeper"], [])}
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    svc = people_service(tmp_path_factory, "console_stock", KEEPERS)
-    yield svc
-    svc.close()
-
-
-@pytest.fixture(scope="module")
-def app(service: Service) -> Any:
-    return create_app({"WEIBAO_SERVICE": service, "TESTING": True})
+service, app = console_fixtures("console_stock", KEEPERS)
 
 
 def signed_in(app: Any, name: str) -> Console:

@@ -4,7 +4,6 @@ clock labels, each with its role rule and its CSRF check."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +14,7 @@ from api.app import create_app
 from engine.service import Service
 
 from .conftest import ROOT
-from .test_console import FAULT, PASSWORD, Console, open_task, people_service
+from .test_console import FAULT, PASSWORD, Console, console_fixtures, open_task
 
 PEOPLE = {"service_desk": (["service_desk"], []), "duty_engineer": (["duty_engineer"], []),
           "duty_engineer2": (["duty_engineer"], []), "senior_engineer": (["senior_engineer"], []),
@@ -23,16 +22,7 @@ PEOPLE = {"service_desk": (["service_desk"], []), "duty_engineer": (["duty_engin
           "auditor": ([], ["auditor"]), "process_owner": ([], ["process_owner"]), "admin": ([], ["admin"])}
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    svc = people_service(tmp_path_factory, "console_work", PEOPLE)
-    yield svc
-    svc.close()
-
-
-@pytest.fixture(scope="module")
-def app(service: Service) -> Any:
-    return create_app({"WEIBAO_SERVICE": service, "TESTING": True})
+service, app = console_fixtures("console_work", PEOPLE)
 
 
 def signed_in(app: Any, name: str) -> Console:
