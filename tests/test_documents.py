@@ -27,9 +27,10 @@ def api(sqlite_url: str, clock: ManualClock) -> Iterator[ApiHarness]:
     harness.close()
 
 
-def _closed_fault(api: ApiHarness) -> Flow:
+def closed_fault(api: ApiHarness, business_key: str = "F-DOC") -> Flow:
+    """A P4 fault solved by phone and closed: its fault report written."""
     f = Flow(api.service, api.service.runtime.start("fault_repair", {**FAULT, "level": "P4"}, DESK,
-                                                     business_key="F-DOC"))
+                                                     business_key=business_key))
     triage(f, "none", "P4")
     f.do("Task_phone_diagnosis", DUTY, diagnosis="VLAN 配置错误，电话指导修改", solved=True)
     close_fault(f)
@@ -37,7 +38,7 @@ def _closed_fault(api: ApiHarness) -> Flow:
 
 
 def test_the_fault_report_is_read_as_json_markdown_and_html(api: ApiHarness) -> None:
-    f = _closed_fault(api)
+    f = closed_fault(api)
     listed = api.get(f"/instances/{f.id}/documents", "service_desk").json
     (report,) = [d for d in listed["items"] if d["kind"] == "fault_report"]
     assert report["id"] == f.instance().data["fault_report_id"]
@@ -57,14 +58,14 @@ def test_the_fault_report_is_read_as_json_markdown_and_html(api: ApiHarness) -> 
 
 
 def test_a_customer_reads_only_their_own_cases_documents(api: ApiHarness) -> None:
-    f = _closed_fault(api)
+    f = closed_fault(api)
     report_id = f.instance().data["fault_report_id"]
     assert_error(api.get(f"/instances/{f.id}/documents", "acme"), 404)  # 辽宁XX's case, not acme's
     assert_error(api.get(f"/documents/{report_id}", "acme"), 404)
 
 
 def test_the_case_page_links_its_documents(api: ApiHarness) -> None:
-    f = _closed_fault(api)
+    f = closed_fault(api)
     passwords.set_password(api.service.store, "service_desk", PASSWORD)
     console = Console(api.app)
     assert console.sign_in("service_desk").status_code == 302
@@ -83,7 +84,7 @@ def test_the_case_page_links_its_documents(api: ApiHarness) -> None:
 def test_the_command_line_lists_and_writes_a_document(api: ApiHarness, sqlite_url: str, tmp_path,
                                                       monkeypatch: pytest.MonkeyPatch,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
-    f = _closed_fault(api)
+    f = closed_fault(api)
     report_id = f.instance().data["fault_report_id"]
     monkeypatch.setenv("WEIBAO_DATABASE_URL", sqlite_url)
     assert main(["document", "list", f.id]) == 0

@@ -38,11 +38,11 @@ from .scenario_support import (
     SITE,
     Flow,
     bj,
-    close_fault,
     tick,
     triage,
 )
 from .test_api_helpers import ApiHarness, assert_error
+from .test_documents import closed_fault
 
 
 @pytest.fixture
@@ -51,7 +51,6 @@ def api(sqlite_url: str, clock: ManualClock) -> Iterator[ApiHarness]:
     harness.service.deploy_processes(ROOT / "processes")
     yield harness
     harness.close()
-
 
 BJ = ZoneInfo("Asia/Shanghai")
 
@@ -96,17 +95,8 @@ def pdf_text(body: bytes, tmp_path: Path) -> str:
     return out.stdout.decode("utf-8")
 
 
-def _closed_fault(api: ApiHarness) -> Flow:
-    f = Flow(api.service, api.service.runtime.start("fault_repair", {**FAULT, "level": "P4"}, DESK,
-                                                     business_key="F-PDF"))
-    triage(f, "none", "P4")
-    f.do("Task_phone_diagnosis", DUTY, diagnosis="VLAN 配置错误，电话指导修改", solved=True)
-    close_fault(f)
-    return f
-
-
 def test_the_fault_report_reads_as_pdf_with_its_chinese_text(api: ApiHarness, tmp_path: Path) -> None:
-    f = _closed_fault(api)
+    f = closed_fault(api, "F-PDF")
     report_id = f.instance().data["fault_report_id"]
     listed = api.get(f"/instances/{f.id}/documents", "service_desk").json["items"]
     assert [d["formats"] for d in listed if d["id"] == report_id] == [["json", "markdown", "html", "pdf"]]
@@ -121,7 +111,7 @@ def test_the_fault_report_reads_as_pdf_with_its_chinese_text(api: ApiHarness, tm
 
 def test_a_server_without_the_font_or_weasyprint_answers_503_naming_it(
         api: ApiHarness, monkeypatch: pytest.MonkeyPatch) -> None:
-    f = _closed_fault(api)
+    f = closed_fault(api, "F-PDF")
     report_id = f.instance().data["fault_report_id"]
     monkeypatch.setattr(pdf, "FONT_FAMILIES", ("Noto Sans CJK XX",))
     body = assert_error(api.get(f"/documents/{report_id}?format=pdf", "service_desk"), 503,
@@ -141,7 +131,7 @@ def test_a_server_without_the_font_or_weasyprint_answers_503_naming_it(
 def test_the_command_line_writes_the_pdf(api: ApiHarness, sqlite_url: str, tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch,
                                          capsys: pytest.CaptureFixture[str]) -> None:
-    f = _closed_fault(api)
+    f = closed_fault(api, "F-PDF")
     report_id = f.instance().data["fault_report_id"]
     monkeypatch.setenv("WEIBAO_DATABASE_URL", sqlite_url)
     out = tmp_path / "report.pdf"
