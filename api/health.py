@@ -60,6 +60,7 @@ def health() -> Any:
     status = "ok" if healthy and checkpoints.state() != "failing" else "degraded"
     payload = {"status": status, "database": database, "scheduler": scheduler,
                "clock": "manual" if state.manual_clock else "system", "now": now,
-               "checkpoints": checkpoints.state(), "checkpoint_error": checkpoints.last_error,
+               "checkpoints": checkpoints.state(),
+               "checkpoint_error": checkpoints.last_error or checkpoints.witness_error,
                "warnings": calendar_warnings(now)}
     return payload, 200 if healthy else 503

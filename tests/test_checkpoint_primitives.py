@@ -237,7 +237,9 @@ def test_the_witness_webhook_gets_the_line_signed_with_the_secret_and_keyed_by_i
         receiver: tuple[str, list[dict[str, Any]]]) -> None:
     url, got = receiver
     line = {"checkpoint": {"number": 7}, "hash": "ab" * 32, "signature": "sig", "注": "巡检"}
-    cp.post_witness(url, line, "s3cret").join(timeout=10)
+    outcomes: list[str | None] = []
+    cp.post_witness(url, line, "s3cret", outcomes.append).join(timeout=10)
+    assert outcomes == [None]
     [request] = got
     body = json.dumps(line, ensure_ascii=False, sort_keys=True).encode()
     assert request["body"] == body and request["method"] == "POST"
@@ -249,7 +251,10 @@ def test_the_witness_webhook_gets_the_line_signed_with_the_secret_and_keyed_by_i
 def test_a_dead_witness_url_is_logged_naming_the_checkpoint(caplog: pytest.LogCaptureFixture) -> None:
     line = {"checkpoint": {"number": 9}, "hash": "ab" * 32, "signature": "sig"}
     with caplog.at_level(logging.ERROR, logger="weibao.audit"):
-        thread = cp.post_witness("http://127.0.0.1:9/witness", line, "s")
+        outcomes: list[str | None] = []
+        thread = cp.post_witness("http://127.0.0.1:9/witness", line, "s", outcomes.append)
         thread.join(timeout=15)
+    [error] = outcomes
+    assert error is not None and error.startswith("checkpoint 9 not delivered to the witness URL: ")
     assert not thread.is_alive() and thread.daemon and thread.name == "weibao-witness"
     assert [r.getMessage() for r in caplog.records] == ["checkpoint 9 not delivered to the witness URL"]

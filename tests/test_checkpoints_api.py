@@ -69,6 +69,47 @@ def test_health_shows_a_failing_automatic_checkpoint(api: ApiHarness, tmp_path: 
     assert health.json["checkpoints"] == "failing" and "witness.jsonl" in health.json["checkpoint_error"]
 
 
+def test_health_shows_a_witness_url_that_refused_the_checkpoint_until_one_lands(db_url, clock, tmp_path):
+    # Nobody waits for the post to the witness URL, so a refusal must show where an operator looks.
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    answers = [503, 204]
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the http.server name
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(answers.pop(0))
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    Thread(target=server.serve_forever, daemon=True).start()
+    key = tmp_path / "audit.key"
+    cp.keygen(key)
+    api = ApiHarness(db_url, clock, settings={
+        "audit_key_file": str(key), "witness_file": str(tmp_path / "witness.jsonl"),
+        "witness_url": f"http://127.0.0.1:{server.server_port}/witness"})
+    try:
+        _worked(api)
+        first = api.service.checkpointer.make()
+        api.service.checkpointer.delivery.join(timeout=10)
+        health = api.get("/health", None).json
+        assert (health["status"], health["checkpoints"]) == ("degraded", "failing")
+        assert f"checkpoint {first['number']} not delivered to the witness URL" in health["checkpoint_error"]
+        _worked(api)
+        api.service.checkpointer.make()
+        api.service.checkpointer.delivery.join(timeout=10)
+        health = api.get("/health", None).json
+        assert (health["status"], health["checkpoints"], health["checkpoint_error"]) == ("ok", "ok", None)
+    finally:
+        api.close()
+        server.shutdown()
+        server.server_close()
+
+
 def test_audit_keygen_checkpoint_and_verify_from_the_command_line(sqlite_url, tmp_path, monkeypatch, capsys):
     from .histories import run
 

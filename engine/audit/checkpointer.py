@@ -88,6 +88,7 @@ class Checkpointer:
         self.last_error: str | None = None
         self.failed_at: datetime | None = None
         self.delivery: threading.Thread | None = None  # posting the newest checkpoint to the witness URL
+        self.witness_error: str | None = None  # the last post to the witness URL failed; kept till one lands
 
     @property
     def enabled(self) -> bool:
@@ -106,7 +107,8 @@ class Checkpointer:
             rows.lock(session)
             line = self._write(session, key, witness_path, todo, actor)
         if self.settings.witness_url:
-            self.delivery = cp.post_witness(self.settings.witness_url, line, self.settings.webhook_secret)
+            self.delivery = cp.post_witness(self.settings.witness_url, line, self.settings.webhook_secret,
+                                            self._witness_posted)
         log.info("checkpoint %s: %s instances", line["checkpoint"]["number"], len(todo.leaves))
         return {**line["checkpoint"], "hash": line["hash"], "signature": line["signature"],
                 "made_by": actor, "refused": todo.refused}
@@ -136,6 +138,9 @@ class Checkpointer:
         cp.append_witness(witness_path, line)
         return line
 
+    def _witness_posted(self, error: str | None) -> None:
+        self.witness_error = error
+
     def due(self) -> bool:
         with self.store.read() as session:
             last = rows.latest(session)
@@ -159,7 +164,7 @@ class Checkpointer:
     def state(self) -> str:
         if not self.enabled:
             return "disabled"
-        return "failing" if self.last_error else "ok"
+        return "failing" if self.last_error or self.witness_error else "ok"
 
 
 def listing(store: Store, page: int, per_page: int) -> tuple[list[dict[str, Any]], int]:

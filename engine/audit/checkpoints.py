@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -208,9 +209,12 @@ def read_witness(path: str | Path, public: Ed25519PublicKey) -> Witness:
     return witness
 
 
-def post_witness(url: str, line: dict[str, Any], secret: str) -> threading.Thread:
-    """Off the write path: a slow or dead receiver delays nothing; a failure is logged."""
+def post_witness(url: str, line: dict[str, Any], secret: str,
+                 outcome: Callable[[str | None], None] | None = None) -> threading.Thread:
+    """Off the write path: a slow or dead receiver delays nothing. Nobody waits for the post, so its
+    result goes to `outcome` (None when delivered, else the error) to be shown, not only logged."""
     body = json.dumps(line, ensure_ascii=False, sort_keys=True).encode()
+    number = line["checkpoint"]["number"]
 
     def send() -> None:
         request = urllib.request.Request(url, data=body, method="POST", headers={
@@ -218,8 +222,13 @@ def post_witness(url: str, line: dict[str, Any], secret: str) -> threading.Threa
             "Idempotency-Key": line["hash"]})
         try:
             urllib.request.urlopen(request, timeout=10).close()  # noqa: S310 - the configured witness
-        except OSError:
-            log.exception("checkpoint %s not delivered to the witness URL", line["checkpoint"]["number"])
+        except OSError as exc:
+            log.exception("checkpoint %s not delivered to the witness URL", number)
+            if outcome is not None:
+                outcome(f"checkpoint {number} not delivered to the witness URL: {exc}")
+            return
+        if outcome is not None:
+            outcome(None)
 
     thread = threading.Thread(target=send, name="weibao-witness", daemon=True)
     thread.start()
