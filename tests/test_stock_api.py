@@ -108,3 +108,62 @@ def test_two_issues_of_the_last_part_at_once_leave_the_stock_at_zero(on_both: Co
         t.join(timeout=30)
     assert sorted(codes) == [201, 409]
     assert [i["quantity"] for i in api.call("GET", "/stock")["items"]] == [0]
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)  # SQLite has one writer at a time
+def test_a_count_a_limit_depends_on_waits_for_the_case_that_counted_first(db_url: str, clock: Any) -> None:
+    # Two 003 cases asking for the 10th spare service of the year at once (seed 003 l.21: 10次/年) must
+    # not both see it free: the second count waits for the first case's record to be committed.
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    from engine.store.models import Record
+    from engine.store.sessions import Store
+    from engine.store.stock import lookup
+
+    from .conftest import make_service
+
+    svc = make_service(db_url, clock)  # migrates the database
+    store = Store(db_url)
+    args = {"kind": "spare_service", "since": "2026-01-01T00:00:00+08:00", "match": {"contract": "monitoring"}}
+    second: list[int | None] = []
+    try:
+        with store.write() as first:
+            assert lookup(first, "count_records", args) == 0
+            first.add(Record(id="SS-RACE-1", kind="spare_service", instance_id="i-1",
+                             data={"contract": "monitoring"}, created_at=datetime.now(UTC)))
+            first.flush()
+
+            def count() -> None:
+                with store.write() as other:
+                    second.append(lookup(other, "count_records", args))
+
+            thread = threading.Thread(target=count)
+            thread.start()
+            waiting = poll(lambda: store_waits_on_a_lock(store, text))
+            thread_done_early = not thread.is_alive()
+        thread.join(timeout=30)
+        assert waiting and not thread_done_early
+        assert second == [1]
+    finally:
+        store.dispose()
+        svc.close()
+
+
+def poll(condition: Any, seconds: float = 10.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def store_waits_on_a_lock(store: Any, text: Any) -> bool:
+    with store.engine.connect() as conn:
+        return bool(conn.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND state = 'active'"
+        )).scalar())
