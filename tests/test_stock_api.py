@@ -126,7 +126,8 @@ def test_a_count_a_limit_depends_on_waits_for_the_case_that_counted_first(db_url
 
     svc = make_service(db_url, clock)  # migrates the database
     store = Store(db_url)
-    args = {"kind": "spare_service", "since": "2026-01-01T00:00:00+08:00", "match": {"contract": "monitoring"}}
+    args = {"kind": "spare_service", "since": "2026-01-01T00:00:00+08:00",
+            "match": {"contract": "monitoring"}}
     second: list[int | None] = []
     try:
         with store.write() as first:
