@@ -157,6 +157,8 @@ FIGURES: list[tuple[str, str, str | None, str, float | None, str, str]] = [
      PHONE_7X24),
     # 004 line 445: a repair over 5 working days gets a loaner (5 × 9 h on the 5×8 on-site days)
     ("004 warranty repair loaner", C004, None, "loaner", None, "PT45H", ONSITE_5X8),
+    # 004 line 481: a spare part the vendor stops making is announced in writing half a year before
+    ("004 part discontinuation notice", C004, None, "part_discontinuation_notice", None, "P6M", A),
 ]
 
 # P1-P4 entered for contracts that grade faults differently (the extra "P1–P4 映射" rules).

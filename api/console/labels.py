@@ -45,6 +45,7 @@ CLOCKS: dict[str, tuple[str, str]] = {
     "inspection_notice": ("巡检通知", "Inspection notice"),
     "loaner": ("提供备用机", "Loaner unit"),
     "monthly_summary": ("月度服务总结", "Monthly service summary"),
+    "part_discontinuation_notice": ("备件停产提前半年书面通知", "Notice before a spare part is discontinued"),
 }
 
 

@@ -13,12 +13,13 @@ the report counts every round under the clock's name.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from engine.bpmn.model import Element, split_pairs
+from engine.durations import parse_duration, shift_months
 from engine.sla import clocks as sc
-from engine.sla.calendar import SHANGHAI
+from engine.sla.calendar import SHANGHAI, Calendar, DayCalendar, add_working_days
 
 ROUND = "#"
 
@@ -35,12 +36,23 @@ def anchor_of(element: Element, name: str, data: dict[str, Any]) -> datetime | N
 
 def count_back(clock: dict[str, Any], anchor: datetime, ratio: float, unknown: sc.Unknown) -> None:
     """Make the clock due its target before `anchor`: the business time from its start to the anchor,
-    less the target, is what it may run."""
+    less the target counted back from the anchor, is what it may run."""
     cal = sc.calendar_of(clock)
     ahead = cal.elapsed(datetime.fromisoformat(clock["started_at"]), anchor).total_seconds()
-    clock["target_seconds"] = max(0.0, ahead - clock["target_seconds"])
+    clock["target_seconds"] = max(0.0, ahead - span_before(anchor, str(clock["target"]), cal))
     clock["due_before"] = sc.iso(anchor)
     sc.schedule(clock, cal, ratio, unknown)
+
+
+def span_before(anchor: datetime, target: str, cal: Calendar) -> float:
+    """Business seconds of `target` counted back from `anchor`. Months must be counted from the anchor's
+    side: six months before 30 September is 30 March, not the 182 days that six months after a
+    1 December start would span. Working days span the same business time either way."""
+    d = parse_duration(target)
+    zone = cal.tz if isinstance(cal, DayCalendar) else SHANGHAI
+    begin = shift_months(anchor.astimezone(zone), -d.total_months) - timedelta(weeks=d.weeks)
+    begin = add_working_days(begin, -d.days, cal)
+    return (cal.elapsed(begin, anchor) + d.time_part).total_seconds()
 
 
 def archive(clocks: dict[str, dict[str, Any]], name: str) -> str:
