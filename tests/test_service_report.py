@@ -134,12 +134,13 @@ def test_the_march_summary_lists_exactly_marchs_faults_clocks_and_inspections(sv
     cases = march(svc, clock)
     written = clock.now()
     found = reports(svc)
-    # seed 001_4ada53786a497df7.txt l.13 §2.3.4.2: a summary after every month; 003 and 000 promise
-    # quarterly analyses only (003 l.95 §1.3.2, 000 l.62), so April 1 opens theirs for Q1 as well.
+    # seed 001_4ada53786a497df7.txt l.13 §2.3.4.2: a summary after every month, and §4.4.3 a quarterly
+    # one too; 003 and 000 promise quarterly analyses only (003 l.95 §1.3.2, 000 l.62), so April 1
+    # opens every one's for Q1 as well.
     assert {k for k in found if k.startswith("MS-") and k.endswith("2026-03")} == {"MS-network_om-2026-03"}
     assert {k for k in found if k.startswith("QA-")} == {
-        "QA-callcenter_95598-2025-10", "QA-monitoring-2025-10", "QA-callcenter_95598-2026-01",
-        "QA-monitoring-2026-01"}
+        f"QA-{contract}-{quarter}" for contract in ("callcenter_95598", "monitoring", "network_om")
+        for quarter in ("2025-10", "2026-01")}
     f = found["MS-network_om-2026-03"]
     assert f.instance().started_by == "system" and f.open() == ["Task_director_review"]
     fields = document(f)["fields"]
