@@ -159,7 +159,7 @@ def poll(condition: Any, seconds: float = 10.0) -> bool:
     while time.monotonic() < deadline:
         if condition():
             return True
-        time.sleep(0.02)
+        time.sleep(0.02)  # polling another transaction's lock wait, not waiting for simulated time
     return False
 
 
