@@ -29,6 +29,8 @@ class IncidentSchema(ma.Schema):
     status = ma.fields.String(required=True, metadata={"description": "open or resolved"})
     created_at = Timestamp(required=True)
     resolved_at = Timestamp(allow_none=True, required=True)
+    outbox_id = ma.fields.Integer(allow_none=True, required=True, metadata={
+        "description": "the outbox message whose delivery failed for good; retrying sends it again"})
 
 
 class IncidentArgs(PageArgs):

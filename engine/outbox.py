@@ -22,6 +22,7 @@ from sqlalchemy import or_, select
 from engine.clock import Clock
 from engine.errors import DeliveryError, backoff
 from engine.settings import Settings
+from engine.store import deliveries
 from engine.store.models import OutboxMessage
 from engine.store.sessions import Store
 
@@ -91,6 +92,7 @@ class Deliverer:
                 msg.last_error = str(exc)
                 if not exc.retryable or msg.attempts >= self.max_attempts:
                     msg.status = "failed"
+                    deliveries.hold(session, msg, now)
                     log.warning(
                         "outbox message %s failed: %s",
                         msg.id,

@@ -156,3 +156,27 @@ def test_every_route_answers_a_wrong_method_with_405_and_allow(api: ApiHarness) 
         assert response.json["error"]["code"] == "method_not_allowed"
         checked += 1
     assert checked >= 20
+
+
+def test_an_sms_nobody_can_send_is_an_incident_the_process_owner_retries(api: ApiHarness) -> None:
+    from datetime import UTC, datetime
+
+    from engine.outbox import Deliverer
+    from engine.store.models import OutboxMessage
+
+    instance_id = api.start()["id"]
+    with api.service.store.write() as s:
+        s.add(OutboxMessage(instance_id=instance_id, element_id="Task_sms", channel="sms",
+                            recipient="13800000000", subject="故障", body="交换机宕机", status="pending",
+                            created_at=datetime(2026, 3, 2, tzinfo=UTC), attempts=0))
+    deliverer = Deliverer(api.service.store, api.clock, api.service.settings)  # no SMS gateway set
+    assert deliverer.deliver_due() == 0
+    (incident,) = api.get(f"/incidents?instance={instance_id}", "technical_lead").json["items"]
+    assert (incident["topic"], incident["element_id"], incident["task_id"]) == ("outbox", "Task_sms", "")
+    assert "SMS gateway" in incident["message"] and incident["outbox_id"] is not None
+    assert_error(api.post(f"/incidents/{incident['id']}/retry", "duty_engineer"), 403, "forbidden")
+    retried = api.post(f"/incidents/{incident['id']}/retry", "process_owner")
+    assert retried.status_code == 200 and retried.json["status"] == "resolved"
+    (message,) = api.get(f"/outbox?instance={instance_id}").json["items"]
+    assert message["status"] == "pending"
+    assert_error(api.post(f"/incidents/{incident['id']}/retry", "admin"), 409, "conflict")

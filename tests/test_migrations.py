@@ -19,8 +19,23 @@ from .engine_support import ENGINEER, TEST_HANDLERS, deploy, the_task
 HEAD = ScriptDirectory.from_config(config_for(None)).get_current_head()
 
 
-def test_the_newest_revision_is_the_spare_part_stock() -> None:
-    assert HEAD == "0011"  # a new migration must be added to the tests that upgrade old schemas
+def test_the_newest_revision_is_the_outbox_incidents() -> None:
+    assert HEAD == "0012"  # a new migration must be added to the tests that upgrade old schemas
+
+
+def test_incidents_from_before_outbox_incidents_keep_holding_their_tasks(db_url):
+    store = Store(db_url)
+    upgrade_to(store, "0011")
+    at = datetime(2026, 3, 1, tzinfo=UTC).replace(tzinfo=None)
+    with store.engine.begin() as conn:
+        conn.execute(text("INSERT INTO incidents (instance_id, task_id, element_id, topic, message, "
+                          "attempts, status, created_at) VALUES ('i-1', 't-1', 'Task_x', 'vendor_case', "
+                          "'down', 3, 'open', :at)"), {"at": at})
+    migrate(store)
+    assert _diff(store) == []
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT task_id, outbox_id FROM incidents")).one() == ("t-1", None)
+    store.dispose()
 
 
 def test_a_database_from_before_the_stock_gets_an_empty_stock(db_url):

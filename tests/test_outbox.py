@@ -139,3 +139,49 @@ def test_unconfigured_sms_fails_visibly(service):
     assert row.status == "failed" and "SMS gateway" in row.last_error
     with service.store.read() as s:
         assert s.scalars(select(OutboxMessage.status)).all() == ["failed"]
+
+
+def open_incidents(service):
+    from engine.store import queries
+    from engine.store.paging import Page
+
+    with service.store.read() as s:
+        return queries.incidents(s, Page(1, 50), status="open")[0]
+
+
+def test_a_message_failed_for_good_opens_an_incident_whose_retry_sends_it_again(service, receiver, clock):
+    # Delivery has no caller to tell: a message it gives up on must reach a person as an incident.
+    from engine.errors import Conflict
+
+    url, seen, plan = receiver
+    plan.extend([500] * 3)
+    deliverer = Deliverer(service.store, service.clock, Settings.of({"outbox_max_attempts": 3}))
+    mid = add(service, "webhook", url)
+    for _ in range(3):
+        assert open_incidents(service) == []  # not while attempts are left
+        deliverer.deliver_due()
+        clock.advance(timedelta(hours=1))
+    (incident,) = open_incidents(service)
+    assert (incident["topic"], incident["outbox_id"], incident["instance_id"], incident["element_id"],
+            incident["attempts"]) == ("outbox", mid, "i-1", "Tell", 3)
+    assert incident["message"].startswith(f"webhook to {url} not delivered after 3 attempt(s): HTTP 500")
+    assert deliverer.deliver_due() == 0  # given up: nothing is sent until someone retries
+    service.runtime.retry_incident(incident["id"], "owner")
+    row = status(service, mid)
+    assert (row.status, row.attempts, row.next_attempt_at) == ("pending", 0, None)
+    assert open_incidents(service) == []
+    assert deliverer.deliver_due() == 1 and len(seen) == 4
+    assert status(service, mid).status == "sent"
+    with pytest.raises(Conflict):
+        service.runtime.retry_incident(incident["id"], "owner")
+
+
+def test_a_message_delivered_on_a_later_attempt_opens_no_incident(service, receiver, clock):
+    url, seen, plan = receiver
+    plan.append(500)
+    deliverer = Deliverer(service.store, service.clock, Settings.of({"outbox_max_attempts": 3}))
+    mid = add(service, "webhook", url)
+    deliverer.deliver_due()
+    clock.advance(timedelta(hours=1))
+    assert deliverer.deliver_due() == 1 and status(service, mid).status == "sent"
+    assert open_incidents(service) == []

@@ -40,6 +40,7 @@ from engine.runtime.starts import start_data
 from engine.runtime.versions import Versions
 from engine.settings import Settings
 from engine.sla.hooks import NoSla, SlaHooks
+from engine.store import deliveries
 from engine.store.models import PendingTimer
 from engine.store.sessions import Store
 from engine.store.write import InstanceRecord, open_incident, resolve_incident, row_for_update
@@ -283,6 +284,8 @@ class Runtime:
         with self.store.read() as session:
             instance_id, task_id = open_incident(session, incident_id)
         who = as_actor(actor)
+        if deliveries.retried(self.store, incident_id, self.clock.now(), who.name):
+            return  # a message that was not delivered is sent again; the case is not touched
         with self.operation(instance_id, who) as op:
             commands.perform(op, Act("incident_resolved", who, task_id, {"incident_id": incident_id}))
             resolve_incident(op.session, incident_id, op.now)

@@ -205,6 +205,8 @@ class IncidentRow(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     created_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
+    # set when the incident holds an outbox message whose delivery failed for good, not a task
+    outbox_id: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class OutboxMessage(Base):

@@ -217,7 +217,7 @@ def incident_dict(row: IncidentRow) -> dict[str, Any]:
     return {"id": row.id, "instance_id": row.instance_id, "task_id": row.task_id,
             "element_id": row.element_id, "topic": row.topic, "message": row.message,
             "attempts": row.attempts, "status": row.status, "created_at": row.created_at,
-            "resolved_at": row.resolved_at}
+            "resolved_at": row.resolved_at, "outbox_id": row.outbox_id}
 
 
 def incidents(session: Session, page: Page, *, status: str | None = None,
