@@ -30,6 +30,8 @@ CLOCKS = {"response": "响应", "workaround": "临时解决", "resolution": "修
           "monthly_summary": "月度服务总结", "failed_part_return": "故障件返还",
           "repaired_part_return": "修复件返回", "repaired_part_return_abroad": "修复件返回（国外维修）",
           "spare_part_loan": "借用备件归还", "spare_part_loan_total": "借用备件累计期限",
+          "development_reply": "二次开发需求书面回复", "training_notice": "现场培训提前协商",
+          "risk_assessment": "信息系统风险评估", "spare_part_sale_shipping": "销售备件发货",
           "part_discontinuation_notice": "备件停产提前半年书面通知"}
 STATUS = {"running": "处理中", "completed": "已完成", "cancelled": "已取消"}
 SPARE_KINDS = {"spare_part_request": "备件申请", "replacement_machine": "备机替换", "vendor_case": "原厂支持"}

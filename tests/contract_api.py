@@ -21,7 +21,8 @@ from .spec_guard import SpecGuard
 MINUTE = timedelta(minutes=1)
 GROUPS = ("service_desk", "duty_engineer", "senior_engineer", "expert_group", "technical_lead",
           "technical_director", "general_manager", "customer_manager", "customer", "spare_parts_keeper",
-          "project_manager", "vendor", "department_director")
+          "project_manager", "vendor", "department_director", "development_team", "risk_assessment_team",
+          "regional_office")
 # The groups a rung of any contract names (sla_targets.dmn rung_group), and the ladder clocks.
 RUNG_GROUPS = ("senior_engineer", "expert_group", "technical_director", "general_manager",
                "customer_manager", "duty_engineer", "spare_parts_keeper", "department_director")

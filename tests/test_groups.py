@@ -49,7 +49,8 @@ def test_a_group_named_by_a_deployed_diagram_can_get_users(api: ApiHarness) -> N
 def test_admins_add_groups_and_see_who_uses_them(api: ApiHarness) -> None:
     listed = {g["name"]: g for g in api.get("/groups").json["items"]}
     # The contracts' roles no shipped diagram uses yet are standard groups (seed citations in groups.py).
-    assert {"customer_manager", "project_coordinator", "resident_engineer"} <= set(listed)
+    assert {"customer_manager", "project_coordinator", "resident_engineer", "development_team",
+            "risk_assessment_team", "regional_office"} <= set(listed)
     assert listed["duty_engineer"]["processes"] == ["rework"]  # the harness deployed rework.bpmn
     duty = listed["duty_engineer"]
     assert (duty["defined_by"], duty["members"]) == ("standard", 2)  # duty_engineer and dave

@@ -159,3 +159,14 @@ def test_a_notice_counted_back_from_a_field_that_is_no_date_is_refused(service) 
     messages = [e["message"] for e in refused.value.errors if e["element_id"] == "Answer"]
     assert messages == ["sla.due_before entry response=reply: write clock=field, the field one of this "
                         "element's date fields (none)"]
+
+
+def test_a_clock_counted_from_a_field_that_is_no_date_is_refused(service) -> None:
+    # sla.counted_from starts a clock on a date of the form (seed 001 §3's signing day); the same check
+    text = BAD.format(stop_if="response=reply").replace(
+        'name="sla.stop_if"', 'name="sla.counted_from"')
+    with pytest.raises(DefinitionInvalid) as refused:
+        service.runtime.deploy([("counted.bpmn", text.encode())])
+    messages = [e["message"] for e in refused.value.errors if e["element_id"] == "Answer"]
+    assert messages == ["sla.counted_from entry response=reply: write clock=field, the field one of this "
+                        "element's date fields (none)"]

@@ -118,6 +118,14 @@ FIGURES: list[tuple[str, str, str | None, str, float | None, str, str]] = [
     # seed 003 l.79/l.81 §1.2.3.2 items 3, 5: loan of 3 months, extended to 6 months at most
     ("003 s1.2.3.2 loan", C003, None, "spare_part_loan", None, "P3M", A),
     ("003 s1.2.3.2 loan extended", C003, None, "spare_part_loan_total", None, "P6M", A),
+    # seed 003 l.85 §1.2.4.3: a spare part bought is shipped within three months of the prepayment
+    ("003 s1.2.4.3 sale shipped", C003, None, "spare_part_sale_shipping", None, "P3M", A),
+    # seed 002 l.134-136: a written reply to a second-development request within one week
+    ("002 l.134 development reply", C002, None, "development_reply", None, "P7D", A),
+    # seed 001 l.13 §2.3.6: on-site training agreed 30 working days ahead; §3 step 6: risk
+    # assessment within 3 months of the signing
+    ("001 s2.3.6 training notice", C001, None, "training_notice", None, "PT270H", W),
+    ("001 s3 risk assessment", C001, None, "risk_assessment", None, "P3M", A),
     ("003 s1.1.8.3 onsite by level", C003, "level1", "onsite_arrival", None, "PT2H", A),
     ("003 s1.1.8.3 onsite by level", C003, "level2", "onsite_arrival", None, "PT12H", A),
     ("003 s1.1.8.3 onsite by level", C003, "level3", "onsite_arrival", None, "PT24H", A),

@@ -79,7 +79,7 @@ class ProcessModel:
             for key in ("sla.start", "sla.start_on_complete", "sla.stop", "sla.pause", "sla.hand_over",
                         "sla.stop_on_claim", "sla.restart"):
                 names.update(split_names(el.properties.get(key)))
-            for key in ("sla.stop_if", "sla.notify", "sla.due_before"):
+            for key in ("sla.stop_if", "sla.notify", "sla.due_before", "sla.counted_from"):
                 names.update(clock for clock, _ in split_pairs(el.properties.get(key)))
         return names
 

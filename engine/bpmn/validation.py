@@ -185,10 +185,11 @@ def _check_sla(el: Element, file: str, checked: Checked) -> None:
             checked.error(file, el.id, f"sla.stop_if entry {clock}={given}: write clock=field, the field "
                                        f"one of this element's form fields ({sorted(fields) or 'none'})")
     dates = {f.id for f in el.form if f.type == "date"}
-    for clock, day in split_pairs(el.properties.get("sla.due_before")):
-        if not clock or day not in dates:
-            checked.error(file, el.id, f"sla.due_before entry {clock}={day}: write clock=field, the field "
-                                       f"one of this element's date fields ({sorted(dates) or 'none'})")
+    for key in ("sla.due_before", "sla.counted_from"):
+        for clock, day in split_pairs(el.properties.get(key)):
+            if not clock or day not in dates:
+                checked.error(file, el.id, f"{key} entry {clock}={day}: write clock=field, the field "
+                                           f"one of this element's date fields ({sorted(dates) or 'none'})")
     for clock, group in split_pairs(el.properties.get("sla.notify")):
         if not clock or not group:
             checked.error(file, el.id, f"sla.notify entry {clock}={group}: write clock=group")

@@ -140,7 +140,8 @@ class SlaEngine(NoSla):
         if not result.get("target"):
             op.event("sla_skipped", **where, clock=name, reason=result["reason"], **inputs)
             return
-        clock = sc.new_clock(element, inputs, result, op.now, self.ratio, pv.years_of(op).unknown)
+        begun = rounds.start_of(op.element(task), name, task.data, op.now)
+        clock = sc.new_clock(element, inputs, result, begun, self.ratio, pv.years_of(op).unknown)
         notify, action = rungs.group_for(op.element(task), name, result)
         rungs.mark(clock, notify, action)
         anchor = rounds.anchor_of(op.element(task), name, task.data)
@@ -159,6 +160,7 @@ class SlaEngine(NoSla):
             **({"notify": notify} if notify else {}),
             **({"rung": clock["rung"]} if clock.get("rung") else {}),
             **({"due_before": clock["due_before"]} if clock.get("due_before") else {}),
+            **({"counted_from": clock["started_at"]} if begun != op.now else {}),
             **pv.extra(clock),
         )
 

@@ -30,6 +30,9 @@ STANDARD_GROUPS = (
     "customer_manager",  # 客户经理, 003_fc58e5a8846aff91.txt line 95 (§2.1.1)
     "project_coordinator",  # 项目总协调人 / 项目协调人, 001_4ada53786a497df7.txt line 13 (§2.1 steps 5, 17)
     "resident_engineer",  # 常驻工程师, 001_4ada53786a497df7.txt line 13 (§4.3)
+    "development_team",  # 项目开发小组, 002_2d9e6ae3473b3647.txt line 108 (second development, l.134)
+    "risk_assessment_team",  # 项目评估小组, 001_4ada53786a497df7.txt line 13 (§3 steps 6-8)
+    "regional_office",  # 当地办事处/区域代表, 003_fc58e5a8846aff91.txt line 85 (§1.2.4.4)
 )
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,127}$")
 
