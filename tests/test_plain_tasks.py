@@ -7,8 +7,9 @@ import pytest
 
 from engine.errors import DefinitionInvalid
 from engine.service import Service
+from engine.store.models import Instance
 
-from .engine_support import open_tasks
+from .engine_support import DESK, open_tasks, the_task
 
 PLAIN = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -74,3 +75,31 @@ def test_a_black_box_pool_documents_the_collaboration_and_is_not_built(service: 
     assert [r.process_key for r in results] == ["desk_flow"]  # the customer's pool is no process
     iid = service.runtime.start("desk_flow", {}, "alice")
     assert [t.element_id for t in open_tasks(service, iid)] == ["Answer"]
+
+
+DATES = PLAIN.replace("<bpmn:script>answer = 42</bpmn:script>",
+                      "<bpmn:script>from datetime import date, timedelta\n"
+                      "due = date(2026, 1, 1) + timedelta(days=3)\nwait = timedelta(hours=30)</bpmn:script>")
+DATES = DATES.replace('<bpmn:endEvent id="Finish"><bpmn:incoming>f5</bpmn:incoming></bpmn:endEvent>',
+                      '<bpmn:scriptTask id="Later" scriptFormat="python"><bpmn:incoming>f5</bpmn:incoming>'
+                      '<bpmn:outgoing>f6</bpmn:outgoing><bpmn:script>weekday = due.weekday()\n'
+                      'hours = wait.total_seconds() / 3600</bpmn:script></bpmn:scriptTask>'
+                      '<bpmn:endEvent id="Finish"><bpmn:incoming>f6</bpmn:incoming></bpmn:endEvent>'
+                      '<bpmn:sequenceFlow id="f6" sourceRef="Later" targetRef="Finish"/>')
+DATES = DATES.replace('targetRef="Finish"/>\n  </bpmn:process>', 'targetRef="Later"/>\n  </bpmn:process>', 1)
+
+
+def test_dates_a_script_leaves_in_the_data_are_stored_and_come_back_as_dates(service: Service) -> None:
+    # Stored after the first script and loaded for the review's completion, `due` must still be a date
+    # for the later script: 4 January 2026 is a Sunday.
+    from engine.audit.replay import Replayer
+
+    service.runtime.deploy([("plain.bpmn", DATES.format(fmt="python").encode())])
+    iid = service.runtime.start("plain", {}, "alice")
+    service.runtime.complete(the_task(service, iid, "Review"), {}, DESK)
+    with service.store.read() as s:
+        row = s.get(Instance, iid)
+        assert row.status == "completed"
+        assert (row.data["due"], row.data["weekday"], row.data["hours"]) == ("2026-01-04", 6, 30.0)
+    result = Replayer(service.store, service.definitions, service.runtime.sla, service.settings).replay(iid)
+    assert result.verified, result.divergence

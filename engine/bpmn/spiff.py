@@ -10,6 +10,7 @@ retry or an incident could not be expressed.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -261,7 +262,7 @@ def make_serializer() -> BpmnWorkflowSerializer:
     config[ExternalServiceTask] = ExternalServiceTaskConverter
     config[PassThroughTask] = CAMUNDA_CONFIG[NoneTask]
     config[BpmnWorkflow] = StateConverter
-    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+    return _with_dates(BpmnWorkflowSerializer.configure(config))
 
 
 def make_full_serializer() -> BpmnWorkflowSerializer:
@@ -269,4 +270,11 @@ def make_full_serializer() -> BpmnWorkflowSerializer:
     config = dict(CAMUNDA_CONFIG)
     config[ExternalServiceTask] = ExternalServiceTaskConverter
     config[PassThroughTask] = CAMUNDA_CONFIG[NoneTask]
-    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+    return _with_dates(BpmnWorkflowSerializer.configure(config))
+
+
+def _with_dates(registry: Any) -> BpmnWorkflowSerializer:
+    # SpiffWorkflow's registry knows datetime but not date: a script's `date.today() + timedelta(…)`
+    # left in the data made the state unstorable (a 500). Its converters match the exact class.
+    registry.register(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]))
+    return BpmnWorkflowSerializer(registry)

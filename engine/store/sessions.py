@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import create_engine, event, text
@@ -42,6 +44,20 @@ def _sqlite_setup(engine: Engine) -> None:
             raise DBAPIError.instance(sql, (), exc, sqlite3.Error, dialect=conn.dialect) from exc
 
 
+def _tagged(value: object) -> dict[str, Any]:
+    """Dates a script left in a case's data, in the tagged form the workflow serializer restores
+    (SpiffWorkflow's task data goes into the state as it is, unconverted)."""
+    if isinstance(value, date | datetime):
+        return {"value": value.isoformat(), "typename": type(value).__name__}
+    if isinstance(value, timedelta):
+        return {"days": value.days, "seconds": value.seconds, "typename": "timedelta"}
+    raise TypeError(f"a {type(value).__name__} cannot be stored in the case's data")
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, default=_tagged)
+
+
 class Store:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -53,7 +69,7 @@ class Store:
                 kwargs = {"connect_args": {"check_same_thread": False, "timeout": 30}}
         else:
             kwargs = {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True}
-        self.engine = create_engine(url, **kwargs)
+        self.engine = create_engine(url, json_serializer=_json, **kwargs)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         if self.is_sqlite:
             _sqlite_setup(self.engine)
