@@ -21,7 +21,7 @@ from engine.bpmn.model import split_names, split_pairs
 from engine.bpmn.state import is_finished, iter_tasks
 from engine.clock import Clock
 from engine.sla import clocks as sc
-from engine.sla import functions, rounds, rungs
+from engine.sla import functions, rounds, rungs, steps
 from engine.sla import handover as ho
 from engine.sla import provisional as pv
 from engine.sla.hooks import Deadline, NoSla, OperationView
@@ -44,6 +44,7 @@ class SlaEngine(NoSla):
         self.clock = clock
         self.ratio = warning_ratio
         self.targets = Targets()
+        self.steps = steps.Steps(self.targets, warning_ratio)
 
     # ----------------------------------------------------------------- hooks
     def attach(self, op: OperationView) -> None:
@@ -61,6 +62,7 @@ class SlaEngine(NoSla):
             if clock is not None and sc.pause(clock, str(task.id), op.now):
                 op.event("sla_paused", element_id=task.task_spec.bpmn_id, task_id=str(task.id),
                          actor="system", clock=name, paused_at=clock["paused_at"])
+        self.steps.enter(op, task)  # a step of the case gets its own limit, if the contract sets one
 
     def on_complete(self, op: OperationView, task: Task) -> None:
         props = op.element(task).properties
@@ -78,12 +80,16 @@ class SlaEngine(NoSla):
             self._start(op, task, name)
         if props.get("sla.hand_over"):
             self._hand_over(op, task)
+        for key in steps.of_task(_clocks(op), task):
+            self._stop(op, task, key)
 
     def after_steps(self, op: OperationView) -> None:
         flags = op.sla_flags
         if not _clocks(op):
             return
         self._release_dead_pauses(op)
+        for key, completed in steps.gone(op, _clocks(op)):  # e.g. cancelled by a boundary event
+            self._finish_clock(op, key, None, None, reason=None if completed else "step_cancelled")
         if relevel(op, self.targets, self.ratio):
             op.sla_flags.changed = True
         self._catch_up(op)
@@ -213,7 +219,7 @@ class SlaEngine(NoSla):
             return  # a clock handed over is the child's to stop
         self._tick(op, name, clock)
         self._resume(op, name, None, element_id)  # stopping ends any pause first
-        ended = reason in ("instance_ended", "round_restarted") and not (
+        ended = reason in ("instance_ended", "round_restarted", "step_cancelled") and not (
             op.replay is not None and name in op.replay.ended_as_met)
         sc.stop(clock, op.now, self.ratio, pv.years_of(op).unknown, ended)
         kind = "sla_met" if clock["state"] == "met" else "sla_stopped"
@@ -245,6 +251,9 @@ class SlaEngine(NoSla):
             op.event("sla_breached", actor="system", clock=name, due_at=clock["due_at"],
                      level=clock["level"], target=clock["target"])
             rungs.escalate(op, name, clock)
+            upper = self.steps.next_rung(op, name, clock)  # still undone: the next level's day begins
+            if upper is not None:
+                self._tick(op, upper, _clocks(op)[upper])
 
     def _retarget_arrived(self, op: OperationView) -> None:
         years = pv.years_of(op)

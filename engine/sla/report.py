@@ -34,7 +34,7 @@ REPORT_COLUMNS = ["month", "process", "contract", "level", "clock", "count", "me
                   "open", "pct_met", "median_seconds", "p90_seconds", "provisional"]
 CASE_COLUMNS = ["instance_id", "process", "business_key", "clock", "outcome", "state", "contract", "level",
                 "target", "calendar", "started_at", "due_at", "stopped_at", "breached_at", "business_seconds",
-                "provisional", "provisional_years"]
+                "provisional", "provisional_years", "step", "step_name"]
 
 
 def _text(value: object) -> str | None:
@@ -81,6 +81,7 @@ def clock_views(clocks: dict[str, dict[str, Any]], now: datetime) -> list[dict[s
             "provisional": bool(clock.get("provisional_years")),
             "provisional_years": list(clock.get("provisional_years") or []),
             "handed_over_to": clock.get("handed_over_to"), "received_from": clock.get("received_from"),
+            "step": clock.get("step"), "step_name": clock.get("step_name"),  # a step's own limit
         })
     return out
 

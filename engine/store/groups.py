@@ -30,6 +30,9 @@ STANDARD_GROUPS = (
     "customer_manager",  # 客户经理, 003_fc58e5a8846aff91.txt line 95 (§2.1.1)
     "project_coordinator",  # 项目总协调人 / 项目协调人, 001_4ada53786a497df7.txt line 13 (§2.1 steps 5, 17)
     "resident_engineer",  # 常驻工程师, 001_4ada53786a497df7.txt line 13 (§4.3)
+    # The management levels seed 004's step limit reports to (004_777e0ef8db92c2e8.txt lines 709-711):
+    "support_group_leader",  # 技术支持小组组长, 004 lines 699-705 (assigns and tracks every fault's steps)
+    "project_director",  # 项目总负责 / 工程总负责, 004 lines 61, 277 (the project manager reports to them)
 )
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,127}$")
 
