@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from engine.actor import Actor
+from engine.errors import DefinitionInvalid
 
 from .conftest import ROOT
 from .scenario_support import DESK, FAULT, IMPACT, SECOND, T0, start, tick
@@ -90,3 +93,12 @@ def test_a_re_level_keeps_the_open_steps_limit(svc, clock) -> None:
     opened = [k for k, state in f.states().items() if "@" in k and state == "running"]
     assert opened and all(f.clock(k)["due_at"] == T0 + DAY for k in opened)
     assert f.replays()
+
+
+def test_a_step_limit_naming_two_clocks_is_refused_at_deploy(svc) -> None:
+    bad = BOUNDARY.replace('value="step_limit"', 'value="step_limit, other"').encode()
+    with pytest.raises(DefinitionInvalid) as refused:
+        svc.runtime.deploy([("step_cases.bpmn", bad)])
+    (error,) = refused.value.errors
+    assert (error["file"], error["element_id"]) == ("step_cases.bpmn", "step_cases")
+    assert "sla.step_limit" in error["message"]

@@ -48,6 +48,7 @@ class SlaEngine(NoSla):
 
     # ----------------------------------------------------------------- hooks
     def attach(self, op: OperationView) -> None:
+        steps.pack(op.wf.data)
         self._retarget_arrived(op)  # before the catch-up: a guessed due time must not breach a clock
         self._catch_up(op)  # deadlines that passed while nobody looked are recorded first
 
@@ -108,6 +109,7 @@ class SlaEngine(NoSla):
         clocks, props = _clocks(op), op.element(task).properties
         names = split_names(props.get("sla.stop")) + split_names(props.get("sla.stop_on_claim"))
         names += [clock for clock, _ in split_pairs(props.get("sla.stop_if"))]
+        names += steps.of_task(clocks, task)  # the step's own day (seed 004), when its contract has one
         dues = [sc.due_of(clocks[n], sc.calendar_of(clocks[n]), op.now) for n in names
                 if n in clocks and not clocks[n]["stopped_at"] and clocks[n]["state"] != ho.HANDED_OVER]
         return min(dues, default=None)
@@ -279,10 +281,10 @@ class SlaEngine(NoSla):
     # ----------------------------------------------------------------- reading
     def clocks_for(self, conn: Connection, instance_id: str, data: dict[str, Any]) -> list[dict[str, Any]]:
         """The clocks from an instance's stored data (which carries the `_sla` records), measured now."""
-        return clock_views(data.get("_sla") or {}, self.clock.now())
+        return clock_views(rounds.all_records(data), self.clock.now())
 
     def clocks_from_state(self, wf: BpmnWorkflow, now: datetime) -> list[dict[str, Any]]:
-        return clock_views(wf.data.get("_sla") or {}, now)
+        return clock_views(rounds.all_records(wf.data), now)
 
 
 def _given(value: object) -> bool:

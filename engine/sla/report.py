@@ -27,7 +27,7 @@ from engine.errors import NotFound
 from engine.sla import clocks as sc
 from engine.sla.calendar import SHANGHAI
 from engine.sla.handover import HANDED_OVER
-from engine.sla.rounds import clock_name
+from engine.sla.rounds import all_records, clock_name
 from engine.store.models import Instance, SlaClockRow
 
 REPORT_COLUMNS = ["month", "process", "contract", "level", "clock", "count", "met", "breached", "ended",
@@ -47,7 +47,10 @@ def sync_table(session: Session, instance_id: str, process_key: str,
     Only state-derived values are written, so an unchanged clock issues no UPDATE."""
     if not clocks:
         return
-    query = select(SlaClockRow).where(SlaClockRow.instance_id == instance_id)
+    # Only the rows of the clocks in the state: the stopped step clocks packed away (engine.sla.steps)
+    # keep the rows they were last written with, and a case of many steps does not load them again.
+    query = select(SlaClockRow).where(SlaClockRow.instance_id == instance_id,
+                                      SlaClockRow.clock.in_(list(clocks)))
     rows = {r.clock: r for r in session.scalars(query)}
     for name, clock in clocks.items():
         row = rows.get(name)
@@ -91,7 +94,7 @@ def clocks_for(session: Session, instance_id: str, now: datetime | None = None) 
     row = session.get(Instance, instance_id)
     if row is None:
         raise NotFound(f"no instance {instance_id}", instance_id=instance_id)
-    return clock_views((row.state.get("data") or {}).get("_sla", {}), now or SystemClock().now())
+    return clock_views(all_records(row.state.get("data") or {}), now or SystemClock().now())
 
 
 def _case_instances(session: Session, key: str) -> list[Instance]:
@@ -116,7 +119,7 @@ def sla_cases(session: Session, key: str, now: datetime) -> list[dict[str, Any]]
         raise NotFound(f"no instance with business key or id {key!r}", details={"key": key})
     out = []
     for inst in instances:
-        clocks = (inst.state.get("data") or {}).get("_sla", {})
+        clocks = all_records(inst.state.get("data") or {})
         for view in clock_views(clocks, now):
             record = clocks[view["clock"]]
             if record["state"] == HANDED_OVER:

@@ -19,6 +19,7 @@ interrupting boundary event. A step stays with its task: a hand-over of every cl
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -32,7 +33,7 @@ from engine.sla import clocks as sc
 from engine.sla import provisional as pv
 from engine.sla import rungs
 from engine.sla.hooks import OperationView
-from engine.sla.rounds import AT, ROUND, decision_clock
+from engine.sla.rounds import AT, PACKED, ROUND, decision_clock
 from engine.sla.targets import Targets, inputs_of
 
 PROPERTY = "sla.step_limit"
@@ -52,14 +53,22 @@ def rung_clock(base: str, rung: int) -> str:
     return base if rung == 1 else f"{base}_{rung}"
 
 
-def _fresh_key(clocks: dict[str, Any], base: str, element: str) -> str:
-    key = f"{base}{AT}{element}"
-    if key not in clocks:
-        return key
-    n = 2
-    while f"{key}{ROUND}{n}" in clocks:
-        n += 1
-    return f"{key}{ROUND}{n}"
+ENTRIES = "_sla_step_entries"  # element id -> how often its step was entered (keys of later rounds)
+
+
+def _fresh_key(data: dict[str, Any], base: str, element: str) -> str:
+    entries = data.setdefault(ENTRIES, {})
+    n = entries[element] = int(entries.get(element, 0)) + 1
+    return f"{base}{AT}{element}" + (f"{ROUND}{n}" if n > 1 else "")
+
+
+def pack(data: dict[str, Any]) -> None:
+    """At the start of an operation, move the step clocks stopped in earlier ones (whose rows the
+    report already has) out of `_sla` into packed texts that no operation walks again."""
+    clocks = data.get("_sla") or {}
+    for key in sorted(k for k, c in clocks.items() if is_step(c) and c["stopped_at"]):
+        record = json.dumps([key, clocks.pop(key)], sort_keys=True, separators=(",", ":"))
+        data.setdefault(PACKED, []).append(record)
 
 
 class Steps:
@@ -77,8 +86,7 @@ class Steps:
         result = self.targets.decide(op, base, inputs, element.id)
         if not result.get("target"):
             return None  # the contract sets no step limit: nothing recorded, nothing to count
-        clocks = op.wf.data.setdefault("_sla", {})
-        key = _fresh_key(clocks, base, element.id)
+        key = _fresh_key(op.wf.data, base, element.id)
         step = {"step": element.id, "step_name": element.name, "task_id": str(task.id), "step_rung": 1}
         self._arm(op, key, step, inputs, result, op.now)
         return key
