@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 
 from engine.audit.replay import Replayer
+from engine.store.models import Instance
 
 from .contract_api import MINUTE, ContractApi, fault
 from .scenario_support import T0
@@ -84,6 +85,12 @@ def test_a_step_done_within_its_day_is_met_and_the_report_counts_it_per_step(api
     api.at(T0 + 3 * DAY)
     assert _told(api, case) == [(nxt, "support_group_leader"), ("step_limit_2@Task_confirm_level",
                                                                  "project_manager")]
+    # stopped earlier, the step's record is packed away yet still listed with the instance's clocks
+    with api.service.store.read() as session:
+        data = session.get(Instance, case).state["data"]
+    assert STEP not in data["_sla"] and len(data["_sla_done"]) >= 1
+    listed = api.clocks(case)[STEP]
+    assert (listed["state"], listed["step_name"], listed["target"]) == ("met", "登记故障影响范围", "PT24H")
     items = {i["clock"]: i for i in api.call("GET", "/reports/sla/cases/INT-STEP-2")["items"]}
     assert (items[STEP]["outcome"], items[STEP]["step"]) == ("met", "Task_record_impact")
     assert (items[nxt]["outcome"], items[nxt]["step_name"]) == ("breached", "确认故障等级")

@@ -21,7 +21,7 @@ from engine.bpmn.model import split_names, split_pairs
 from engine.bpmn.state import is_finished, iter_tasks
 from engine.clock import Clock
 from engine.sla import clocks as sc
-from engine.sla import functions, rounds, rungs, steps
+from engine.sla import functions, packed, rounds, rungs, steps
 from engine.sla import handover as ho
 from engine.sla import provisional as pv
 from engine.sla.hooks import Deadline, NoSla, OperationView
@@ -48,7 +48,7 @@ class SlaEngine(NoSla):
 
     # ----------------------------------------------------------------- hooks
     def attach(self, op: OperationView) -> None:
-        steps.pack(op.wf.data)
+        packed.pack(op.wf.data)  # step clocks stopped earlier leave the live records
         self._retarget_arrived(op)  # before the catch-up: a guessed due time must not breach a clock
         self._catch_up(op)  # deadlines that passed while nobody looked are recorded first
 
@@ -281,10 +281,10 @@ class SlaEngine(NoSla):
     # ----------------------------------------------------------------- reading
     def clocks_for(self, conn: Connection, instance_id: str, data: dict[str, Any]) -> list[dict[str, Any]]:
         """The clocks from an instance's stored data (which carries the `_sla` records), measured now."""
-        return clock_views(rounds.all_records(data), self.clock.now())
+        return clock_views(packed.all_records(data), self.clock.now())
 
     def clocks_from_state(self, wf: BpmnWorkflow, now: datetime) -> list[dict[str, Any]]:
-        return clock_views(rounds.all_records(wf.data), now)
+        return clock_views(packed.all_records(wf.data), now)
 
 
 def _given(value: object) -> bool:

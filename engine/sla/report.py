@@ -27,7 +27,8 @@ from engine.errors import NotFound
 from engine.sla import clocks as sc
 from engine.sla.calendar import SHANGHAI
 from engine.sla.handover import HANDED_OVER
-from engine.sla.rounds import all_records, clock_name
+from engine.sla.packed import all_records
+from engine.sla.rounds import clock_name
 from engine.store.models import Instance, SlaClockRow
 
 REPORT_COLUMNS = ["month", "process", "contract", "level", "clock", "count", "met", "breached", "ended",

@@ -13,7 +13,6 @@ the report counts every round under the clock's name.
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime, time
 from typing import Any
 
@@ -62,13 +61,3 @@ def decision_clock(key: str) -> str:
     """The `sla_targets` clock a record is decided by: `step_limit_2@Task_x#2` -> `step_limit_2`."""
     return clock_name(key).split(AT)[0]
 
-
-# Stopped step clocks (engine.sla.steps), packed one JSON text per clock in the workflow data: a case
-# of many steps would otherwise have every stopped record walked by each operation's (de)serialising.
-PACKED = "_sla_done"
-
-
-def all_records(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Every clock record of an instance's data: the live `_sla` ones and the packed stopped steps."""
-    packed = dict(json.loads(text) for text in data.get(PACKED) or ())
-    return {**packed, **(data.get("_sla") or {})}

@@ -19,7 +19,6 @@ interrupting boundary event. A step stays with its task: a hand-over of every cl
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -33,7 +32,7 @@ from engine.sla import clocks as sc
 from engine.sla import provisional as pv
 from engine.sla import rungs
 from engine.sla.hooks import OperationView
-from engine.sla.rounds import AT, PACKED, ROUND, decision_clock
+from engine.sla.rounds import AT, ROUND, decision_clock
 from engine.sla.targets import Targets, inputs_of
 
 PROPERTY = "sla.step_limit"
@@ -60,15 +59,6 @@ def _fresh_key(data: dict[str, Any], base: str, element: str) -> str:
     entries = data.setdefault(ENTRIES, {})
     n = entries[element] = int(entries.get(element, 0)) + 1
     return f"{base}{AT}{element}" + (f"{ROUND}{n}" if n > 1 else "")
-
-
-def pack(data: dict[str, Any]) -> None:
-    """At the start of an operation, move the step clocks stopped in earlier ones (whose rows the
-    report already has) out of `_sla` into packed texts that no operation walks again."""
-    clocks = data.get("_sla") or {}
-    for key in sorted(k for k, c in clocks.items() if is_step(c) and c["stopped_at"]):
-        record = json.dumps([key, clocks.pop(key)], sort_keys=True, separators=(",", ":"))
-        data.setdefault(PACKED, []).append(record)
 
 
 class Steps:
