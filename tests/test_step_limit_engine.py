@@ -102,3 +102,15 @@ def test_a_step_limit_naming_two_clocks_is_refused_at_deploy(svc) -> None:
     (error,) = refused.value.errors
     assert (error["file"], error["element_id"]) == ("step_cases.bpmn", "step_cases")
     assert "sla.step_limit" in error["message"]
+
+
+def test_a_long_element_id_still_fits_the_reports_key(svc, clock) -> None:
+    long_id = "Task_" + "very_long_element_id_" * 4  # 89 characters; the table keeps 64 of a key
+    svc.runtime.deploy([("step_cases.bpmn", BOUNDARY.replace("Task_wait", long_id).encode()),
+                        ("sla_targets.dmn", (ROOT / "processes" / "sla_targets.dmn").read_bytes())])
+    f = start(svc, "step_cases", {"contract": "integration", "level": "P3", "customer": "辽宁XX"})
+    (key,) = [k for k in f.states() if k.startswith("step_limit@")]
+    assert len(key) <= 64 - len("_3") - len("#999") and f.clock(key)["step"] == long_id
+    tick(svc, clock, at=T0 + timedelta(hours=2) + SECOND)  # cancelled by the boundary: ended, row kept
+    assert f.clock_row(key).state == "ended"
+    assert f.replays()

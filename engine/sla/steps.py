@@ -19,6 +19,7 @@ interrupting boundary event. A step stays with its task: a hand-over of every cl
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -37,6 +38,8 @@ from engine.sla.targets import Targets, inputs_of
 
 PROPERTY = "sla.step_limit"
 USER_TASK = "userTask"
+ENTRIES = "_sla_step_entries"  # element id -> how often its step was entered (keys of later rounds)
+KEY_LENGTH = 64  # engine.store.models.SlaClockRow.clock
 
 
 def base_of(loaded: LoadedVersion) -> str | None:
@@ -52,12 +55,13 @@ def rung_clock(base: str, rung: int) -> str:
     return base if rung == 1 else f"{base}_{rung}"
 
 
-ENTRIES = "_sla_step_entries"  # element id -> how often its step was entered (keys of later rounds)
-
-
 def _fresh_key(data: dict[str, Any], base: str, element: str) -> str:
     entries = data.setdefault(ENTRIES, {})
     n = entries[element] = int(entries.get(element, 0)) + 1
+    # the report's table keeps 64 characters of a key: room for `_<level>` and `#<round>`
+    room = max(12, KEY_LENGTH - len(base) - 8)
+    if len(element) > room:
+        element = f"{element[:room - 9]}~{hashlib.sha256(element.encode()).hexdigest()[:8]}"
     return f"{base}{AT}{element}" + (f"{ROUND}{n}" if n > 1 else "")
 
 
