@@ -67,6 +67,9 @@ class SlaCaseClockSchema(ma.Schema):
     provisional_years = ma.fields.List(ma.fields.Integer(), required=True)
     received_from = ma.fields.String(allow_none=True, metadata={
         "description": "the instance of the case that handed this clock over (it started there)"})
+    step = ma.fields.String(allow_none=True, metadata={
+        "description": "a step's own limit (seed 004 l.709-711): the user task's element id"})
+    step_name = ma.fields.String(allow_none=True, metadata={"description": "that step's name"})
 
 
 class SlaCaseSchema(ma.Schema):

@@ -108,6 +108,9 @@ class SlaClockSchema(FastDump):
         "description": "the linked instance the case, and this clock, went on in"})
     received_from = ma.fields.String(allow_none=True, metadata={
         "description": "the instance that handed this clock over with the case"})
+    step = ma.fields.String(allow_none=True, metadata={
+        "description": "a step's own limit (seed 004 l.709-711): the user task's element id"})
+    step_name = ma.fields.String(allow_none=True, metadata={"description": "that step's name"})
 
 
 class InstanceSummarySchema(FastDump):

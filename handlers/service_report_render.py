@@ -32,7 +32,9 @@ CLOCKS = {"response": "响应", "workaround": "临时解决", "resolution": "修
           "spare_part_loan": "借用备件归还", "spare_part_loan_total": "借用备件累计期限",
           "development_reply": "二次开发需求书面回复", "training_notice": "现场培训提前协商",
           "risk_assessment": "信息系统风险评估", "spare_part_sale_shipping": "销售备件发货",
-          "part_discontinuation_notice": "备件停产提前半年书面通知"}
+          "part_discontinuation_notice": "备件停产提前半年书面通知",
+          "step_limit": "步骤时限（通报组长）", "step_limit_2": "步骤时限（通报项目经理）",
+          "step_limit_3": "步骤时限（通报项目总负责）"}
 STATUS = {"running": "处理中", "completed": "已完成", "cancelled": "已取消"}
 SPARE_KINDS = {"spare_part_request": "备件申请", "replacement_machine": "备机替换", "vendor_case": "原厂支持"}
 FAULT_HEAD = ("工单号", "故障摘要", "级别", "根本原因", "申报时间", "状态")
@@ -91,10 +93,14 @@ def _fault_row(f: Mapping[str, Any]) -> list[str]:
             f["root_cause"] or "—", shown(f["started_at"]), STATUS.get(f["status"], f["status"])]
 
 
+def _clock(key: str) -> str:
+    base, at, step = key.partition("@")  # a step's own limit names the step: `step_limit@Task_x`
+    return CLOCKS.get(base, base) + (f"：{step}" if at else "") if base in CLOCKS else key
+
+
 def _tables(f: Mapping[str, Any]) -> list[tuple[str, tuple[str, ...], list[list[str]]]]:
     """(heading, columns, rows) of every table, shared by the Markdown and the HTML."""
-    sla = [[CLOCKS.get(s["clock"], s["clock"]), *(str(s[k]) for k in ("met", "breached", "ended", "open"))]
-           for s in f["sla"]]
+    sla = [[_clock(s["clock"]), *(str(s[k]) for k in ("met", "breached", "ended", "open"))] for s in f["sla"]]
     ins = f["inspections"]
     inspections = [[i["planned_date"] or "—", i["site"] or "—", "已完成" if i["done"] else "未完成"]
                    for i in ins["items"]]

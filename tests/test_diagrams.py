@@ -408,7 +408,8 @@ def test_service_tasks_timers_and_sla_properties(path: Path) -> None:
         if prop.get("name", "").startswith("sla."):
             assert prop.get("name") in ("sla.start", "sla.start_on_complete", "sla.stop", "sla.pause",
                                         "sla.hand_over", "sla.stop_on_claim", "sla.stop_if", "sla.notify",
-                                        "sla.due_before", "sla.restart", "sla.counted_from")
+                                        "sla.due_before", "sla.restart", "sla.counted_from",
+                                        "sla.step_limit")
             names = {n.split("=")[0].strip() for n in prop.get("value", "").split(",") if n.strip()}
             assert names and names <= known, names - known
     refs = {m.get("id") for m in root.iter(f"{{{BPMN}}}message")}
@@ -423,6 +424,9 @@ def startable_clocks() -> set[str]:
         for prop in parse(path).getroot().iter(f"{{{CAMUNDA}}}property"):
             if prop.get("name") in ("sla.start", "sla.start_on_complete"):
                 names.update(n.strip() for n in prop.get("value", "").split(",") if n.strip())
+            if prop.get("name") == "sla.step_limit":  # every user task; the levels above, `<name>_2`, ...
+                ladder = re.compile(re.escape(prop.get("value", "").strip()) + r"(_[1-9][0-9]*)?")
+                names.update(n for n in sla_table_clocks() if ladder.fullmatch(n))
     return names
 
 

@@ -66,12 +66,13 @@ def test_a_repair_over_five_working_days_brings_a_loaner(api: ContractApi) -> No
     api.at(due - MINUTE)
     assert api.rung_task_groups(case) == [] and api.state(case, "loaner") == "running"
     api.at(due + MINUTE)
-    assert api.rung_messages(case) == [("loaner", "spare_parts_keeper")]
+    # the week-old phone diagnosis has also climbed its step ladder (lines 709-711, test_step_limit.py)
+    assert [m for m in api.rung_messages(case) if "@" not in m[0]] == [("loaner", "spare_parts_keeper")]
     assert api.rung_task_groups(case) == ["spare_parts_keeper"]  # in the keeper's tasklist
     api.do("spare_parts_keeper", case, "Task_handle_rung", rung_response="备用交换机已送达")
     api.do("duty_engineer", case, "Task_phone_diagnosis", diagnosis="固件缺陷", solved=True)
     assert api.state(case, "loaner") == "breached"
-    assert api.escalated(case) == [("loaner", "spare_parts_keeper")]
+    assert [e for e in api.escalated(case) if "@" not in e[0]] == [("loaner", "spare_parts_keeper")]
 
 
 def test_a_repair_done_within_five_working_days_needs_no_loaner(api: ContractApi) -> None:
@@ -81,4 +82,4 @@ def test_a_repair_done_within_five_working_days_needs_no_loaner(api: ContractApi
     api.do("duty_engineer", case, "Task_phone_diagnosis", diagnosis="固件缺陷", solved=True)
     assert api.state(case, "loaner") == "met"
     api.at(bj("2026-03-10 09:00"))
-    assert api.escalated(case) == [] and api.rung_task_groups(case) == []
+    assert [e for e in api.escalated(case) if "@" not in e[0]] == [] and api.rung_task_groups(case) == []

@@ -61,6 +61,7 @@ def test_a_contract_without_a_ladder_gets_no_rung(svc, clock):
                                                        if e.type == "sla_escalated") for f in flows}
     # network_om has a ladder of its own (seed 001 line 13 §1.1.2): tier 4 after one working day from
     # the report (tier 2 counts from the phone support, not reached untriaged); the others have none,
-    # and nobody climbs seed 003's
+    # and nobody climbs seed 003's. integration's own is the step limit (seed 004 lines 709-711): the
+    # untriaged first step has told the first level after a day; the second is due at 48 h, not before.
     assert escalated == {"callcenter_95598": [], "network_om": ["escalation_tier4"],
-                         "support": [], "integration": []}
+                         "support": [], "integration": ["step_limit@Task_record_impact"]}

@@ -167,6 +167,11 @@ FIGURES: list[tuple[str, str, str | None, str, float | None, str, str]] = [
     ("004 warranty repair loaner", C004, None, "loaner", None, "PT45H", ONSITE_5X8),
     # 004 line 481: a spare part the vendor stops making is announced in writing half a year before
     ("004 part discontinuation notice", C004, None, "part_discontinuation_notice", None, "P6M", A),
+    # 004 lines 709-711: every step is limited to one day (24 h, 7x24: "1天", not a working day), and
+    # each further day undone it is reported one management level up
+    ("004 step limit, first level", C004, None, "step_limit", None, "PT24H", PHONE_7X24),
+    ("004 step limit, second level", C004, "P1", "step_limit_2", None, "PT24H", PHONE_7X24),
+    ("004 step limit, third level", C004, "P4", "step_limit_3", None, "PT24H", PHONE_7X24),
 ]
 
 # P1-P4 entered for contracts that grade faults differently (the extra "P1–P4 映射" rules).
@@ -463,6 +468,12 @@ RUNGS = [
     (C001, None, "complaint_first_reply", "department_director", "sms"),
     # 004 line 445: the spare-parts keeper brings the loaner, a task
     (C004, None, "loaner", "spare_parts_keeper", "task"),
+    # 004 lines 709-711: a step undone is reported (通报) one management level up each day: the support
+    # group leader who assigns and tracks the steps (lines 699-705), the project manager (lines 53-61),
+    # the project director the project manager reports to (lines 61, 277)
+    (C004, None, "step_limit", "support_group_leader", "sms"),
+    (C004, None, "step_limit_2", "project_manager", "sms"),
+    (C004, None, "step_limit_3", "project_director", "sms"),
 ]
 
 

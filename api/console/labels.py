@@ -50,6 +50,10 @@ CLOCKS: dict[str, tuple[str, str]] = {
     "loaner": ("提供备用机", "Loaner unit"),
     "monthly_summary": ("月度服务总结", "Monthly service summary"),
     "part_discontinuation_notice": ("备件停产提前半年书面通知", "Notice before a spare part is discontinued"),
+    # a step's own limit, per user task and level (seed 004 lines 709-711): `step_limit@Task_x`
+    "step_limit": ("步骤时限（通报组长）", "Step limit (group leader told)"),
+    "step_limit_2": ("步骤时限（通报项目经理）", "Step limit (project manager told)"),
+    "step_limit_3": ("步骤时限（通报项目总负责）", "Step limit (project director told)"),
 }
 
 
@@ -126,7 +130,8 @@ def event_label(kind: str | None) -> str:
 def clock_label(clock: str | None) -> str:
     if not clock:
         return ""
-    names = CLOCKS.get(clock)
+    base, at, step = clock.partition("@")  # a step clock names its step after the clock
+    names = CLOCKS.get(base)
     if names is None:
         return clock
-    return names[0] if locale() == "zh" else names[1]
+    return (names[0] if locale() == "zh" else names[1]) + (f" · {step}" if at else "")

@@ -66,6 +66,8 @@ class ProcessModel:
     elements: dict[str, Element]
     start_element: str | None
     start_timer: str | None
+    # `camunda:properties` of the process itself: `sla.step_limit` (engine.sla.steps)
+    properties: dict[str, str] = field(default_factory=dict)
 
     @property
     def start_form(self) -> list[FormField]:
@@ -81,6 +83,7 @@ class ProcessModel:
                 names.update(split_names(el.properties.get(key)))
             for key in ("sla.stop_if", "sla.notify", "sla.due_before", "sla.counted_from"):
                 names.update(clock for clock, _ in split_pairs(el.properties.get(key)))
+        names.update(split_names(self.properties.get("sla.step_limit")))
         return names
 
 
@@ -202,6 +205,7 @@ def read_process(process: etree._Element) -> ProcessModel:
         elements=elements,
         start_element=start.get("id") if start is not None else None,
         start_timer=timer,
+        properties=_properties(process),
     )
 
 

@@ -6,6 +6,7 @@ raises) ends up as such an entry: a diagram from any modeler either loads or is 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,6 +176,8 @@ def _check_model(model: ProcessModel, file: str, topics: Topics, checked: Checke
         _check_form(el, file, checked)
         _check_timer(model, el, file, checked)
         _check_sla(el, file, checked)
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", model.properties.get("sla.step_limit", "x").strip()):
+        checked.error(file, model.id, "sla.step_limit names one clock (its levels: <name>_2, ...)")
 
 
 def _check_sla(el: Element, file: str, checked: Checked) -> None:

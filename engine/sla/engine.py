@@ -21,7 +21,7 @@ from engine.bpmn.model import split_names, split_pairs
 from engine.bpmn.state import is_finished, iter_tasks
 from engine.clock import Clock
 from engine.sla import clocks as sc
-from engine.sla import functions, rounds, rungs
+from engine.sla import functions, packed, rounds, rungs, steps
 from engine.sla import handover as ho
 from engine.sla import provisional as pv
 from engine.sla.hooks import Deadline, NoSla, OperationView
@@ -44,9 +44,11 @@ class SlaEngine(NoSla):
         self.clock = clock
         self.ratio = warning_ratio
         self.targets = Targets()
+        self.steps = steps.Steps(self.targets, warning_ratio)
 
     # ----------------------------------------------------------------- hooks
     def attach(self, op: OperationView) -> None:
+        packed.pack(op.wf.data)  # step clocks stopped earlier leave the live records
         self._retarget_arrived(op)  # before the catch-up: a guessed due time must not breach a clock
         self._catch_up(op)  # deadlines that passed while nobody looked are recorded first
 
@@ -61,6 +63,7 @@ class SlaEngine(NoSla):
             if clock is not None and sc.pause(clock, str(task.id), op.now):
                 op.event("sla_paused", element_id=task.task_spec.bpmn_id, task_id=str(task.id),
                          actor="system", clock=name, paused_at=clock["paused_at"])
+        self.steps.enter(op, task)  # a step of the case gets its own limit, if the contract sets one
 
     def on_complete(self, op: OperationView, task: Task) -> None:
         props = op.element(task).properties
@@ -78,12 +81,16 @@ class SlaEngine(NoSla):
             self._start(op, task, name)
         if props.get("sla.hand_over"):
             self._hand_over(op, task)
+        for key in steps.of_task(_clocks(op), task):
+            self._stop(op, task, key)
 
     def after_steps(self, op: OperationView) -> None:
         flags = op.sla_flags
         if not _clocks(op):
             return
         self._release_dead_pauses(op)
+        for key, completed in steps.gone(op, _clocks(op)):  # e.g. cancelled by a boundary event
+            self._finish_clock(op, key, None, None, reason=None if completed else "step_cancelled")
         if relevel(op, self.targets, self.ratio):
             op.sla_flags.changed = True
         self._catch_up(op)
@@ -102,6 +109,7 @@ class SlaEngine(NoSla):
         clocks, props = _clocks(op), op.element(task).properties
         names = split_names(props.get("sla.stop")) + split_names(props.get("sla.stop_on_claim"))
         names += [clock for clock, _ in split_pairs(props.get("sla.stop_if"))]
+        names += steps.of_task(clocks, task)  # the step's own day (seed 004), when its contract has one
         dues = [sc.due_of(clocks[n], sc.calendar_of(clocks[n]), op.now) for n in names
                 if n in clocks and not clocks[n]["stopped_at"] and clocks[n]["state"] != ho.HANDED_OVER]
         return min(dues, default=None)
@@ -215,7 +223,7 @@ class SlaEngine(NoSla):
             return  # a clock handed over is the child's to stop
         self._tick(op, name, clock)
         self._resume(op, name, None, element_id)  # stopping ends any pause first
-        ended = reason in ("instance_ended", "round_restarted") and not (
+        ended = reason in ("instance_ended", "round_restarted", "step_cancelled") and not (
             op.replay is not None and name in op.replay.ended_as_met)
         sc.stop(clock, op.now, self.ratio, pv.years_of(op).unknown, ended)
         kind = "sla_met" if clock["state"] == "met" else "sla_stopped"
@@ -247,6 +255,9 @@ class SlaEngine(NoSla):
             op.event("sla_breached", actor="system", clock=name, due_at=clock["due_at"],
                      level=clock["level"], target=clock["target"])
             rungs.escalate(op, name, clock)
+            upper = self.steps.next_rung(op, name, clock)  # still undone: the next level's day begins
+            if upper is not None:
+                self._tick(op, upper, _clocks(op)[upper])
 
     def _retarget_arrived(self, op: OperationView) -> None:
         years = pv.years_of(op)
@@ -272,10 +283,10 @@ class SlaEngine(NoSla):
     # ----------------------------------------------------------------- reading
     def clocks_for(self, conn: Connection, instance_id: str, data: dict[str, Any]) -> list[dict[str, Any]]:
         """The clocks from an instance's stored data (which carries the `_sla` records), measured now."""
-        return clock_views(data.get("_sla") or {}, self.clock.now())
+        return clock_views(packed.all_records(data), self.clock.now())
 
     def clocks_from_state(self, wf: BpmnWorkflow, now: datetime) -> list[dict[str, Any]]:
-        return clock_views(wf.data.get("_sla") or {}, now)
+        return clock_views(packed.all_records(wf.data), now)
 
 
 def _given(value: object) -> bool:

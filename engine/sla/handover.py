@@ -28,7 +28,8 @@ EVERY = "*"
 def open_clocks(clocks: dict[str, dict[str, Any]], names: list[str]) -> list[str]:
     """The clocks to hand over: named (or all, for `*`) and neither stopped nor handed over already.
     A breached clock goes too: its stop in the child still records how late the promise was kept."""
-    wanted = sorted(clocks) if EVERY in names else names
+    # A step's clock stays with its task (engine.sla.steps), which does not move to the child.
+    wanted = sorted(n for n in clocks if "step" not in clocks[n]) if EVERY in names else names
     return [n for n in wanted if n in clocks and not clocks[n]["stopped_at"]
             and clocks[n]["state"] != HANDED_OVER]
 

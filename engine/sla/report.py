@@ -19,7 +19,7 @@ import statistics
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from engine.clock import SystemClock
@@ -27,42 +27,65 @@ from engine.errors import NotFound
 from engine.sla import clocks as sc
 from engine.sla.calendar import SHANGHAI
 from engine.sla.handover import HANDED_OVER
+from engine.sla.packed import all_records
 from engine.sla.rounds import clock_name
-from engine.store.models import Instance, SlaClockRow
+from engine.store.models import TABLES, Instance, SlaClockRow
+from engine.store.prepared import Prepared
 
 REPORT_COLUMNS = ["month", "process", "contract", "level", "clock", "count", "met", "breached", "ended",
                   "open", "pct_met", "median_seconds", "p90_seconds", "provisional"]
 CASE_COLUMNS = ["instance_id", "process", "business_key", "clock", "outcome", "state", "contract", "level",
                 "target", "calendar", "started_at", "due_at", "stopped_at", "breached_at", "business_seconds",
-                "provisional", "provisional_years"]
+                "provisional", "provisional_years", "step", "step_name"]
 
 
 def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
+def _row_values(process_key: str, clock: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "process_key": process_key, "state": clock["state"], "contract": _text(clock["contract"]),
+        "level": _text(clock["level"]), "started_at": datetime.fromisoformat(clock["started_at"]),
+        "due_at": sc.parse_time(clock["due_at"]),  # None while paused: the due time is moving
+        "stopped_at": sc.parse_time(clock["stopped_at"]), "breached_at": sc.parse_time(clock["breached_at"]),
+        "paused_seconds": clock["paused_seconds"], "business_seconds": clock["business_seconds"],
+        "provisional": bool(clock.get("provisional_years")),
+    }
+
+
+_TABLE = TABLES["sla_clocks"]
+_VALUES = [c.key for c in _TABLE.c if c.key not in ("instance_id", "clock")]
+# What tells a row is stale: the business seconds change only with a stop or a resume, which move
+# these too (and a float column has no result type the prepared plan could name on PostgreSQL).
+_COMPARED = [c for c in _VALUES if c not in ("paused_seconds", "business_seconds")]
+_ROWS_OF = Prepared(select(_TABLE.c.clock, *(_TABLE.c[k] for k in _COMPARED))
+                    .where(_TABLE.c.instance_id == bindparam("instance"),
+                           _TABLE.c.clock.in_(bindparam("names", expanding=True))))
+_ADD_ROW = Prepared(insert(_TABLE), ["instance_id", "clock", *_VALUES])
+_SET_ROW = Prepared(update(_TABLE).where(_TABLE.c.instance_id == bindparam("b_instance"),
+                                         _TABLE.c.clock == bindparam("b_clock")), _VALUES)
+
+
 def sync_table(session: Session, instance_id: str, process_key: str,
                clocks: dict[str, dict[str, Any]]) -> None:
     """Upsert the queryable copy of an instance's clocks (the truth stays in the instance state).
-    Only state-derived values are written, so an unchanged clock issues no UPDATE."""
+    Only the rows of the clocks in the state are read (the stopped step clocks packed away keep the
+    rows they were last written with), and only a row whose values changed is written."""
     if not clocks:
         return
-    query = select(SlaClockRow).where(SlaClockRow.instance_id == instance_id)
-    rows = {r.clock: r for r in session.scalars(query)}
+    conn = session.connection()
+    have = {r.clock: r for r in _ROWS_OF.rows(conn, {"instance": instance_id, "names": list(clocks)})}
+    new, changed = [], []
     for name, clock in clocks.items():
-        row = rows.get(name)
+        values = _row_values(process_key, clock)
+        row = have.get(name)
         if row is None:
-            row = SlaClockRow(instance_id=instance_id, clock=name)
-            session.add(row)
-        row.process_key, row.state = process_key, clock["state"]
-        row.contract, row.level = _text(clock["contract"]), _text(clock["level"])
-        row.started_at = datetime.fromisoformat(clock["started_at"])
-        row.due_at = sc.parse_time(clock["due_at"])  # None while paused: the due time is moving
-        row.stopped_at = sc.parse_time(clock["stopped_at"])
-        row.breached_at = sc.parse_time(clock["breached_at"])
-        row.paused_seconds = clock["paused_seconds"]
-        row.business_seconds = clock["business_seconds"]
-        row.provisional = bool(clock.get("provisional_years"))
+            new.append({"instance_id": instance_id, "clock": name, **values})
+        elif any(getattr(row, k) != values[k] for k in _COMPARED):
+            changed.append({"b_instance": instance_id, "b_clock": name, **values})
+    _ADD_ROW.run(conn, new)
+    _SET_ROW.run(conn, changed)
 
 
 def clock_views(clocks: dict[str, dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
@@ -81,6 +104,7 @@ def clock_views(clocks: dict[str, dict[str, Any]], now: datetime) -> list[dict[s
             "provisional": bool(clock.get("provisional_years")),
             "provisional_years": list(clock.get("provisional_years") or []),
             "handed_over_to": clock.get("handed_over_to"), "received_from": clock.get("received_from"),
+            "step": clock.get("step"), "step_name": clock.get("step_name"),  # a step's own limit
         })
     return out
 
@@ -90,7 +114,7 @@ def clocks_for(session: Session, instance_id: str, now: datetime | None = None) 
     row = session.get(Instance, instance_id)
     if row is None:
         raise NotFound(f"no instance {instance_id}", instance_id=instance_id)
-    return clock_views((row.state.get("data") or {}).get("_sla", {}), now or SystemClock().now())
+    return clock_views(all_records(row.state.get("data") or {}), now or SystemClock().now())
 
 
 def _case_instances(session: Session, key: str) -> list[Instance]:
@@ -115,7 +139,7 @@ def sla_cases(session: Session, key: str, now: datetime) -> list[dict[str, Any]]
         raise NotFound(f"no instance with business key or id {key!r}", details={"key": key})
     out = []
     for inst in instances:
-        clocks = (inst.state.get("data") or {}).get("_sla", {})
+        clocks = all_records(inst.state.get("data") or {})
         for view in clock_views(clocks, now):
             record = clocks[view["clock"]]
             if record["state"] == HANDED_OVER:

@@ -26,6 +26,7 @@ from engine.sla import clocks as sc
 from engine.sla.calendar import SHANGHAI, Calendar, DayCalendar, add_working_days
 
 ROUND = "#"
+AT = "@"  # a step clock's key names its step: `step_limit@Task_x` (engine.sla.steps)
 
 
 def anchor_of(element: Element, name: str, data: dict[str, Any],
@@ -79,3 +80,9 @@ def archive(clocks: dict[str, dict[str, Any]], name: str) -> str:
 def clock_name(key: str) -> str:
     """`inspection_notice#1` (an earlier round) counts as `inspection_notice`."""
     return key.split(ROUND)[0]
+
+
+def decision_clock(key: str) -> str:
+    """The `sla_targets` clock a record is decided by: `step_limit_2@Task_x#2` -> `step_limit_2`."""
+    return clock_name(key).split(AT)[0]
+

@@ -13,6 +13,7 @@ from engine.sla import clocks as sc
 from engine.sla import provisional as pv
 from engine.sla import rungs
 from engine.sla.hooks import OperationView
+from engine.sla.rounds import decision_clock
 
 _DMN_SCRIPTS = WeibaoScriptEngine()  # the sandbox, as for every other table and diagram
 
@@ -38,6 +39,7 @@ def inputs_of(data: dict[str, Any], contract: object = None) -> dict[str, Any]:
 class Targets:
     def __init__(self) -> None:
         self._decisions: dict[str, Any] = {}  # parsed sla_targets per version
+        self._results: dict[tuple[object, ...], dict[str, Any]] = {}  # per version, clock and inputs
 
     def decide(self, op: OperationView, name: str, inputs: dict[str, Any],
                element: str | None) -> dict[str, Any]:
@@ -48,8 +50,15 @@ class Targets:
             if engine is None:
                 return {"reason": "the sla_targets decision is not deployed with this process"}
             self._decisions[op.loaded.content_hash] = engine
+        memo: tuple[object, ...] | None = (op.loaded.content_hash, name, *inputs.values())
         try:
-            return decide(engine, name, inputs) or {"reason": "no sla_targets rule"}
+            known = self._results.get(memo) if memo is not None else None
+        except TypeError:  # data that is no plain value (a list as the level): asked each time
+            memo, known = None, None
+        if known is not None:
+            return dict(known)
+        try:
+            result = decide(engine, name, inputs) or {"reason": "no sla_targets rule"}
         except Exception as exc:  # bad data (e.g. a text distance) must name the clock and the element
             raise EngineError(
                 f"SLA target of clock {name!r} could not be decided: {exc}",
@@ -57,6 +66,11 @@ class Targets:
                 element_id=element,
                 details=inputs,
             ) from exc
+        if memo is not None:  # a table is a pure function of its inputs: each user task asks it again
+            if len(self._results) > 4096:
+                self._results.clear()
+            self._results[memo] = dict(result)
+        return result
 
 
 def relevel(op: OperationView, targets: Targets, ratio: float) -> bool:
@@ -68,7 +82,7 @@ def relevel(op: OperationView, targets: Targets, ratio: float) -> bool:
         inputs = inputs_of(data, clock["contract"])
         if (inputs["level"], inputs["distance_km"]) == (clock["level"], clock["distance_km"]):
             continue
-        result = targets.decide(op, name, inputs, None)
+        result = targets.decide(op, decision_clock(name), inputs, None)
         before = {k: clock[k] for k in ("level", "distance_km", "target", "calendar", "due_at")}
         clock.update(level=inputs["level"], distance_km=inputs["distance_km"])
         if not result.get("target"):

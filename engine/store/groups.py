@@ -33,6 +33,9 @@ STANDARD_GROUPS = (
     "development_team",  # 项目开发小组, 002_2d9e6ae3473b3647.txt line 108 (second development, l.134)
     "risk_assessment_team",  # 项目评估小组, 001_4ada53786a497df7.txt line 13 (§3 steps 6-8)
     "regional_office",  # 当地办事处/区域代表, 003_fc58e5a8846aff91.txt line 85 (§1.2.4.4)
+    # The management levels seed 004's step limit reports to (004_777e0ef8db92c2e8.txt lines 709-711):
+    "support_group_leader",  # 技术支持小组组长, 004 lines 699-705 (assigns and tracks every fault's steps)
+    "project_director",  # 项目总负责 / 工程总负责, 004 lines 61, 277 (the project manager reports to them)
 )
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,127}$")
 
