@@ -45,6 +45,10 @@ CLOCKS: dict[str, tuple[str, str]] = {
     "inspection_notice": ("巡检通知", "Inspection notice"),
     "loaner": ("提供备用机", "Loaner unit"),
     "monthly_summary": ("月度服务总结", "Monthly service summary"),
+    "email_reply": ("邮件回复", "E-mail reply"),
+    "call_answer": ("热线接通", "Hotline call answered"),
+    "lookup_reply": ("查阅资料后回复", "Reply after a look-up"),
+    "sudden_fault_response": ("突发故障响应", "Sudden fault response"),
 }
 
 
