@@ -123,6 +123,9 @@ def test_a_call_time_typed_without_an_offset_is_beijing_time(api: ContractApi) -
 
 
 def test_call_times_out_of_order_or_in_the_future_are_refused_naming_the_field(api: ContractApi) -> None:
+    form = {f["id"]: f for f in api.call("GET", "/processes/fault_repair", "service_desk")["start_form"]}
+    assert (form["call_answered_at"]["not_before"], form["call_answered_at"]["not_in_future"],
+            form["call_answered_at"]["with_time"]) == ("call_received_at", True, True)
     before = refused(api, fault("network_om", "P3", **stamps(T0 - MINUTE, T0 - 2 * MINUTE)))
     assert list(before) == ["call_answered_at"] and "热线来电时间" in before["call_answered_at"]
     future = refused(api, fault("network_om", "P3", **stamps(T0 + MINUTE, None)))
