@@ -29,7 +29,9 @@ CLOCKS = {"response": "响应", "workaround": "临时解决", "resolution": "修
           "complaint_resolution": "投诉处理完毕", "inspection_notice": "巡检通知", "loaner": "提供备用机",
           "monthly_summary": "月度服务总结", "failed_part_return": "故障件返还",
           "repaired_part_return": "修复件返回", "repaired_part_return_abroad": "修复件返回（国外维修）",
-          "spare_part_loan": "借用备件归还", "spare_part_loan_total": "借用备件累计期限"}
+          "spare_part_loan": "借用备件归还", "spare_part_loan_total": "借用备件累计期限",
+          "email_reply": "邮件回复", "call_answer": "热线接通", "lookup_reply": "查阅资料后回复",
+          "sudden_fault_response": "突发故障响应"}
 STATUS = {"running": "处理中", "completed": "已完成", "cancelled": "已取消"}
 SPARE_KINDS = {"spare_part_request": "备件申请", "replacement_machine": "备机替换", "vendor_case": "原厂支持"}
 FAULT_HEAD = ("工单号", "故障摘要", "级别", "根本原因", "申报时间", "状态")
