@@ -73,6 +73,11 @@ class FormFieldSchema(FastDump):
                           metadata={"description": "allowed values (enum)"})
     max_length = ma.fields.Integer(allow_none=True, metadata={
         "description": "most characters a text may have; null: the service's default"})
+    not_before = ma.fields.String(allow_none=True, metadata={
+        "description": "date fields: the field this moment may not precede (a call's answer, its arrival)"})
+    not_in_future = ma.fields.Boolean(metadata={"description": "date fields: a moment after now is refused"})
+    with_time = ma.fields.Boolean(metadata={"description": "date fields: a date and a time (Beijing time "
+                                                           "when no offset is given)"})
 
 
 class TaskSchema(FastDump):

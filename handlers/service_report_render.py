@@ -34,7 +34,9 @@ CLOCKS = {"response": "响应", "workaround": "临时解决", "resolution": "修
           "risk_assessment": "信息系统风险评估", "spare_part_sale_shipping": "销售备件发货",
           "part_discontinuation_notice": "备件停产提前半年书面通知",
           "step_limit": "步骤时限（通报组长）", "step_limit_2": "步骤时限（通报项目经理）",
-          "step_limit_3": "步骤时限（通报项目总负责）"}
+          "step_limit_3": "步骤时限（通报项目总负责）",
+          "email_reply": "邮件回复", "call_answer": "热线接通", "lookup_reply": "查阅资料后回复",
+          "sudden_fault_response": "突发故障响应"}
 STATUS = {"running": "处理中", "completed": "已完成", "cancelled": "已取消"}
 SPARE_KINDS = {"spare_part_request": "备件申请", "replacement_machine": "备机替换", "vendor_case": "原厂支持"}
 FAULT_HEAD = ("工单号", "故障摘要", "级别", "根本原因", "申报时间", "状态")

@@ -30,7 +30,8 @@ def test_work_list_follows_groups(api: ApiHarness) -> None:
     assert item["created_at"] == shown(api.clock.now()) and item["due_at"] is None
     assert [(f["id"], f["type"], f["required"]) for f in item["form"]] == [("ok", "boolean", True),
                                                                           ("note", "string", False)]
-    assert set(item["form"][0]) == {"id", "label", "type", "required", "enum", "max_length"}
+    assert set(item["form"][0]) == {"id", "label", "type", "required", "enum", "max_length", "not_before",
+                                    "not_in_future", "with_time"}
     for outsider in ("senior_engineer", "service_desk", "acme"):
         assert api.get("/tasks", outsider).json == {"items": [], "total": 0}
     for overseer in ("admin", "auditor"):

@@ -41,7 +41,7 @@ def test_001_the_risk_assessment_is_due_three_months_after_the_signing(api: Cont
     # seed 001 l.13 §3 step 6: within 3 months of the signing, counted from the signing day; the months
     # roll into the next year
     started = [e for e in api.history(case) if e["type"] == "sla_started"][0]["data"]
-    assert started["counted_from"] == "2026-11-15T16:00:00+00:00"  # 16 November 00:00 in Beijing
+    assert started["started_at"] == "2026-11-15T16:00:00+00:00"  # 16 November 00:00 in Beijing
     due = bj("2027-02-16 00:00")
     assert api.due(case, "risk_assessment") == due
     api.at(due - MINUTE)

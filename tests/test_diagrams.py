@@ -408,8 +408,8 @@ def test_service_tasks_timers_and_sla_properties(path: Path) -> None:
         if prop.get("name", "").startswith("sla."):
             assert prop.get("name") in ("sla.start", "sla.start_on_complete", "sla.stop", "sla.pause",
                                         "sla.hand_over", "sla.stop_on_claim", "sla.stop_if", "sla.notify",
-                                        "sla.due_before", "sla.restart", "sla.counted_from",
-                                        "sla.step_limit")
+                                        "sla.due_before", "sla.restart", "sla.step_limit", "sla.start_if",
+                                        "sla.start_from", "sla.stop_at")
             names = {n.split("=")[0].strip() for n in prop.get("value", "").split(",") if n.strip()}
             assert names and names <= known, names - known
     refs = {m.get("id") for m in root.iter(f"{{{BPMN}}}message")}

@@ -96,4 +96,5 @@ def test_validation_does_not_change_the_input():
 def test_a_field_describes_itself_for_the_task_list():
     assert LEVEL.to_dict() == {"id": "level", "label": "级别", "type": "enum", "required": False,
                                "enum": ["P1", "P2"], "enum_labels": {}, "default": None,
-                               "max_length": None}
+                               "max_length": None, "not_before": None, "not_in_future": False,
+                               "with_time": False}

@@ -95,6 +95,11 @@ FIGURES: list[tuple[str, str, str | None, str, float | None, str, str]] = [
     ("001 s2.1 write-up", C001, None, "writeup", None, "P7D", A),
     ("001 s2.3.3.3 inspection notice", C001, None, "inspection_notice", None, "PT27H", W),
     ("001 l.13 s2.3.4.2 monthly summary, 5 working days", C001, None, "monthly_summary", None, "PT45H", W),
+    ("000 l.114 e-mail reply in 24 h", C000, "P3", "email_reply", None, "PT24H", A),
+    ("001 l.13 s2.2.3.1 hotline call answered in 30 s", C001, None, "call_answer", None, "PT30S", A),
+    ("001 l.13 s2.2.3.1 reply after a look-up in 30 min", C001, "P2", "lookup_reply", None, "PT30M", A),
+    ("001 l.13 s4.2 sudden fault responded within 30 min of the call", C001, "P3", "sudden_fault_response",
+     None, "PT30M", A),
     # seed 002_2d9e6ae3473b3647.txt (technical support, working-hour table in §3)
     ("002 s3 response", C002, "level1", "response", None, "PT2H", W),
     ("002 s3 response", C002, "level2", "response", None, "PT2H", W),

@@ -55,6 +55,7 @@ def shown_values(form: list[dict[str, Any]], current: dict[str, Any],
 
 
 _AT_MOST = re.compile(r"^must be at most (\d+) characters$")
+_NOT_BEFORE = re.compile(r"^must not be before (.+)$")
 
 
 def field_message(field: dict[str, Any], message: str) -> str:
@@ -67,6 +68,9 @@ def field_message(field: dict[str, Any], message: str) -> str:
     longest = _AT_MOST.match(rest)
     if longest:
         return _("must be at most %(n)s characters", n=longest.group(1))
+    earliest = _NOT_BEFORE.match(rest)
+    if earliest:
+        return _("must not be before %(field)s", field=earliest.group(1))
     return _(rest)
 
 

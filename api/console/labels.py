@@ -54,6 +54,10 @@ CLOCKS: dict[str, tuple[str, str]] = {
     "step_limit": ("步骤时限（通报组长）", "Step limit (group leader told)"),
     "step_limit_2": ("步骤时限（通报项目经理）", "Step limit (project manager told)"),
     "step_limit_3": ("步骤时限（通报项目总负责）", "Step limit (project director told)"),
+    "email_reply": ("邮件回复", "E-mail reply"),
+    "call_answer": ("热线接通", "Hotline call answered"),
+    "lookup_reply": ("查阅资料后回复", "Reply after a look-up"),
+    "sudden_fault_response": ("突发故障响应", "Sudden fault response"),
 }
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from engine.errors import InvalidInput
 
 TYPES = ("string", "long", "boolean", "date", "enum")
 # Text a person types into a form; a field may allow more (or less) with a `maxlength` constraint.
 DEFAULT_MAX_LENGTH = 10_000
+# A time typed without an offset is a person's, in Beijing time (the console's datetime-local field).
+PEOPLES_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,12 @@ class FormField:
     enum_labels: dict[str, str] = field(default_factory=dict)
     default: str | None = None
     max_length: int | None = None
+    # Date fields that are moments of the case (a call's arrival and answer): `not_before` names the
+    # field this one may not precede, `not_in_future` refuses a time after now, `with_time` asks the
+    # console for a date and a time.
+    not_before: str | None = None
+    not_in_future: bool = False
+    with_time: bool = False
 
     @property
     def length_limit(self) -> int:
@@ -67,8 +76,32 @@ def _check_date(value: Any) -> str | None:
     return None
 
 
+def moment_of(value: str) -> datetime:
+    """A valid date field's value as an aware moment: a date is its day's start, in Beijing time."""
+    moment = datetime.fromisoformat(value) if "T" in value else datetime.fromisoformat(f"{value}T00:00")
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=PEOPLES_ZONE)
+
+
+def _order_problems(fields: list[FormField], data: dict[str, Any], now: datetime | None) -> dict[str, str]:
+    """A moment after now, or before the moment it follows: refused naming the field."""
+    by_id, errors = {f.id: f for f in fields}, {}
+    for f in fields:
+        value = data.get(f.id)
+        if f.type != "date" or not isinstance(value, str) or _check_date(value):
+            continue
+        if f.not_in_future and now is not None and moment_of(value) > now:
+            errors[f.id] = f"{f.label} must not be in the future"
+        first = by_id.get(f.not_before or "")
+        earlier = data.get(first.id) if first is not None else None
+        if first is not None and isinstance(earlier, str) and not _check_date(earlier) \
+                and moment_of(value) < moment_of(earlier):
+            errors[f.id] = f"{f.label} must not be before {first.label}"
+    return errors
+
+
 def validate(
-    fields: list[FormField], data: Any, *, where: str, allow_unknown: bool = False
+    fields: list[FormField], data: Any, *, where: str, allow_unknown: bool = False,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """Returns the cleaned data or raises InvalidInput with one message per field."""
     if not isinstance(data, dict):
@@ -84,6 +117,7 @@ def validate(
         problem = _check_value(f, data.get(f.id))
         if problem:
             errors[f.id] = f"{f.label or f.id} {problem}" if problem != "is required" else "is required"
+    errors = {**_order_problems(fields, data, now), **errors}
     if errors:
         raise InvalidInput(f"{where}: invalid form data", details={"fields": errors})
     cleaned = dict(data)
@@ -100,6 +134,18 @@ RESERVED_KEYS = frozenset({"customer"})
 
 def is_reserved(key: str) -> bool:
     return key in RESERVED_KEYS or key.startswith("_")
+
+
+def field_problems(f: FormField, fields: list[FormField]) -> list[str]:
+    """What a deploy refuses in a field's moment constraints."""
+    dates = [g.id for g in fields if g.type == "date" and g.id != f.id]
+    problems = []
+    if (f.not_before is not None or f.not_in_future or f.with_time) and f.type != "date":
+        problems.append(f"form field {f.id!r}: not_before, not_in_future and time need a date field")
+    if f.not_before is not None and f.not_before not in dates:
+        problems.append(f"form field {f.id!r}: not_before names another date field of the form "
+                        f"({sorted(dates) or 'none'})")
+    return problems
 
 
 def validate_message(fields: list[FormField], data: Any, *, where: str) -> dict[str, Any]:

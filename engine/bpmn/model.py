@@ -81,7 +81,8 @@ class ProcessModel:
             for key in ("sla.start", "sla.start_on_complete", "sla.stop", "sla.pause", "sla.hand_over",
                         "sla.stop_on_claim", "sla.restart"):
                 names.update(split_names(el.properties.get(key)))
-            for key in ("sla.stop_if", "sla.notify", "sla.due_before", "sla.counted_from"):
+            for key in ("sla.stop_if", "sla.notify", "sla.due_before", "sla.start_if", "sla.start_from",
+                        "sla.stop_at"):
                 names.update(clock for clock, _ in split_pairs(el.properties.get(key)))
         names.update(split_names(self.properties.get("sla.step_limit")))
         return names
@@ -125,6 +126,10 @@ def _form(node: etree._Element) -> list[FormField]:
                 enum_labels={v.get("id", ""): v.get("name") or "" for v in values},
                 default=f.get("defaultValue"),
                 max_length=_max_length(constraints.get("maxlength", None)),
+                not_before=constraints.get("not_before"),
+                not_in_future="not_in_future" in constraints,
+                with_time=any(p.get("id") == "time" and p.get("value") == "true"
+                              for p in f.iterfind("camunda:properties/camunda:property", NS)),
             )
         )
     return fields

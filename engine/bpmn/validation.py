@@ -16,7 +16,8 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.bpmn import expressions, for_parser, forms, timers, unsupported
-from engine.bpmn.model import NS, Element, ProcessModel, read_models, split_pairs
+from engine.bpmn.model import NS, Element, ProcessModel, read_models
+from engine.bpmn.sla_checks import sla_problems
 from engine.bpmn.spiff import WeibaoParser
 from engine.bpmn.topics import Topics, topic_problems
 
@@ -181,26 +182,8 @@ def _check_model(model: ProcessModel, file: str, topics: Topics, checked: Checke
 
 
 def _check_sla(el: Element, file: str, checked: Checked) -> None:
-    """A conditional stop naming a field the form lacks would never stop its clock: refused."""
-    fields = {f.id for f in el.form}
-    for clock, given in split_pairs(el.properties.get("sla.stop_if")):
-        if not clock or given not in fields:
-            checked.error(file, el.id, f"sla.stop_if entry {clock}={given}: write clock=field, the field "
-                                       f"one of this element's form fields ({sorted(fields) or 'none'})")
-    dates = {f.id for f in el.form if f.type == "date"}
-    for key in ("sla.due_before", "sla.counted_from"):
-        for clock, day in split_pairs(el.properties.get(key)):
-            if not clock or day not in dates:
-                checked.error(file, el.id, f"{key} entry {clock}={day}: write clock=field, the field "
-                                           f"one of this element's date fields ({sorted(dates) or 'none'})")
-    for clock, group in split_pairs(el.properties.get("sla.notify")):
-        if not clock or not group:
-            checked.error(file, el.id, f"sla.notify entry {clock}={group}: write clock=group")
-    if el.properties.get("sla.hand_over") and el.topic != "start_process":
-        checked.error(file, el.id, "sla.hand_over needs a start_process service task (the case goes on "
-                                   "in the instance it starts)")
-    if el.properties.get("sla.stop_on_claim") and el.kind != "userTask":
-        checked.error(file, el.id, "sla.stop_on_claim needs a user task (only those are claimed)")
+    for problem in sla_problems(el):
+        checked.error(file, el.id, problem)
 
 
 def _check_timer(model: ProcessModel, el: Element, file: str, checked: Checked) -> None:
@@ -224,6 +207,8 @@ def _check_form(el: Element, file: str, checked: Checked) -> None:
             checked.error(file, el.id, f"a {what} has no id")
         if f.max_length == -1:
             checked.error(file, el.id, f"{what} {f.id!r}: maxlength needs a positive whole number")
+        for problem in forms.field_problems(f, el.payload):
+            checked.error(file, el.id, problem)
         if f.id.startswith("_") or (not el.form and forms.is_reserved(f.id)):
             checked.error(file, el.id, f"{what} {f.id!r}: the name is reserved for the engine")
 

@@ -120,7 +120,7 @@ def complete(op: Operation, task_id: str, data: dict[str, Any], actor: Actor) ->
     el, facts = _facts(op, task)
     policy.check_may_work(actor, facts)
     try:
-        cleaned = forms.validate(el.form, data, where=f"task {el.id}")
+        cleaned = forms.validate(el.form, data, where=f"task {el.id}", now=op.now)
     except InvalidInput as exc:
         exc.instance_id, exc.element_id = op.instance_id, el.id
         raise

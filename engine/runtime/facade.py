@@ -168,9 +168,9 @@ class Runtime:
             version_id = self.definitions.startable_id(session, process_key)
         loaded = self.definitions.load(session, version_id)
         model = loaded.model
-        data = start_data(model, process_key, data, scheduled_at, bool(start_message or start_signal))
-        new_id = instance_id or str(uuid.uuid4())
         now = self.clock.now()
+        data = start_data(model, process_key, data, scheduled_at, bool(start_message or start_signal), now)
+        new_id = instance_id or str(uuid.uuid4())
         row = InstanceRecord.new(new_id, process_key, loaded.id, business_key, parent_instance_id,
                                  actor.name, data, now)
         with self._context(new_id, 0) as ids:

@@ -21,7 +21,7 @@ from engine.bpmn.model import split_names, split_pairs
 from engine.bpmn.state import is_finished, iter_tasks
 from engine.clock import Clock
 from engine.sla import clocks as sc
-from engine.sla import functions, packed, rounds, rungs, steps
+from engine.sla import fields, functions, packed, rounds, rungs, steps
 from engine.sla import handover as ho
 from engine.sla import provisional as pv
 from engine.sla.hooks import Deadline, NoSla, OperationView
@@ -79,6 +79,8 @@ class SlaEngine(NoSla):
         # with the data the step's form just supplied.
         for name in split_names(props.get("sla.start_on_complete")):
             self._start(op, task, name)
+        for name, moment in fields.stops_at(props, task.data).items():
+            self._finish_clock(op, name, task.task_spec.bpmn_id, str(task.id), at=moment)
         if props.get("sla.hand_over"):
             self._hand_over(op, task)
         for key in steps.of_task(_clocks(op), task):
@@ -138,8 +140,8 @@ class SlaEngine(NoSla):
 
     # ----------------------------------------------------------------- transitions
     def _start(self, op: OperationView, task: Task, name: str) -> None:
-        clocks = _clocks(op)
-        if name in clocks:
+        clocks, props = _clocks(op), op.element(task).properties
+        if name in clocks or not fields.owed(props, name, task.data):
             return  # one clock per name and instance: re-entering a loop keeps the first start
         element = task.task_spec.bpmn_id
         inputs = inputs_of(task.data)
@@ -148,8 +150,8 @@ class SlaEngine(NoSla):
         if not result.get("target"):
             op.event("sla_skipped", **where, clock=name, reason=result["reason"], **inputs)
             return
-        begun = rounds.start_of(op.element(task), name, task.data, op.now)
-        clock = sc.new_clock(element, inputs, result, begun, self.ratio, pv.years_of(op).unknown)
+        start = fields.started_at(props, name, task.data, op.now)
+        clock = sc.new_clock(element, inputs, result, start, self.ratio, pv.years_of(op).unknown)
         notify, action = rungs.group_for(op.element(task), name, result)
         rungs.mark(clock, notify, action)
         anchor = rounds.anchor_of(op.element(task), name, task.data)
@@ -168,9 +170,11 @@ class SlaEngine(NoSla):
             **({"notify": notify} if notify else {}),
             **({"rung": clock["rung"]} if clock.get("rung") else {}),
             **({"due_before": clock["due_before"]} if clock.get("due_before") else {}),
-            **({"counted_from": clock["started_at"]} if begun != op.now else {}),
+            **({"started_at": clock["started_at"]} if start != op.now else {}),
             **pv.extra(clock),
         )
+        if name in fields.stops_at(props, task.data):  # measured wholly from the form: done at once
+            self._finish_clock(op, name, element, str(task.id), at=fields.stops_at(props, task.data)[name])
 
     def _restart(self, op: OperationView, task: Task, name: str) -> None:
         """A new round of the case (a cancelled visit planned again) begins the clock afresh."""
@@ -216,18 +220,20 @@ class SlaEngine(NoSla):
 
     def _finish_clock(
         self, op: OperationView, name: str, element_id: str | None, task_id: str | None,
-        reason: str | None = None,
+        reason: str | None = None, at: datetime | None = None,
     ) -> None:
         clock = _clocks(op).get(name)
         if clock is None or clock["stopped_at"] or clock["state"] == ho.HANDED_OVER:
             return  # a clock handed over is the child's to stop
-        self._tick(op, name, clock)
+        self._tick(op, name, clock, at)
         self._resume(op, name, None, element_id)  # stopping ends any pause first
         ended = reason in ("instance_ended", "round_restarted", "step_cancelled") and not (
             op.replay is not None and name in op.replay.ended_as_met)
-        sc.stop(clock, op.now, self.ratio, pv.years_of(op).unknown, ended)
+        sc.stop(clock, at or op.now, self.ratio, pv.years_of(op).unknown, ended)
         kind = "sla_met" if clock["state"] == "met" else "sla_stopped"
         extra = {"reason": reason} if reason else {}
+        if at is not None:  # a moment the form recorded, not the operation's
+            extra["stopped_at"] = clock["stopped_at"]
         op.event(
             kind,
             element_id=element_id,
@@ -241,16 +247,17 @@ class SlaEngine(NoSla):
             **pv.extra(clock),
         )
 
-    def _tick(self, op: OperationView, name: str, clock: dict[str, Any]) -> None:
-        """Record the warning and the breach whose time has passed (strictly, like the scheduler: a
-        clock stopped at its due instant is met)."""
+    def _tick(self, op: OperationView, name: str, clock: dict[str, Any], at: datetime | None = None) -> None:
+        """Record the warning and the breach whose time has passed by `at` (default now; strictly, like
+        the scheduler: a clock stopped at its due instant is met)."""
         if clock["state"] != "running":
             return
-        if not clock["warned"] and datetime.fromisoformat(clock["warn_at"]) < op.now:
+        now = at or op.now
+        if not clock["warned"] and datetime.fromisoformat(clock["warn_at"]) < now:
             clock["warned"] = True
             op.event("sla_warning", actor="system", clock=name, warn_at=clock["warn_at"],
                      due_at=clock["due_at"], ratio=self.ratio)
-        if datetime.fromisoformat(clock["due_at"]) < op.now:
+        if datetime.fromisoformat(clock["due_at"]) < now:
             clock.update(state="breached", breached_at=clock["due_at"])
             op.event("sla_breached", actor="system", clock=name, due_at=clock["due_at"],
                      level=clock["level"], target=clock["target"])

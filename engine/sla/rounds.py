@@ -5,9 +5,8 @@ target *before* the date the form gave in `field`, counted backward in the clock
 start of that day: seed 001's inspection notice three working days before the planned visit. Planned
 too late, the clock is due at once (it cannot be kept). The record keeps the anchor in `due_before`.
 
-`sla.counted_from` (`clock=field, ...`, the same form): the clock counts from the start of that day
-rather than from the moment the element is entered — seed 001's risk assessment within three months
-of the contract's signing, which may be recorded days later. A day after today counts from now.
+(A clock counted from a date of the case rather than from the element's entry is `sla.start_from`,
+engine.sla.fields.)
 
 `sla.restart` (clock names, on an element entered when the case starts over, e.g. a cancelled
 inspection visit): each named clock's record moves to `<name>#<n>` (the n-th earlier round, ended
@@ -29,23 +28,14 @@ ROUND = "#"
 AT = "@"  # a step clock's key names its step: `step_limit@Task_x` (engine.sla.steps)
 
 
-def anchor_of(element: Element, name: str, data: dict[str, Any],
-              key: str = "sla.due_before") -> datetime | None:
-    """The start of the day named by the element's `key` field (`sla.due_before`, `sla.counted_from`)
-    for this clock, if given."""
-    field = dict(split_pairs(element.properties.get(key))).get(name)
+def anchor_of(element: Element, name: str, data: dict[str, Any]) -> datetime | None:
+    """The start of the day named by the element's `sla.due_before` field for this clock, if given."""
+    field = dict(split_pairs(element.properties.get("sla.due_before"))).get(name)
     value = data.get(field) if field else None
     if not value:
         return None
     day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
     return datetime.combine(day, time(0), tzinfo=SHANGHAI)
-
-
-def start_of(element: Element, name: str, data: dict[str, Any], now: datetime) -> datetime:
-    """When the clock begins: the start of the day its `sla.counted_from` field names (the contract's
-    signing day), never later than now; otherwise now."""
-    day = anchor_of(element, name, data, "sla.counted_from")
-    return now if day is None else min(day, now)
 
 
 def count_back(clock: dict[str, Any], anchor: datetime, ratio: float, unknown: sc.Unknown) -> None:
