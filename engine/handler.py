@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any, Protocol
 
@@ -19,7 +19,7 @@ from engine.errors import EngineError, HandlerError
 HANDLER_ATTR = "__weibao_topic__"
 REQUIRES_ATTR = "__weibao_requires__"
 FACTS_ATTR = "__weibao_reads_period__"
-__all__ = ["HandlerContext", "HandlerError", "HandlerRegistry", "Effects", "PeriodFacts", "handler", "freeze"]
+__all__ = ["HandlerContext", "HandlerError", "HandlerRegistry", "Effects", "PeriodFacts", "WorkingDays", "handler", "freeze"]
 
 
 def handler(topic: str, *, requires: tuple[str, ...] = (),
@@ -83,6 +83,23 @@ class PeriodFacts(Protocol):
     what it read, and a replay takes that result from the log instead of reading again."""
 
     def period(self, contract: str, start: datetime, end: datetime) -> dict[str, Any]: ...
+
+    def working_days(self, calendar: str) -> WorkingDays:
+        """The working calendar by name ('workdays', 'workdays@<customer>'), for plans made from it."""
+        ...
+
+
+class WorkingDays(Protocol):
+    """Days of a working calendar: a year without data counts Monday-Friday and is provisional."""
+
+    def is_working_day(self, day: date) -> bool: ...
+
+    def provisional(self, year: int) -> bool: ...
+
+    def first_day_off(self, name: str, year: int) -> date | None:
+        """The first day off of the break of statutory holiday `name` (new_year, spring_festival,
+        labour_day, mid_autumn, national_day) in `year`."""
+        ...
 
 
 @dataclass(frozen=True)
