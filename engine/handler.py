@@ -19,7 +19,8 @@ from engine.errors import EngineError, HandlerError
 HANDLER_ATTR = "__weibao_topic__"
 REQUIRES_ATTR = "__weibao_requires__"
 FACTS_ATTR = "__weibao_reads_period__"
-__all__ = ["HandlerContext", "HandlerError", "HandlerRegistry", "Effects", "PeriodFacts", "WorkingDays", "handler", "freeze"]
+__all__ = ["HandlerContext", "HandlerError", "HandlerRegistry", "Effects", "PeriodFacts", "WorkingDays",
+           "handler", "freeze"]
 
 
 def handler(topic: str, *, requires: tuple[str, ...] = (),
