@@ -141,7 +141,8 @@ def parse_plan(code: str, entry: Any, source: str) -> ContractPlan:
     cadences = tuple(_cadence(c, sites, f"{where}.cadences[{n}]") for n, c in enumerate(raw_cadences))
     calendar = str(entry.get("calendar") or "workdays")
     if calendar != "workdays" and not calendar.startswith("workdays@"):
-        raise PlanError(f"{where}.calendar: 'workdays' or 'workdays@<customer>' is required, got {calendar!r}")
+        raise PlanError(f"{where}.calendar: 'workdays' or 'workdays@<customer>' is required, "
+                        f"got {calendar!r}")
     return ContractPlan(code, _text(entry, "customer", where), calendar,
                         _int(entry, "reconfirm_days_before", where, 3, 1, 10), sites, cadences)
 
@@ -154,4 +155,5 @@ def load_plans(path: object = None) -> dict[str, ContractPlan]:
         raise PlanError(f"inspection plans {chosen} cannot be read: {exc}") from exc
     if not isinstance(raw, dict):
         raise PlanError(f"inspection plans {chosen}: an object keyed by contract is required")
-    return {code: parse_plan(code, entry, chosen.name) for code, entry in raw.items() if not code.startswith("_")}
+    return {code: parse_plan(code, entry, chosen.name) for code, entry in raw.items()
+            if not code.startswith("_")}

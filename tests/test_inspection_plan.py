@@ -54,7 +54,8 @@ def test_a_year_of_003_quarterly_half_yearly_and_pre_holiday(days):
         for site in ("hub_north", "monitoring_center")]
     # 15 Feb is in the Spring Festival break: the next working day is Tuesday 24 Feb; 15 Aug a Saturday
     assert [g for g in got if g[2] == "half_yearly"] == [
-        (d, site, "half_yearly", "") for d in ("2026-02-24", "2026-08-17") for site in ("office_east", "office_west")]
+        (d, site, "half_yearly", "") for d in ("2026-02-24", "2026-08-17")
+        for site in ("office_east", "office_west")]
     # Spring Festival: break from Sunday 15 Feb, the make-up Saturday 14 Feb counts, so Friday 13 Feb;
     # New Year 2027: visit on Wednesday 30 Dec 2026
     assert [(g[0], g[3]) for g in got if g[2] == "holiday"] == [
