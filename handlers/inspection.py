@@ -12,6 +12,7 @@ received (seed 001 §5.2 steps 15-17).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -62,7 +63,12 @@ def _dispatch(ctx: HandlerContext) -> dict[str, Any]:
             "rounds_provisional": provisional}
 
 
-@handler("inspection_plan", reads_period=True)
+def check_plans(settings: Mapping[str, Any]) -> None:
+    """At deploy: the plans file must load whole (PlanError, a ValueError, names contract and field)."""
+    load_plans(settings.get("inspection_plans_file"))
+
+
+@handler("inspection_plan", reads_period=True, checks_data=check_plans)
 def inspection_plan(ctx: HandlerContext) -> dict[str, Any]:
     if ctx.data.get("contract"):  # a round this step opened, or one started by hand
         plan = _plans(ctx).get(str(ctx.data["contract"]))
@@ -75,7 +81,7 @@ def _unreturned(items: list[dict[str, Any]], today: date) -> list[dict[str, Any]
     return [i for i in items if not i.get("report_returned") and i["planned_date"][:10] <= today.isoformat()]
 
 
-@handler("inspection_unreturned", reads_period=True)
+@handler("inspection_unreturned", reads_period=True, checks_data=check_plans)
 def inspection_unreturned(ctx: HandlerContext) -> dict[str, Any]:
     if ctx.facts is None:
         raise HandlerError("inspection_unreturned: the engine gave no period facts", retryable=False)

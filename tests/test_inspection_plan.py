@@ -9,11 +9,12 @@ from datetime import date
 
 import pytest
 
+from engine.errors import DefinitionInvalid
 from engine.sla.holidays import WorkingDays
 from handlers.inspection_plan import PlanError, load_plans, parse_plan
 from handlers.inspection_rounds import rounds
 
-from .conftest import ROOT
+from .conftest import ROOT, make_service
 
 SHIPPED = json.loads((ROOT / "handlers/data/inspection_plans.json").read_text(encoding="utf-8"))
 
@@ -105,3 +106,23 @@ def test_a_wrong_entry_names_the_contract_and_field(path, value, message):
     with pytest.raises(PlanError) as caught:
         parse_plan("monitoring", entry, "inspection_plans.json")
     assert message in str(caught.value)
+
+
+def test_a_broken_plan_file_refuses_the_inspection_deploy(sqlite_url, clock, tmp_path, monkeypatch):
+    broken = copy.deepcopy(SHIPPED)
+    broken["monitoring"]["cadences"][0]["every"] = "weekly"
+    path = tmp_path / "plans.json"
+    path.write_text(json.dumps(broken, ensure_ascii=False), encoding="utf-8")
+    monkeypatch.setenv("WEIBAO_INSPECTION_PLANS", str(path))
+    svc = make_service(sqlite_url, clock)
+    try:
+        with pytest.raises(DefinitionInvalid) as caught:
+            svc.deploy_processes(ROOT / "processes")
+        errors = caught.value.errors
+        assert sorted((e["file"], e["element_id"]) for e in errors) == [
+            ("inspection.bpmn", "Task_plan_rounds"), ("inspection_report_check.bpmn", "Task_list_unreturned")]
+        assert all("monitoring.cadences[0].every: 'weekly' is not one of" in e["message"] for e in errors)
+        monkeypatch.setenv("WEIBAO_INSPECTION_PLANS", str(ROOT / "handlers/data/inspection_plans.json"))
+        assert svc.deploy_processes(ROOT / "processes")  # fixed: the same files deploy
+    finally:
+        svc.close()
