@@ -94,6 +94,11 @@ FIGURES: list[tuple[str, str, str | None, str, float | None, str, str]] = [
     ("001 s2.1 callback", C001, None, "callback", None, "P2D", A),
     ("001 s2.1 write-up", C001, None, "writeup", None, "P7D", A),
     ("001 s2.3.3.3 inspection notice", C001, None, "inspection_notice", None, "PT27H", W),
+    # 3 days before the visit (s5.2 step 4), counted back from the visit day's start: by the end of
+    # the 3rd day before = 2 days before its start
+    ("001 l.13 s5.2 step 4 inspection re-confirmation", C001, None, "inspection_reconfirm", None, "P2D", A),
+    ("001 l.13 s2.3.3.8 unfixable findings fed back, 2 working days", C001, None, "inspection_feedback", None,
+     "PT18H", W),
     ("001 l.13 s2.3.4.2 monthly summary, 5 working days", C001, None, "monthly_summary", None, "PT45H", W),
     # seed 002_2d9e6ae3473b3647.txt (technical support, working-hour table in §3)
     ("002 s3 response", C002, "level1", "response", None, "PT2H", W),
