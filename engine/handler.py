@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any, Protocol
 
@@ -19,20 +19,26 @@ from engine.errors import EngineError, HandlerError
 HANDLER_ATTR = "__weibao_topic__"
 REQUIRES_ATTR = "__weibao_requires__"
 FACTS_ATTR = "__weibao_reads_period__"
-__all__ = ["HandlerContext", "HandlerError", "HandlerRegistry", "Effects", "PeriodFacts", "handler", "freeze"]
+DATA_CHECK_ATTR = "__weibao_checks_data__"
+__all__ = ["HandlerContext", "HandlerError", "HandlerRegistry", "Effects", "PeriodFacts", "WorkingDays",
+           "handler", "freeze"]
 
 
-def handler(topic: str, *, requires: tuple[str, ...] = (),
-            reads_period: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def handler(topic: str, *, requires: tuple[str, ...] = (), reads_period: bool = False,
+            checks_data: Callable[[Mapping[str, Any]], None] | None = None,
+            ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Marks a handler for its topic. `requires` names the `camunda:properties` every service task of
     that topic must set, so a diagram lacking one is refused at deploy rather than failing at run time.
     `reads_period`: the handler reads facts across cases (`HandlerContext.facts`); only such a handler
-    is given them, so every other handler stays a function of its own case."""
+    is given them, so every other handler stays a function of its own case. `checks_data(settings)`
+    checks the data files the handler reads (raising ValueError naming the entry), run when a diagram
+    using the topic is deployed, so a broken file refuses the deploy instead of failing at month end."""
 
     def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
         setattr(fn, HANDLER_ATTR, topic)
         setattr(fn, REQUIRES_ATTR, frozenset(requires))
         setattr(fn, FACTS_ATTR, reads_period)
+        setattr(fn, DATA_CHECK_ATTR, checks_data)
         return fn
 
     return mark
@@ -84,6 +90,23 @@ class PeriodFacts(Protocol):
 
     def period(self, contract: str, start: datetime, end: datetime) -> dict[str, Any]: ...
 
+    def working_days(self, calendar: str) -> WorkingDays:
+        """The working calendar by name ('workdays', 'workdays@<customer>'), for plans made from it."""
+        ...
+
+
+class WorkingDays(Protocol):
+    """Days of a working calendar: a year without data counts Monday-Friday and is provisional."""
+
+    def is_working_day(self, day: date) -> bool: ...
+
+    def provisional(self, year: int) -> bool: ...
+
+    def first_day_off(self, name: str, year: int) -> date | None:
+        """The first day off of the break of statutory holiday `name` (new_year, spring_festival,
+        labour_day, mid_autumn, national_day) in `year`."""
+        ...
+
 
 @dataclass(frozen=True)
 class HandlerContext:
@@ -131,6 +154,17 @@ class HandlerRegistry:
 
     def reads_period(self, topic: str) -> bool:
         return bool(getattr(self._by_topic.get(topic), FACTS_ATTR, False))
+
+    def data_problem(self, topic: str, settings: Mapping[str, Any]) -> str | None:
+        """What is wrong with the data files the topic's handler reads, or None."""
+        check = getattr(self._by_topic.get(topic), DATA_CHECK_ATTR, None)
+        if check is None:
+            return None
+        try:
+            check(settings)
+        except ValueError as exc:
+            return str(exc)
+        return None
 
     def get(self, topic: str) -> Callable[..., Any] | None:
         return self._by_topic.get(topic)

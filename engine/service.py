@@ -85,7 +85,8 @@ def build_service(
         create_all(store)
     registry = HandlerRegistry(handlers)
     sla = SlaEngine(clock, config.sla_warning_ratio) if sla is None else sla
-    definitions = Definitions(store, registry.topics(), clock, functions=set(sla.script_functions(None)))
+    definitions = Definitions(store, registry.topics(), clock, functions=set(sla.script_functions(None)),
+                              data_problem=lambda topic: registry.data_problem(topic, config.for_handlers()))
     runtime = Runtime(store, definitions, registry, clock, config, sla=sla)
     tokens = TokenCache(store, config.token_cache_seconds)
     return Service(store, definitions, runtime, clock, tokens, Checkpointer(store, clock, config), config)

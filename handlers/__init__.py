@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .documents import document
+from .inspection import inspection_plan, inspection_unreturned
 from .notify import notify
 from .processes import start_process
 from .records import replacement_machine, spare_part_request, vendor_case
@@ -30,4 +31,6 @@ ALL_HANDLERS: list[Callable[..., Any]] = [
     spare_part_quota,
     service_report_plan,
     service_report,
+    inspection_plan,
+    inspection_unreturned,
 ]

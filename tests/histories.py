@@ -169,7 +169,7 @@ def inspection_cancel_anomaly(svc: Service, clock: ManualClock) -> str:
     checks = {**CHECKS, "check_cpu": "abnormal"}
     f.do("Task_inspect", DUTY2, **checks, anomaly_found=True, anomaly_summary="CPU 高")
     f.do("Task_register_fault", DUTY2, summary="CPU 持续高负载", level="P3")
-    f.do("Task_fill_report", DUTY2, report_summary="发现 CPU 异常")
+    f.do("Task_fill_report", DUTY2, report_summary="发现 CPU 异常", open_issues_left=False)
     f.do("Task_customer_sign", CUSTOMER, signed=False, no_signature_reason="负责人出差")
     f.do("Task_department_sign", DEPT, department_confirmed=True)
     f.do("Task_callback", DESK, satisfied=True)

@@ -268,7 +268,8 @@ def test_the_inspection_report(api: ApiHarness, tmp_path: Path) -> None:
     f.do("Task_inspect", DUTY2, **{**CHECKS, "check_room_humidity": "abnormal"}, config_list_collected=True,
          anomaly_found=False, check_notes="机房湿度偏高，已告知客户")
     f.do("Task_talk", DUTY2, talk_notes="客户关注 UPS", new_problem_found=False)
-    f.do("Task_fill_report", DUTY2, report_summary="设备运行正常", open_issues="加装除湿机")
+    f.do("Task_fill_report", DUTY2, report_summary="设备运行正常", open_issues="加装除湿机",
+         open_issues_left=True)
     f.do("Task_customer_sign", CUSTOMER, signed=True, satisfaction="satisfied")
     doc = read_all(api, f.id, "inspection_report", "acme", tmp_path)
     assert f.instance().data["inspection_report_id"] == doc["id"] and doc["id"].startswith("IR-")

@@ -160,9 +160,10 @@ def test_the_march_summary_lists_exactly_marchs_faults_clocks_and_inspections(sv
     assert {"clock": "response", "met": 2, "breached": 0, "ended": 0, "open": 0} in fields["sla"]
     assert "monthly_summary" not in [c["clock"] for c in fields["sla"]]  # a report is not its own case
     inspections = fields["inspections"]
-    assert (inspections["planned"], inspections["done"]) == (2, 1)
+    # with the round that February's month-end plan opened for 10 March (inspection_plans.json)
+    assert (inspections["planned"], inspections["done"]) == (3, 1)
     assert [(i["planned_date"], i["done"]) for i in inspections["items"]] == [
-        ("2026-03-20", True), ("2026-03-27", False)]
+        ("2026-03-10", False), ("2026-03-20", True), ("2026-03-27", False)]
     # Weeks from Monday, clipped to March: 2 March had both network_om faults.
     assert [(t["label"], t["count"]) for t in fields["trend"]] == [
         ("03-01起", 0), ("03-02起", 2), ("03-09起", 0), ("03-16起", 0), ("03-23起", 0), ("03-30起", 0)]
@@ -171,7 +172,12 @@ def test_the_march_summary_lists_exactly_marchs_faults_clocks_and_inspections(sv
     assert keys(february["faults"]) == ["F-FEB", "F-FEB-OPEN"]
     assert keys(february["open_problems"]) == ["F-FEB-OPEN"]
     quarter = document(found["QA-monitoring-2026-01"])["fields"]
-    assert keys(quarter["faults"]) == ["F-MAR-MON"] and quarter["inspections"]["planned"] == 0
+    assert keys(quarter["faults"]) == ["F-MAR-MON"]
+    # the rounds February's and March's month-end plans opened for monitoring's first quarter (seed 003
+    # l.21, l.91): the Spring Festival round and the two end offices' half-yearly visits
+    assert sorted((i["planned_date"], i["site"]) for i in quarter["inspections"]["items"]) == [
+        ("2026-02-13", "监控中心（核心机房）"), ("2026-02-24", "东区端局机房"),
+        ("2026-02-24", "西区端局机房")]
 
 
 def test_the_director_sends_it_back_and_the_customer_gets_it_by_e_mail(svc, clock):

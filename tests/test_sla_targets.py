@@ -94,6 +94,11 @@ FIGURES: list[tuple[str, str, str | None, str, float | None, str, str]] = [
     ("001 s2.1 callback", C001, None, "callback", None, "P2D", A),
     ("001 s2.1 write-up", C001, None, "writeup", None, "P7D", A),
     ("001 s2.3.3.3 inspection notice", C001, None, "inspection_notice", None, "PT27H", W),
+    # 3 days before the visit (s5.2 step 4), counted back from the visit day's start: by the end of
+    # the 3rd day before = 2 days before its start
+    ("001 l.13 s5.2 step 4 inspection re-confirmation", C001, None, "inspection_reconfirm", None, "P2D", A),
+    ("001 l.13 s2.3.3.8 unfixable findings fed back, 2 working days", C001, None, "inspection_feedback", None,
+     "PT18H", W),
     ("001 l.13 s2.3.4.2 monthly summary, 5 working days", C001, None, "monthly_summary", None, "PT45H", W),
     ("000 l.114 e-mail reply in 24 h", C000, "P3", "email_reply", None, "PT24H", A),
     ("001 l.13 s2.2.3.1 hotline call answered in 30 s", C001, None, "call_answer", None, "PT30S", A),

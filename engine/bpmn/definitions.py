@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -72,10 +73,13 @@ def _closure(pid: str, checked: Checked) -> set[str]:
 
 class Definitions:
     def __init__(
-        self, store: Store, topics: Topics, clock: Clock, functions: set[str] | None = None
+        self, store: Store, topics: Topics, clock: Clock, functions: set[str] | None = None,
+        data_problem: Callable[[str], str | None] | None = None,
     ) -> None:
         self.store = store
         self.topics = topics
+        # What is wrong with the data a topic's handler reads (HandlerRegistry.data_problem), or None.
+        self.data_problem = data_problem or (lambda topic: None)
         self.functions = set(functions or ())  # the engine's functions diagram code may call
         self.clock = clock
         self._cache: dict[int, LoadedVersion] = {}
@@ -90,6 +94,20 @@ class Definitions:
         checked = check([Source(Path(n).name, c) for n, c in files], self.topics, strict_ids=set())
         return [(checked.model_file[pid], el.id, group) for pid, model in checked.models.items()
                 for el in model.elements.values() for group in el.candidate_groups]
+
+    def _data_errors(self, combined: Combined) -> list[dict[str, Any]]:
+        """The deployed files' service tasks whose handler's data files are wrong, one error per topic."""
+        errors, seen = [], set()
+        for pid, model in combined.checked.models.items():
+            file = combined.checked.model_file.get(pid, "")
+            for el in model.elements.values():
+                if file not in combined.new_names or not el.topic or el.topic in seen:
+                    continue
+                seen.add(el.topic)
+                problem = self.data_problem(el.topic)
+                if problem:
+                    errors.append({"file": file, "element_id": el.id, "message": problem})
+        return errors
 
     @staticmethod
     def _heads(session: Session) -> dict[str, str]:
@@ -132,6 +150,9 @@ class Definitions:
             combined = self._combine(session, files)
         if combined.checked.errors:
             raise DefinitionInvalid(combined.checked.errors)
+        data_errors = self._data_errors(combined)
+        if data_errors:
+            raise DefinitionInvalid(data_errors)
         now = self.clock.now()
         prepared = then.prepare(combined.checked.models, now) if then is not None else None
         with self.store.write() as session:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from engine.handler import HandlerRegistry
 from engine.sla.calendar import SHANGHAI
 from engine.sla.handover import HANDED_OVER
+from engine.sla.holidays import WorkingDays
 from engine.sla.report import outcome
 from engine.sla.rounds import clock_name
 from engine.store.models import Instance, Record, SlaClockRow
@@ -74,7 +75,8 @@ class StorePeriodFacts:
         inspections = [
             {"instance_id": r.id,
              "planned_date": str(r.data.get("confirmed_time") or r.data.get("planned_date") or ""),
-             "site": str(r.data.get("site") or ""),
+             "site": str(r.data.get("site") or ""), "business_key": r.business_key,
+             "report_returned": bool(r.data.get("archive_ref")),
              "status": r.status, "done": r.status == "completed" and (r.ended_at or end) < end}
             for r in self._contract_rows(("inspection",), contract, end)
             if _planned_in(r.data or {}, start, end, r.created_at)]
@@ -82,6 +84,9 @@ class StorePeriodFacts:
         return {"faults": faults, "open_problems": problems + [f for f in faults if f["open_at_end"]],
                 "sla": self._sla(contract, start, end), "inspections": inspections,
                 "spare_parts": self._spare_parts(ids, start, end), "stock_movements": self.stock_movements()}
+
+    def working_days(self, calendar: str) -> WorkingDays:
+        return WorkingDays(calendar)
 
     def _sla(self, contract: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
         query = select(SlaClockRow).where(
